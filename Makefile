@@ -1,0 +1,58 @@
+# payrun's interface: every target is listed by `make help`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin/payrun
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+# The race detector on every package; RACE= turns it off.
+RACE      ?= -race
+# Database URL: the environment's, or the one `make db` wrote.
+DB_URL     = $(or $(DATABASE_URL),$(shell cat .data/database_url 2>/dev/null))
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: db
+db: ## start (or reuse) a private Postgres under .data/, or use $DATABASE_URL; prints the URL
+	@scripts/db.sh start
+
+.PHONY: db-stop
+db-stop: ## stop the private Postgres (never any other)
+	@scripts/db.sh stop
+
+.PHONY: db-reset
+db-reset: ## delete the private Postgres and start a new, empty one
+	@scripts/db.sh reset
+
+.PHONY: deps
+deps: ## install the outside tools the tests use (xmllint), when missing
+	@scripts/deps.sh
+
+.PHONY: build
+build: ## build bin/payrun
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/payrun
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.data/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: test
+test: db deps lint ## every test (unit, database, end-to-end), with the race detector
+	DATABASE_URL="$(DB_URL)" $(GO) test $(RACE) -count=1 -timeout 20m ./...
+
+.PHONY: bench
+bench: db build ## benchmark report: payrun vs the bare baseline, in the same run (BENCH_SIZES=1000000,10000000)
+	DATABASE_URL="$(DB_URL)" $(GO) run ./bench --payrun $(BIN) $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
+
+.PHONY: demo
+demo: db build ## run payrun on a seeded realistic month and show what happened
+	@DATABASE_URL="$(DB_URL)" scripts/demo.sh
+
+.PHONY: clean
+clean: ## remove build output and the demo's files (not the database)
+	rm -rf bin out

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/payrun/payrun/internal/config"
+	"github.com/payrun/payrun/internal/db"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// app holds what every command shares: configuration, the clock, output.
+type app struct {
+	configFile string
+	jsonOutput bool
+	config     config.Config
+	now        func() time.Time
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func newApp() *app {
+	return &app{now: func() time.Time { return time.Now().UTC() }, stdout: os.Stdout, stderr: os.Stderr}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "payrun",
+		Short:         "Monthly publisher payouts and US tax withholding",
+		Long:          "payrun pays a software marketplace's publishers every month and handles their US tax.\nConfiguration comes from environment variables (see the README), optionally from a file (--config).",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(a.configFile)
+			if err != nil {
+				return err
+			}
+			a.config = cfg
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "a file of NAME=value settings (the environment wins)")
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.accountsCommand(), a.earningsCommand())
+	for _, cmd := range root.Commands() {
+		wrapArgs(cmd)
+	}
+	return root
+}
+
+// wrapArgs makes argument-count mistakes usage errors (exit code 2).
+func wrapArgs(cmd *cobra.Command) {
+	if cmd.Args != nil {
+		check := cmd.Args
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, child := range cmd.Commands() {
+		wrapArgs(child)
+	}
+}
+
+// openDB connects to the configured database.
+func (a *app) openDB(cmd *cobra.Command) (*sqlx.DB, error) {
+	return db.Open(cmd.Context(), a.config.DatabaseURL)
+}
+
+// addJSONFlag gives a command that prints results a --json switch.
+func (a *app) addJSONFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&a.jsonOutput, "json", false, "print the result as JSON")
+}
+
+// printJSON writes v as indented JSON to stdout.
+func (a *app) printJSON(v any) error {
+	encoder := json.NewEncoder(a.stdout)
+	encoder.SetIndent("", "  ")
+	return encoder.Encode(v)
+}
+
+// terminal reports whether stderr is a terminal (progress bars go there).
+func (a *app) terminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progress returns a callback that redraws one status line on a terminal,
+// and nil otherwise (no progress noise in logs and pipes).
+func (a *app) progress(what string) (update func(int64), done func()) {
+	if !a.terminal() {
+		return nil, func() {}
+	}
+	start := a.now()
+	update = func(count int64) {
+		elapsed := a.now().Sub(start).Seconds()
+		rate := 0.0
+		if elapsed > 0 {
+			rate = float64(count) / elapsed
+		}
+		fmt.Fprintf(a.stderr, "\r%s: %d lines (%.0f/s)   ", what, count, rate)
+	}
+	return update, func() { fmt.Fprint(a.stderr, "\r\033[K") }
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print payrun's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.jsonOutput {
+				return a.printJSON(map[string]string{"version": version})
+			}
+			fmt.Fprintln(a.stdout, "payrun "+version)
+			return nil
+		},
+	}
+	a.addJSONFlag(cmd)
+	return cmd
+}

@@ -1,0 +1,50 @@
+// Command payrun is payrun's one binary: the worker, the operator CLI and the
+// simulator. Commands are named after what they act on (SPEC §12). This file
+// and its siblings wire configuration, the database and the packages that do
+// the work; no business rule lives here.
+//
+// Exit codes: 0 success, 1 failure, 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string) int {
+	app := newApp()
+	root := app.rootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "payrun: "+err.Error())
+	var usage *usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintln(os.Stderr, "run 'payrun --help' or 'payrun COMMAND --help' for usage")
+		return 2
+	}
+	return 1
+}
+
+// usageError marks a mistake in the command line itself (exit code 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,153 @@
+// Package config reads payrun's configuration: environment variables, plus
+// an optional file of the same NAME=value pairs. The environment wins over
+// the file; the file wins over the defaults. Every variable, its meaning and
+// its default is listed in [Variables] (and in the README).
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Variable documents one setting.
+type Variable struct {
+	Name    string
+	Default string
+	Meaning string
+}
+
+// Variables lists every setting payrun reads.
+var Variables = []Variable{
+	{"DATABASE_URL", "the URL `make db` wrote to .data/database_url", "Postgres connection URL"},
+	{"PAYRUN_CONFIG", "(none)", "a file of NAME=value lines setting any variable below; the environment wins"},
+	{"PAYRUN_ADDR", "127.0.0.1:8080", "listen address of `payrun serve` (admin API, /metrics, /healthz, /readyz)"},
+	{"PAYRUN_OUT", "./out", "output directory for cycles, reports and outbox files"},
+	{"PAYRUN_DATA_KEY", "(required unless PAYRUN_DEV=1)", "base64 of a 32-byte key encrypting sensitive fields at rest"},
+	{"PAYRUN_DEV", "unset", "1 = development mode: a fixed local key, readable logs, loud banner"},
+	{"PAYRUN_HOLDING_DAYS", "30", "days from transaction_at to eligible_at when an earnings line gives none"},
+}
+
+// Config is the resolved configuration.
+type Config struct {
+	DatabaseURL   string
+	Addr          string
+	Out           string
+	DataKey       string
+	Dev           bool
+	HoldingPeriod time.Duration
+}
+
+// URLFile is where `make db` writes the database URL, relative to the
+// repository root.
+const URLFile = ".data/database_url"
+
+// Load resolves the configuration from the environment and, when file is
+// not empty (or PAYRUN_CONFIG names one), from that file.
+// Errors name the variable (and the file line) at fault.
+func Load(file string) (Config, error) {
+	values := map[string]string{}
+	if file == "" {
+		file = os.Getenv("PAYRUN_CONFIG")
+	}
+	if file != "" {
+		if err := readFile(file, values); err != nil {
+			return Config{}, err
+		}
+	}
+	get := func(name, fallback string) string {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			return v
+		}
+		if v, ok := values[name]; ok && v != "" {
+			return v
+		}
+		return fallback
+	}
+	cfg := Config{
+		DatabaseURL: get("DATABASE_URL", ""),
+		Addr:        get("PAYRUN_ADDR", "127.0.0.1:8080"),
+		Out:         get("PAYRUN_OUT", "out"),
+		DataKey:     get("PAYRUN_DATA_KEY", ""),
+		Dev:         get("PAYRUN_DEV", "") == "1",
+	}
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = urlFromFile()
+	}
+	days, err := strconv.Atoi(get("PAYRUN_HOLDING_DAYS", "30"))
+	if err != nil || days < 0 || days > 3650 {
+		return Config{}, fmt.Errorf("PAYRUN_HOLDING_DAYS: %q is not a whole number of days between 0 and 3650", get("PAYRUN_HOLDING_DAYS", ""))
+	}
+	cfg.HoldingPeriod = time.Duration(days) * 24 * time.Hour
+	return cfg, nil
+}
+
+func readFile(file string, values map[string]string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, v := range Variables {
+		known[v.Name] = true
+	}
+	scanner := bufio.NewScanner(f)
+	line := 0
+	for scanner.Scan() {
+		line++
+		text := strings.TrimSpace(scanner.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(text, "=")
+		name = strings.TrimSpace(name)
+		if !ok {
+			return fmt.Errorf("config file %s, line %d: want NAME=value", file, line)
+		}
+		if !known[name] {
+			return fmt.Errorf("config file %s, line %d: unknown setting %q", file, line, name)
+		}
+		values[name] = strings.Trim(strings.TrimSpace(value), `"`)
+	}
+	if err := scanner.Err(); err != nil {
+		return fmt.Errorf("config file %s: %w", file, err)
+	}
+	return nil
+}
+
+// DatabaseURL returns DATABASE_URL, or else the URL `make db` wrote.
+func DatabaseURL() string {
+	if v := os.Getenv("DATABASE_URL"); v != "" {
+		return v
+	}
+	return urlFromFile()
+}
+
+// urlFromFile looks for .data/database_url in the working directory and its
+// parents (tests run in package directories below the repository root).
+func urlFromFile() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		body, err := os.ReadFile(filepath.Join(dir, URLFile))
+		if err == nil {
+			return strings.TrimSpace(string(body))
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,16 @@
+package country
+
+import "testing"
+
+func TestValid(t *testing.T) {
+	for _, code := range []string{"US", "DE", "GB", "JP", "BR", "AX", "SS"} {
+		if !Valid(code) {
+			t.Errorf("Valid(%q) = false, want true", code)
+		}
+	}
+	for _, code := range []string{"", "us", "UK", "EU", "XX", "USA", "U"} {
+		if Valid(code) {
+			t.Errorf("Valid(%q) = true, want false", code)
+		}
+	}
+}

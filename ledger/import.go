@@ -1,0 +1,375 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/db"
+)
+
+// ImportLockKey is the Postgres advisory lock that orders imports against a
+// cycle close: an import holds it shared for its whole transaction; a close
+// takes it exclusively for the instant it reads the import watermark, so every
+// import is either entirely before the watermark or entirely after it.
+const ImportLockKey int64 = 0x7061797275_01
+
+// progressEvery is how often (in lines) an import reports progress.
+const progressEvery = 100_000
+
+// ImportOptions configure one earnings import.
+type ImportOptions struct {
+	// SourceName names the file in the import record (not its path).
+	SourceName string
+	// HoldingPeriod sets eligible_at = transaction_at + HoldingPeriod for
+	// lines that give no eligible_at.
+	HoldingPeriod time.Duration
+	// Now is the import's clock reading: the future bound of transaction_at
+	// and the import's timestamp.
+	Now time.Time
+	// Progress, when set, is called with the lines read so far.
+	Progress func(lines int64)
+}
+
+// ImportResult describes a finished import.
+type ImportResult struct {
+	ImportID  int64 // 0 when nothing new was imported
+	LinesRead int64
+	Imported  int64
+	Skipped   int64 // identical lines imported before
+	Total     decimal.Decimal
+}
+
+// Opener opens the file to import; the import may read it twice (see Import).
+type Opener func() (io.ReadCloser, error)
+
+// Import loads an earnings CSV atomically and idempotently (SPEC §2):
+//
+//   - every line is validated while it streams into COPY; a file with any bad
+//     line imports nothing and returns an *ImportError with the first
+//     MaxReportedErrors bad lines;
+//   - a line already imported with the same content is skipped and counted;
+//     the same (revenue_source, transaction_id) with other content, or twice
+//     in one file, is a bad line;
+//   - the new lines, one balanced journal entry crediting each publisher's
+//     US-sourced and other balances, and the import record commit together.
+//
+// The first pass COPYs straight into earnings_lines. Only when that meets a
+// duplicate key does the import roll it back and read the file a second time
+// into a staging table to sort new, identical and conflicting lines; the file
+// must not change in between (its sha256 is compared).
+// Errors: *ImportError, or a database or I/O error (nothing imported).
+func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportOptions) (ImportResult, error) {
+	sellers, err := sellerIndex(ctx, database)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var result ImportResult
+	err = db.WithPgx(ctx, database, func(conn *pgx.Conn) error {
+		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, ImportLockKey); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT nextval('earnings_import_ids')`).Scan(&result.ImportID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `SAVEPOINT fast_path`); err != nil {
+				return err
+			}
+			pass, err := copyPass(ctx, tx, open, sellers, options, result.ImportID, "earnings_lines")
+			if isUniqueViolation(err) {
+				if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT fast_path`); err != nil {
+					return err
+				}
+				return slowPath(ctx, tx, open, sellers, options, pass.sha256, &result)
+			}
+			if err != nil {
+				return err
+			}
+			result.LinesRead, result.Imported, result.Total = pass.linesRead, pass.linesRead, pass.total
+			return finish(ctx, tx, options, pass.sha256, pass.sums, &result)
+		})
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if result.Imported == 0 {
+		result.ImportID = 0
+	}
+	return result, nil
+}
+
+// passResult is what one read of the file produced.
+type passResult struct {
+	linesRead int64
+	total     decimal.Decimal
+	sums      map[bucket]decimal.Decimal
+	sha256    string
+}
+
+type bucket struct {
+	accountID int64
+	usSourced bool
+}
+
+// copyPass streams the file through validation into table with COPY.
+func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, importID int64, table string) (passResult, error) {
+	file, err := open()
+	if err != nil {
+		return passResult{}, fmt.Errorf("open: %w", err)
+	}
+	defer file.Close()
+	digest := sha256.New()
+	var problems ImportError
+	parser, err := newLineParser(io.TeeReader(file, digest), sellers, options.HoldingPeriod, options.Now, &problems)
+	if err != nil {
+		return passResult{}, err
+	}
+	source := &lineSource{parser: parser, importID: importID, progress: options.Progress, sums: map[bucket]decimal.Decimal{}, total: decimal.Zero, staging: table != "earnings_lines"}
+	columns := earningsColumns
+	if source.staging {
+		columns = stagingColumns
+	}
+	_, copyErr := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source)
+	if problems.Total > 0 {
+		// Validation problems win over whatever COPY said: they are why it stopped.
+		return passResult{}, &problems
+	}
+	// Hash what COPY did not read (all of the rest when it stopped early) so
+	// the digest covers the whole file: a second pass compares it.
+	if _, err := io.Copy(io.Discard, io.TeeReader(file, digest)); err != nil {
+		return passResult{}, fmt.Errorf("read: %w", err)
+	}
+	if options.Progress != nil {
+		options.Progress(parser.linesRead)
+	}
+	pass := passResult{linesRead: parser.linesRead, total: source.total, sums: source.sums, sha256: hexSum(digest)}
+	return pass, copyErr
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+var earningsColumns = []string{"import_id", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at"}
+
+var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "eligible_given"}
+
+// lineSource feeds validated lines to pgx's CopyFrom and totals them.
+type lineSource struct {
+	parser   *lineParser
+	importID int64
+	staging  bool
+	progress func(int64)
+	current  EarningsLine
+	values   []any
+	sums     map[bucket]decimal.Decimal
+	total    decimal.Decimal
+}
+
+func (s *lineSource) Next() bool {
+	line, ok := s.parser.next()
+	if !ok {
+		return false
+	}
+	// After the first bad line, keep reading to report more, but send nothing.
+	for s.parser.problems.Total > 0 {
+		if _, ok := s.parser.next(); !ok {
+			return false
+		}
+	}
+	s.current = line
+	key := bucket{line.AccountID, line.USSourced()}
+	s.sums[key] = s.sums[key].Add(line.Amount)
+	s.total = s.total.Add(line.Amount)
+	if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
+		s.progress(s.parser.linesRead)
+	}
+	return true
+}
+
+func (s *lineSource) Values() ([]any, error) {
+	l := s.current
+	if s.staging {
+		s.values = append(s.values[:0], l.Line, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, l.EligibleGiven)
+	} else {
+		s.values = append(s.values[:0], s.importID, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt)
+	}
+	return s.values, nil
+}
+
+func (s *lineSource) Err() error {
+	if s.parser.problems.Total > 0 {
+		return s.parser.problems
+	}
+	return nil
+}
+
+// slowPath handles a file that repeats lines already imported (or repeats
+// itself): stage it, report conflicts and in-file duplicates, insert the new
+// lines and count the identical ones as skipped.
+func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, firstSHA string, result *ImportResult) error {
+	if _, err := tx.Exec(ctx, `
+		CREATE TEMP TABLE earnings_staging (
+			line bigint, account_id bigint, revenue_source text, transaction_id text, transaction_type text,
+			market text, transaction_at timestamptz, amount numeric(20, 6), eligible_at timestamptz, eligible_given boolean
+		) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	pass, err := copyPass(ctx, tx, open, sellers, options, 0, "earnings_staging")
+	if err != nil {
+		return err
+	}
+	if firstSHA != "" && pass.sha256 != firstSHA {
+		return errors.New("the file changed while it was being imported: import it again")
+	}
+	var problems ImportError
+	duplicates, err := tx.Query(ctx, `
+		SELECT lines[1], lines[2:] FROM (
+			SELECT array_agg(line ORDER BY line) AS lines FROM earnings_staging
+			GROUP BY revenue_source, transaction_id HAVING count(*) > 1
+		) d ORDER BY lines[1] LIMIT $1`, MaxReportedErrors)
+	if err != nil {
+		return err
+	}
+	for duplicates.Next() {
+		var first int64
+		var repeats []int64
+		if err := duplicates.Scan(&first, &repeats); err != nil {
+			return err
+		}
+		for _, line := range repeats {
+			problems.add(RowError{Line: line, Column: "transaction_id", Reason: fmt.Sprintf("duplicate of line %d (same revenue_source and transaction_id)", first)})
+		}
+	}
+	if err := duplicates.Err(); err != nil {
+		return err
+	}
+	conflicts, err := tx.Query(ctx, `
+		SELECT s.line, e.import_id FROM earnings_staging s
+		JOIN earnings_lines e USING (revenue_source, transaction_id)
+		WHERE (s.account_id, s.transaction_type, s.market, s.transaction_at, s.amount)
+		      IS DISTINCT FROM (e.account_id, e.transaction_type, e.market, e.transaction_at, e.amount)
+		   OR (s.eligible_given AND s.eligible_at <> e.eligible_at)
+		ORDER BY s.line LIMIT $1`, MaxReportedErrors)
+	if err != nil {
+		return err
+	}
+	for conflicts.Next() {
+		var line, importID int64
+		if err := conflicts.Scan(&line, &importID); err != nil {
+			return err
+		}
+		problems.add(RowError{Line: line, Column: "transaction_id", Reason: fmt.Sprintf("already imported (import %d) with different content", importID)})
+	}
+	if err := conflicts.Err(); err != nil {
+		return err
+	}
+	if problems.Total > 0 {
+		sort.Slice(problems.Rows, func(a, b int) bool { return problems.Rows[a].Line < problems.Rows[b].Line })
+		return &problems
+	}
+	rows, err := tx.Query(ctx, `
+		WITH inserted AS (
+			INSERT INTO earnings_lines (import_id, account_id, revenue_source, transaction_id, transaction_type, market, transaction_at, amount, eligible_at)
+			SELECT $1, s.account_id, s.revenue_source, s.transaction_id, s.transaction_type, s.market, s.transaction_at, s.amount, s.eligible_at
+			FROM earnings_staging s
+			WHERE NOT EXISTS (SELECT 1 FROM earnings_lines e WHERE e.revenue_source = s.revenue_source AND e.transaction_id = s.transaction_id)
+			ORDER BY s.line
+			RETURNING account_id, market, amount
+		)
+		SELECT account_id, market = 'US', sum(amount), count(*) FROM inserted GROUP BY 1, 2`, result.ImportID)
+	if err != nil {
+		return err
+	}
+	sums := map[bucket]decimal.Decimal{}
+	total := decimal.Zero
+	var imported int64
+	for rows.Next() {
+		var key bucket
+		var sum decimal.Decimal
+		var count int64
+		if err := rows.Scan(&key.accountID, &key.usSourced, &sum, &count); err != nil {
+			return err
+		}
+		sums[key] = sum
+		total = total.Add(sum)
+		imported += count
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	result.LinesRead, result.Imported, result.Skipped, result.Total = pass.linesRead, imported, pass.linesRead-imported, total
+	return finish(ctx, tx, options, pass.sha256, sums, result)
+}
+
+// finish posts the journal entry for the new lines and records the import.
+func finish(ctx context.Context, tx pgx.Tx, options ImportOptions, sha string, sums map[bucket]decimal.Decimal, result *ImportResult) error {
+	if result.Imported == 0 {
+		return nil // nothing new: no import record, no journal entry
+	}
+	keys := make([]bucket, 0, len(sums))
+	for key := range sums {
+		keys = append(keys, key)
+	}
+	// A fixed order: deterministic journal rows, and rows locked in one order.
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].accountID != keys[b].accountID {
+			return keys[a].accountID < keys[b].accountID
+		}
+		return !keys[a].usSourced && keys[b].usSourced
+	})
+	postings := make([]Posting, 0, len(keys)+1)
+	for _, key := range keys {
+		postings = append(postings, Posting{LedgerAccount: PublisherAccount(key.accountID, key.usSourced), Amount: sums[key]})
+	}
+	postings = append(postings, Posting{LedgerAccount: PlatformEarnings, Amount: result.Total.Neg()})
+	if _, err := Post(ctx, tx, Transaction{
+		Kind:      "earnings_import",
+		Reference: "import:" + strconv.FormatInt(result.ImportID, 10),
+		PostedAt:  options.Now,
+		Postings:  postings,
+	}); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO earnings_imports (id, source_name, sha256, lines_read, lines_imported, lines_skipped, total_amount, imported_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		result.ImportID, options.SourceName, sha, result.LinesRead, result.Imported, result.Skipped, result.Total, options.Now.UTC())
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// sellerIndex maps every seller id to its account id. It grows with the
+// number of publishers (about 60 bytes each), never with the file.
+func sellerIndex(ctx context.Context, database *sqlx.DB) (map[string]int64, error) {
+	rows, err := database.QueryContext(ctx, `SELECT seller_id, id FROM accounts`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	index := map[string]int64{}
+	for rows.Next() {
+		var sellerID string
+		var id int64
+		if err := rows.Scan(&sellerID, &id); err != nil {
+			return nil, err
+		}
+		index[sellerID] = id
+	}
+	return index, rows.Err()
+}

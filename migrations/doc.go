@@ -1,0 +1,17 @@
+// Package migrations embeds payrun's schema as goose SQL migrations
+// (NNN_name.sql) and applies them.
+//
+// Up is safe to run from several replicas at the same moment: goose holds a
+// Postgres session advisory lock while it migrates, so one replica applies the
+// pending migrations and the others wait, then find nothing to do.
+//
+// Invariants the schema itself enforces (not only Go code):
+//   - every ledger transaction's postings sum to zero after every statement
+//     (postings_zero_sum) and a transaction has at least two postings at commit
+//     (ledger_transactions_have_postings, deferred);
+//   - the journal and the earnings lines are append-only: UPDATE, DELETE and
+//     TRUNCATE raise (append_only);
+//   - ledger_balances is maintained by the same trigger that checks the sum, so
+//     balances and postings can never disagree;
+//   - amounts are NUMERIC, never NaN, with the signs each table knows.
+package migrations

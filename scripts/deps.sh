@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# deps.sh — installs, with apt-get, the outside tools payrun's tests run:
+# tools nobody here wrote, checking our output against published formats.
+#   xmllint (libxml2-utils): validates pain.001 files against the EPC XSD
+set -euo pipefail
+
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "deps: install ${missing[*]} (needs root)" >&2; exit 1; }
+	sudo=sudo
+fi
+echo "deps: installing ${missing[*]}" >&2
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -2,6 +2,8 @@
 // of earnings lines, residence and registration countries.
 package country
 
+import "sort"
+
 // codes are the 249 officially assigned ISO 3166-1 alpha-2 codes (ISO 3166
 // Maintenance Agency, list as of 2024).
 var codes = map[string]struct{}{
@@ -28,4 +30,14 @@ var codes = map[string]struct{}{
 func Valid(code string) bool {
 	_, ok := codes[code]
 	return ok
+}
+
+// Codes returns every assigned code, sorted.
+func Codes() []string {
+	list := make([]string, 0, len(codes))
+	for code := range codes {
+		list = append(list, code)
+	}
+	sort.Strings(list)
+	return list
 }

@@ -14,3 +14,15 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+func TestCodes(t *testing.T) {
+	codes := Codes()
+	if len(codes) != 249 {
+		t.Fatalf("%d codes, want 249", len(codes))
+	}
+	for _, code := range []string{"UK", "EU", "XK", "AN", "YU"} {
+		if Valid(code) {
+			t.Errorf("Valid(%q) = true: not an assigned code", code)
+		}
+	}
+}

@@ -13,15 +13,18 @@
 //
 // A close must say which lines each payout consumed, but updating ten million
 // rows to stamp a payout id on them would cost minutes and gigabytes of WAL.
-// Instead every line carries the id of its import, and import ids grow with
-// time: each close records its cutoff and the highest import id it saw (the
-// watermark, read under [ImportLockKey] so no import straddles it). A line
-// enters cycle M when eligible_at < cutoff(M) and import_id <= watermark(M),
-// and did not already qualify for the cycle before. The payout of an account
-// in the first cycle, at or after the line's entry, that pays that account
-// consumed the line. So a statement finds a payout's lines with a range query,
-// and a close reads only the lines that newly entered its window — lines
-// eligible during the month, plus lines imported late — never the history.
+// Instead each line carries available_at = max(eligible_at, the instant its
+// import ran): the moment it was both payable and known to payrun. A line
+// enters exactly one cycle, the first whose cutoff is after available_at, and
+// the first payout of its publisher in that cycle or later consumes it. So a
+// close reads one range of available_at — [previous cutoff, cutoff) — never
+// the history; a statement finds a payout's lines with a range query; and a
+// line imported late (an old sale found after its cycle closed) simply joins
+// the next cycle instead of being lost or rewriting a closed one.
+//
+// The import reads its clock only once it holds [ImportLockKey] (shared), and
+// a close takes the lock exclusively before reading, so an import can never
+// commit lines stamped before a cutoff once a close has read past it.
 //
 // # The journal
 //

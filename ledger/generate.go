@@ -94,6 +94,16 @@ var revenueSources = newWeighted[string]("app", 35, "in_app", 25, "subscription"
 var prices = []string{"0.99", "1.99", "2.99", "4.99", "9.99", "14.99", "19.99", "49.99", "99.99", "299.00"}
 var shares = []string{"0.70", "0.85", "0.80"}
 
+// appendPadded appends n with zeros to nine digits: generated transaction
+// ids sort in the order they were made, as most order systems' ids do.
+func appendPadded(buf []byte, n int64) []byte {
+	digits := strconv.FormatInt(n, 10)
+	for i := len(digits); i < 9; i++ {
+		buf = append(buf, '0')
+	}
+	return append(buf, digits...)
+}
+
 // GenerateAccounts writes the accounts CSV (AccountsHeader) for opts.
 func GenerateAccounts(w io.Writer, opts GenerateOptions) error {
 	if err := opts.Validate(); err != nil {
@@ -177,7 +187,7 @@ func GenerateEarnings(w io.Writer, opts GenerateOptions) error {
 		buf = append(buf, '-')
 		buf = append(buf, month...)
 		buf = append(buf, '-')
-		buf = strconv.AppendInt(buf, i+1, 10)
+		buf = appendPadded(buf, i+1)
 		buf = append(buf, ',')
 		buf = append(buf, GeneratedSellerID(opts.Seed, publisher)...)
 		buf = append(buf, ',')

@@ -21,9 +21,10 @@ import (
 )
 
 // ImportLockKey is the Postgres advisory lock that orders imports against a
-// cycle close: an import holds it shared for its whole transaction; a close
-// takes it exclusively for the instant it reads the import watermark, so every
-// import is either entirely before the watermark or entirely after it.
+// cycle close. An import holds it shared for its whole transaction and reads
+// its clock only once it holds it; a close takes it exclusively before reading
+// the lines available before its cutoff. So no import can commit lines stamped
+// before a cutoff after a close has read past that cutoff.
 const ImportLockKey int64 = 0x7061797275_01
 
 // progressEvery is how often (in lines) an import reports progress.
@@ -36,9 +37,11 @@ type ImportOptions struct {
 	// HoldingPeriod sets eligible_at = transaction_at + HoldingPeriod for
 	// lines that give no eligible_at.
 	HoldingPeriod time.Duration
-	// Now is the import's clock reading: the future bound of transaction_at
-	// and the import's timestamp.
-	Now time.Time
+	// Clock tells the time. It is read once, after the import holds
+	// ImportLockKey: that instant stamps the import (imported_at, and
+	// available_at = max(eligible_at, imported_at) of its lines) and bounds
+	// transaction_at from above.
+	Clock func() time.Time
 	// Progress, when set, is called with the lines read so far.
 	Progress func(lines int64)
 }
@@ -85,21 +88,22 @@ func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportO
 			if err := tx.QueryRow(ctx, `SELECT nextval('earnings_import_ids')`).Scan(&result.ImportID); err != nil {
 				return err
 			}
+			now := options.Clock().UTC()
 			if _, err := tx.Exec(ctx, `SAVEPOINT fast_path`); err != nil {
 				return err
 			}
-			pass, err := copyPass(ctx, tx, open, sellers, options, result.ImportID, "earnings_lines")
+			pass, err := copyPass(ctx, tx, open, sellers, options, now, result.ImportID, "earnings_lines")
 			if isUniqueViolation(err) {
 				if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT fast_path`); err != nil {
 					return err
 				}
-				return slowPath(ctx, tx, open, sellers, options, pass.sha256, &result)
+				return slowPath(ctx, tx, open, sellers, options, now, pass.sha256, &result)
 			}
 			if err != nil {
 				return err
 			}
 			result.LinesRead, result.Imported, result.Total = pass.linesRead, pass.linesRead, pass.total
-			return finish(ctx, tx, options, pass.sha256, pass.sums, &result)
+			return finish(ctx, tx, options.SourceName, now, pass.sha256, pass.sums, &result)
 		})
 	})
 	if err != nil {
@@ -125,7 +129,7 @@ type bucket struct {
 }
 
 // copyPass streams the file through validation into table with COPY.
-func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, importID int64, table string) (passResult, error) {
+func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, importID int64, table string) (passResult, error) {
 	file, err := open()
 	if err != nil {
 		return passResult{}, fmt.Errorf("open: %w", err)
@@ -133,11 +137,11 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	defer file.Close()
 	digest := sha256.New()
 	var problems ImportError
-	parser, err := newLineParser(io.TeeReader(file, digest), sellers, options.HoldingPeriod, options.Now, &problems)
+	parser, err := newLineParser(io.TeeReader(file, digest), sellers, options.HoldingPeriod, now, &problems)
 	if err != nil {
 		return passResult{}, err
 	}
-	source := &lineSource{parser: parser, importID: importID, progress: options.Progress, sums: map[bucket]decimal.Decimal{}, total: decimal.Zero, staging: table != "earnings_lines"}
+	source := &lineSource{parser: parser, importID: importID, now: now, progress: options.Progress, sums: map[bucket]decimal.Decimal{}, total: decimal.Zero, staging: table != "earnings_lines"}
 	columns := earningsColumns
 	if source.staging {
 		columns = stagingColumns
@@ -161,14 +165,15 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
-var earningsColumns = []string{"import_id", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at"}
+var earningsColumns = []string{"import_id", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at"}
 
-var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "eligible_given"}
+var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at", "eligible_given"}
 
 // lineSource feeds validated lines to pgx's CopyFrom and totals them.
 type lineSource struct {
 	parser   *lineParser
 	importID int64
+	now      time.Time
 	staging  bool
 	progress func(int64)
 	current  EarningsLine
@@ -200,10 +205,14 @@ func (s *lineSource) Next() bool {
 
 func (s *lineSource) Values() ([]any, error) {
 	l := s.current
+	available := l.EligibleAt
+	if s.now.After(available) {
+		available = s.now
+	}
 	if s.staging {
-		s.values = append(s.values[:0], l.Line, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, l.EligibleGiven)
+		s.values = append(s.values[:0], l.Line, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, available, l.EligibleGiven)
 	} else {
-		s.values = append(s.values[:0], s.importID, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt)
+		s.values = append(s.values[:0], s.importID, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, available)
 	}
 	return s.values, nil
 }
@@ -218,15 +227,16 @@ func (s *lineSource) Err() error {
 // slowPath handles a file that repeats lines already imported (or repeats
 // itself): stage it, report conflicts and in-file duplicates, insert the new
 // lines and count the identical ones as skipped.
-func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, firstSHA string, result *ImportResult) error {
+func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, firstSHA string, result *ImportResult) error {
 	if _, err := tx.Exec(ctx, `
 		CREATE TEMP TABLE earnings_staging (
 			line bigint, account_id bigint, revenue_source text, transaction_id text, transaction_type text,
-			market text, transaction_at timestamptz, amount numeric(20, 6), eligible_at timestamptz, eligible_given boolean
+			market text, transaction_at timestamptz, amount numeric(20, 6), eligible_at timestamptz, available_at timestamptz,
+			eligible_given boolean
 		) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	pass, err := copyPass(ctx, tx, open, sellers, options, 0, "earnings_staging")
+	pass, err := copyPass(ctx, tx, open, sellers, options, now, 0, "earnings_staging")
 	if err != nil {
 		return err
 	}
@@ -281,8 +291,8 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	}
 	rows, err := tx.Query(ctx, `
 		WITH inserted AS (
-			INSERT INTO earnings_lines (import_id, account_id, revenue_source, transaction_id, transaction_type, market, transaction_at, amount, eligible_at)
-			SELECT $1, s.account_id, s.revenue_source, s.transaction_id, s.transaction_type, s.market, s.transaction_at, s.amount, s.eligible_at
+			INSERT INTO earnings_lines (import_id, account_id, revenue_source, transaction_id, transaction_type, market, transaction_at, amount, eligible_at, available_at)
+			SELECT $1, s.account_id, s.revenue_source, s.transaction_id, s.transaction_type, s.market, s.transaction_at, s.amount, s.eligible_at, s.available_at
 			FROM earnings_staging s
 			WHERE NOT EXISTS (SELECT 1 FROM earnings_lines e WHERE e.revenue_source = s.revenue_source AND e.transaction_id = s.transaction_id)
 			ORDER BY s.line
@@ -310,11 +320,11 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 		return err
 	}
 	result.LinesRead, result.Imported, result.Skipped, result.Total = pass.linesRead, imported, pass.linesRead-imported, total
-	return finish(ctx, tx, options, pass.sha256, sums, result)
+	return finish(ctx, tx, options.SourceName, now, pass.sha256, sums, result)
 }
 
 // finish posts the journal entry for the new lines and records the import.
-func finish(ctx context.Context, tx pgx.Tx, options ImportOptions, sha string, sums map[bucket]decimal.Decimal, result *ImportResult) error {
+func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sha string, sums map[bucket]decimal.Decimal, result *ImportResult) error {
 	if result.Imported == 0 {
 		return nil // nothing new: no import record, no journal entry
 	}
@@ -337,7 +347,7 @@ func finish(ctx context.Context, tx pgx.Tx, options ImportOptions, sha string, s
 	if _, err := Post(ctx, tx, Transaction{
 		Kind:      "earnings_import",
 		Reference: "import:" + strconv.FormatInt(result.ImportID, 10),
-		PostedAt:  options.Now,
+		PostedAt:  now,
 		Postings:  postings,
 	}); err != nil {
 		return err
@@ -345,7 +355,7 @@ func finish(ctx context.Context, tx pgx.Tx, options ImportOptions, sha string, s
 	_, err := tx.Exec(ctx, `
 		INSERT INTO earnings_imports (id, source_name, sha256, lines_read, lines_imported, lines_skipped, total_amount, imported_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		result.ImportID, options.SourceName, sha, result.LinesRead, result.Imported, result.Skipped, result.Total, options.Now.UTC())
+		result.ImportID, sourceName, sha, result.LinesRead, result.Imported, result.Skipped, result.Total, now)
 	return err
 }
 

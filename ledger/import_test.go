@@ -21,7 +21,7 @@ import (
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func options() ledger.ImportOptions {
-	return ledger.ImportOptions{SourceName: "test.csv", HoldingPeriod: 30 * 24 * time.Hour, Now: now}
+	return ledger.ImportOptions{SourceName: "test.csv", HoldingPeriod: 30 * 24 * time.Hour, Clock: func() time.Time { return now }}
 }
 
 func fromString(text string) ledger.Opener {
@@ -123,6 +123,13 @@ func TestImportCreditsBalancesAndIsIdempotent(t *testing.T) {
 	var eligible time.Time
 	require.NoError(t, database.Get(&eligible, `SELECT eligible_at FROM earnings_lines WHERE transaction_id = 't4'`))
 	require.True(t, eligible.Equal(time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)), eligible.String())
+	// available_at = max(eligible_at, import time): t1 matured on 2026-10-31,
+	// before this import ran, so it became available when imported.
+	var available, availableLater time.Time
+	require.NoError(t, database.Get(&available, `SELECT available_at FROM earnings_lines WHERE transaction_id = 't1' AND revenue_source = 'app'`))
+	require.True(t, available.Equal(now), available.String())
+	require.NoError(t, database.Get(&availableLater, `SELECT available_at FROM earnings_lines WHERE transaction_id = 't4'`))
+	require.True(t, availableLater.Equal(eligible), availableLater.String())
 
 	// The same file again: everything skipped, nothing written.
 	again, err := ledger.Import(ctx, database, fromString(file), options())

@@ -40,10 +40,7 @@ $$;
 CREATE TRIGGER accounts_ids_immutable BEFORE UPDATE ON accounts
     FOR EACH ROW EXECUTE FUNCTION accounts_ids_immutable();
 
--- One row per earnings import. Its id is the import watermark: a close records
--- the highest import id it saw, so lines imported later (even with an old
--- eligible_at) fall into the next cycle, and no line row is ever rewritten to
--- say which payout consumed it (see package ledger).
+-- One row per earnings import.
 -- The import takes its id from earnings_import_ids first and writes this row
 -- last, when it knows its counts; the lines carry the id without a foreign key
 -- (a per-row FK check would double the cost of COPY), and both are written in
@@ -71,17 +68,24 @@ CREATE TABLE earnings_lines (
     transaction_at   timestamptz NOT NULL,
     amount           numeric(20, 6) NOT NULL CHECK (amount <> 'NaN'),
     eligible_at      timestamptz NOT NULL CHECK (eligible_at >= transaction_at),
+    -- max(eligible_at, the import's time): the instant the line became payable
+    -- and known. It enters the first cycle whose cutoff is after it, and no
+    -- other (see package ledger), so a close reads one range of it.
+    available_at     timestamptz NOT NULL CHECK (available_at >= eligible_at),
     CHECK (CASE transaction_type
                WHEN 'purchase' THEN amount > 0
                WHEN 'adjustment' THEN amount <> 0
                ELSE amount < 0
            END),
-    UNIQUE (revenue_source, transaction_id)
+    -- transaction_id first: source systems' ids mostly grow with time, so new
+    -- keys land at the right edge of the index instead of all over it.
+    UNIQUE (transaction_id, revenue_source)
 );
--- BRIN: nearly free to maintain during COPY; lines arrive roughly in time and
--- import order, which is what a close's window scan needs.
-CREATE INDEX earnings_lines_eligible_at ON earnings_lines USING brin (eligible_at);
-CREATE INDEX earnings_lines_import_id ON earnings_lines USING brin (import_id);
+-- BRIN: nearly free to maintain during COPY; lines arrive roughly in time
+-- order, which is what a close's range scan over available_at needs.
+CREATE INDEX earnings_lines_available_at ON earnings_lines USING brin (available_at);
+-- Statements list one publisher's lines.
+CREATE INDEX earnings_lines_account ON earnings_lines (account_id, available_at);
 
 CREATE TRIGGER earnings_lines_append_only BEFORE UPDATE OR DELETE ON earnings_lines
     FOR EACH ROW EXECUTE FUNCTION append_only();

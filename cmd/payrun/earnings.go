@@ -46,7 +46,7 @@ func (a *app) earningsImportCommand() *cobra.Command {
 			start := time.Now()
 			result, err := ledger.Import(cmd.Context(), database,
 				func() (io.ReadCloser, error) { return os.Open(path) },
-				ledger.ImportOptions{SourceName: filepath.Base(path), HoldingPeriod: a.config.HoldingPeriod, Now: a.now(), Progress: update})
+				ledger.ImportOptions{SourceName: filepath.Base(path), HoldingPeriod: a.config.HoldingPeriod, Clock: a.now, Progress: update})
 			done()
 			if err != nil {
 				return err

@@ -2,10 +2,12 @@
 # deps.sh — installs, with apt-get, the outside tools payrun's tests run:
 # tools nobody here wrote, checking our output against published formats.
 #   xmllint (libxml2-utils): validates pain.001 files against the EPC XSD
+#   openpyxl (python3-openpyxl) for /usr/bin/python3: reads our workbooks
 set -euo pipefail
 
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+/usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || missing+=(python3-openpyxl)
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/payout/bankid"
 	"io"
 	"regexp"
 	"sort"
@@ -60,27 +61,9 @@ const (
 	debtorAgentNotProvided = "NOTPROVIDED"
 )
 
-// sepaCountries are the SEPA scheme countries and territories with their own
-// IBAN country code, from the EPC "List of countries and territories of the
-// SEPA schemes" (EPC409-09): the EU 27, the EEA (IS, LI, NO), Switzerland,
-// the United Kingdom, Andorra, Monaco, San Marino, Vatican City, and
-// Gibraltar, Guernsey, Jersey, Isle of Man, Saint-Pierre-et-Miquelon.
-// Territories that use their parent's IBAN prefix (e.g. the French overseas
-// departments with FR, Aland with FI) are covered by it. Countries admitted
-// to the scheme later go through the cross-border block until they are
-// added here: slower and dearer, but still paid.
-var sepaCountries = map[string]bool{
-	"AT": true, "BE": true, "BG": true, "CY": true, "CZ": true, "DE": true, "DK": true,
-	"EE": true, "ES": true, "FI": true, "FR": true, "GR": true, "HR": true, "HU": true,
-	"IE": true, "IT": true, "LT": true, "LU": true, "LV": true, "MT": true, "NL": true,
-	"PL": true, "PT": true, "RO": true, "SE": true, "SI": true, "SK": true,
-	"IS": true, "LI": true, "NO": true,
-	"CH": true, "GB": true, "AD": true, "MC": true, "SM": true, "VA": true,
-	"GI": true, "GG": true, "JE": true, "IM": true, "PM": true,
-}
-
-// SEPACountry reports whether an IBAN country code belongs to the SEPA scheme.
-func SEPACountry(code string) bool { return sepaCountries[code] }
+// SEPACountry reports whether an IBAN country code belongs to the SEPA scheme
+// (the list lives in package bankid, with its source).
+func SEPACountry(code string) bool { return bankid.IsSEPA(code) }
 
 // Message is one pain.001 file: one debtor account paying many creditors.
 type Message struct {

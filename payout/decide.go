@@ -1,0 +1,215 @@
+package payout
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/tax"
+)
+
+// Status is what the close decided for one account.
+type Status string
+
+// Statuses (SPEC §3.2).
+const (
+	Paid    Status = "paid"
+	Held    Status = "held"
+	Carried Status = "carried"
+)
+
+// Reason is one failing check of SPEC §3.2.
+type Reason string
+
+// Reasons in the order of SPEC §3.2's table: the first failing one is the
+// primary reason.
+const (
+	AccountNotVerified      Reason = "account_not_verified"
+	AgreementNotAccepted    Reason = "agreement_not_accepted"
+	PaymentHold             Reason = "payment_hold"
+	NoPayoutAccount         Reason = "no_payout_account"
+	PayoutAccountUnverified Reason = "payout_account_unverified"
+	TaxProfileMissing       Reason = "tax_profile_missing"
+	TaxProfileExpired       Reason = "tax_profile_expired"
+	TaxProfileInvalid       Reason = "tax_profile_invalid"
+	NegativeBalance         Reason = "negative_balance"
+	ZeroBalance             Reason = "zero_balance"
+	BelowThreshold          Reason = "below_threshold"
+)
+
+// held reports whether a reason holds (rows 1-6) rather than carries (7-8).
+func (r Reason) held() bool {
+	switch r {
+	case NegativeBalance, ZeroBalance, BelowThreshold:
+		return false
+	}
+	return true
+}
+
+// Method is how a payout account is paid.
+type Method string
+
+// Methods (SPEC §6.1).
+const (
+	Bank   Method = "bank"
+	PayPal Method = "paypal"
+)
+
+// Payout account verification states (SPEC §6.1).
+const (
+	PendingVerification = "pending_verification"
+	Verified            = "verified"
+	Rejected            = "rejected"
+	NeedsUpdate         = "needs_update"
+)
+
+// AccountVerified is the account status that lets an account be paid (§7.1).
+const AccountVerified = "verified"
+
+// PayoutAccountState is the payout account in force at the cutoff.
+type PayoutAccountState struct {
+	ID          int64
+	Method      Method
+	Status      string // its verification state as of the cutoff
+	Currency    string
+	BankCountry string
+}
+
+// Snapshot is everything the close knows about one account as of the cutoff.
+type Snapshot struct {
+	AccountID int64
+	SellerID  string
+	// Opening balances carried out of the previous cycle (plus returned
+	// payments credited back, in the other part), and the lines that became
+	// available in this cycle's window, each split US-sourced / other.
+	OpeningUS, OpeningOther decimal.Decimal
+	NewUS, NewOther         decimal.Decimal
+	AccountStatus           string // newest account status before the cutoff
+	AgreementHold           bool   // a required agreement is past its grace period and not accepted
+	HoldOn                  bool   // the payment hold switch at the cutoff
+	PayoutAccount           *PayoutAccountState
+	Tax                     tax.Standing
+}
+
+// Decision is the close's verdict on one account, with every amount it
+// posts. Invariant: BalanceUS + BalanceOther = Paid + Withheld + CarriedUS +
+// CarriedOther, to the micro-dollar.
+type Decision struct {
+	AccountID       int64
+	Status          Status
+	Reasons         []Reason // every failing check, in table order
+	BalanceUS       decimal.Decimal
+	BalanceOther    decimal.Decimal
+	WithholdingBase decimal.Decimal
+	Rate            decimal.Decimal
+	RateReason      string
+	Withheld        decimal.Decimal
+	Paid            decimal.Decimal // USD, whole cents
+	CarriedUS       decimal.Decimal
+	CarriedOther    decimal.Decimal
+	PayoutAccount   *PayoutAccountState
+	Threshold       decimal.Decimal // the threshold that applied
+}
+
+// PrimaryReason is the first failing check, or "" for a paid account.
+func (d Decision) PrimaryReason() Reason {
+	if len(d.Reasons) == 0 {
+		return ""
+	}
+	return d.Reasons[0]
+}
+
+// Decide applies SPEC §3.2 to one account. It is pure: the same inputs give
+// the same decision, whenever and wherever it runs.
+//
+//   - Every failing check is recorded in table order; rows 1-6 hold, rows 7-8
+//     carry.
+//   - The payable amount is balance − withholding, rounded down to the cent;
+//     withholding = round-half-up(rate × max(0, US-sourced balance), 2) at the
+//     rate of the tax package for the payment date.
+//   - When the tax profile is not payable, the rate is unknown; checks 7 and 8
+//     are then judged at the statutory 30% (what a payee without a valid form
+//     would be withheld), so the reasons still show whether the balance would
+//     clear the threshold. Such an account is held anyway.
+//   - Held and carried accounts keep their whole balance, unwithheld, split as
+//     it was. A paid account keeps only the sub-cent remainder, in its other
+//     part (the US part was fully withheld on).
+func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snapshot) (Decision, error) {
+	d := Decision{
+		AccountID:     s.AccountID,
+		BalanceUS:     s.OpeningUS.Add(s.NewUS),
+		BalanceOther:  s.OpeningOther.Add(s.NewOther),
+		PayoutAccount: s.PayoutAccount,
+		Rate:          decimal.Zero,
+		Withheld:      decimal.Zero,
+		Paid:          decimal.Zero,
+	}
+	total := d.BalanceUS.Add(d.BalanceOther)
+	if s.AccountStatus != AccountVerified {
+		d.Reasons = append(d.Reasons, AccountNotVerified)
+	}
+	if s.AgreementHold {
+		d.Reasons = append(d.Reasons, AgreementNotAccepted)
+	}
+	if s.HoldOn {
+		d.Reasons = append(d.Reasons, PaymentHold)
+	}
+	switch {
+	case s.PayoutAccount == nil:
+		d.Reasons = append(d.Reasons, NoPayoutAccount)
+	case s.PayoutAccount.Status != Verified:
+		d.Reasons = append(d.Reasons, PayoutAccountUnverified)
+	}
+	taxPolicy := tax.Policy{BackupWithholding: policy.BackupWithholding}
+	base := decimal.Max(decimal.Zero, d.BalanceUS)
+	var withholding tax.Withholding
+	if tax.Payable(s.Tax.Status, s.Tax.Record, taxPolicy) {
+		var err error
+		withholding, err = tax.Withhold(s.Tax.Status, s.Tax.Record, treaties, calendar.PaymentDate, d.BalanceUS, taxPolicy)
+		if err != nil {
+			return Decision{}, fmt.Errorf("account %d: withholding: %w", s.AccountID, err)
+		}
+	} else {
+		d.Reasons = append(d.Reasons, Reason(s.Tax.Status.HoldReason()))
+		withholding = tax.Withholding{Rate: tax.StatutoryRate, Base: base, Amount: money.RoundHalfUp(tax.StatutoryRate.Mul(base), money.CentScale)}
+	}
+	method, currency := Method(""), "USD"
+	if s.PayoutAccount != nil {
+		method, currency = s.PayoutAccount.Method, s.PayoutAccount.Currency
+	}
+	d.Threshold = policy.ThresholdFor(method, currency)
+	payable, _ := money.FloorToMinor(total.Sub(withholding.Amount), money.CentScale)
+	switch {
+	case payable.IsNegative():
+		d.Reasons = append(d.Reasons, NegativeBalance)
+	case payable.IsZero():
+		d.Reasons = append(d.Reasons, ZeroBalance)
+	case payable.LessThan(d.Threshold):
+		d.Reasons = append(d.Reasons, BelowThreshold)
+	}
+	if len(d.Reasons) > 0 {
+		d.Status = Carried
+		if d.Reasons[0].held() {
+			d.Status = Held
+		}
+		d.CarriedUS, d.CarriedOther = d.BalanceUS, d.BalanceOther
+		return d, nil
+	}
+	d.Status = Paid
+	d.WithholdingBase = withholding.Base
+	d.Rate = withholding.Rate
+	d.RateReason = withholding.Reason
+	d.Withheld = withholding.Amount
+	d.Paid = payable
+	d.CarriedUS = decimal.Zero
+	d.CarriedOther = total.Sub(d.Withheld).Sub(d.Paid)
+	return d, nil
+}
+
+// PaymentID is the stable id of an account's payment in a cycle: the same on
+// every run, so files are byte-identical and a resend is recognised.
+func PaymentID(month time.Time, accountID int64) string {
+	return fmt.Sprintf("PR%s%09d", month.Format("200601"), accountID)
+}

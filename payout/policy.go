@@ -1,0 +1,138 @@
+package payout
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// DefaultThreshold is the payout threshold for every method and currency
+// (SPEC §3.2: $50.00).
+var DefaultThreshold = decimal.RequireFromString("50.00")
+
+// Policy is the configuration a close applies. A cycle records the policy it
+// was closed with, so a re-run or a later look gives the same answers.
+type Policy struct {
+	// Threshold applies unless Thresholds names the method and currency.
+	Threshold decimal.Decimal `json:"threshold"`
+	// Thresholds by "method:currency" (e.g. "paypal:EUR"), in USD.
+	Thresholds map[string]decimal.Decimal `json:"thresholds,omitempty"`
+	// BackupWithholding pays W-9s with a missing or mismatched TIN at 24%
+	// instead of holding them (SPEC §5.3).
+	BackupWithholding bool `json:"backup_withholding"`
+	// Approval turns on maker-checker: a closed cycle waits for a
+	// finance_approver other than the closer (SPEC §3.4).
+	Approval bool `json:"approval"`
+	// CloseDay and CloseHour schedule the close (default the 5th, 06:00 UTC).
+	CloseDay  int `json:"close_day"`
+	CloseHour int `json:"close_hour"`
+	// PaymentDay is the day of the month payments are dated (default 15th),
+	// moved to the next business day.
+	PaymentDay int `json:"payment_day"`
+	// Holidays are bank holidays (YYYY-MM-DD) on which no payment is dated.
+	Holidays []string `json:"holidays,omitempty"`
+}
+
+// DefaultPolicy is SPEC's defaults.
+func DefaultPolicy() Policy {
+	return Policy{Threshold: DefaultThreshold, CloseDay: 5, CloseHour: 6, PaymentDay: 15}
+}
+
+// ThresholdFor returns the threshold for a payout method and currency.
+func (p Policy) ThresholdFor(method Method, currency string) decimal.Decimal {
+	if threshold, ok := p.Thresholds[string(method)+":"+currency]; ok {
+		return threshold
+	}
+	return p.Threshold
+}
+
+// Validate checks a policy; errors name the field.
+func (p Policy) Validate() error {
+	if p.Threshold.IsNegative() || !p.Threshold.Equal(p.Threshold.Round(2)) {
+		return fmt.Errorf("threshold: %s is not a non-negative amount in cents", p.Threshold)
+	}
+	for key, threshold := range p.Thresholds {
+		if threshold.IsNegative() || !threshold.Equal(threshold.Round(2)) {
+			return fmt.Errorf("thresholds[%s]: %s is not a non-negative amount in cents", key, threshold)
+		}
+	}
+	if p.CloseDay < 1 || p.CloseDay > 28 {
+		return fmt.Errorf("close_day: %d is not between 1 and 28", p.CloseDay)
+	}
+	if p.CloseHour < 0 || p.CloseHour > 23 {
+		return fmt.Errorf("close_hour: %d is not between 0 and 23", p.CloseHour)
+	}
+	if p.PaymentDay < 1 || p.PaymentDay > 28 {
+		return fmt.Errorf("payment_day: %d is not between 1 and 28", p.PaymentDay)
+	}
+	if p.PaymentDay < p.CloseDay {
+		return fmt.Errorf("payment_day: %d is before close_day %d", p.PaymentDay, p.CloseDay)
+	}
+	for _, day := range p.Holidays {
+		if _, err := time.Parse(time.DateOnly, day); err != nil {
+			return fmt.Errorf("holidays: %q is not YYYY-MM-DD", day)
+		}
+	}
+	return nil
+}
+
+// ReadPolicy reads a policy file (JSON) over the defaults: fields it leaves
+// out keep their default. Unknown fields are an error.
+func ReadPolicy(r io.Reader) (Policy, error) {
+	policy := DefaultPolicy()
+	decoder := json.NewDecoder(r)
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&policy); err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	sort.Strings(policy.Holidays)
+	return policy, policy.Validate()
+}
+
+// Calendar is a cycle's fixed instants (SPEC §3.1).
+type Calendar struct {
+	Month       time.Time // the first day of the payment month, 00:00 UTC
+	Cutoff      time.Time // = Month: facts strictly before it count
+	CloseAt     time.Time // the scheduled close
+	PaymentDate time.Time // the payment day, moved to a business day
+}
+
+// ParseMonth reads "YYYY-MM". Errors name the value.
+func ParseMonth(text string) (time.Time, error) {
+	month, err := time.Parse("2006-01", text)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("month: %q is not YYYY-MM", text)
+	}
+	return month.UTC(), nil
+}
+
+// CalendarFor computes the instants of payment month (any instant in it).
+func (p Policy) CalendarFor(month time.Time) Calendar {
+	first := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return Calendar{
+		Month:       first,
+		Cutoff:      first,
+		CloseAt:     first.AddDate(0, 0, p.CloseDay-1).Add(time.Duration(p.CloseHour) * time.Hour),
+		PaymentDate: p.BusinessDayFrom(first.AddDate(0, 0, p.PaymentDay-1)),
+	}
+}
+
+// BusinessDayFrom returns day, or the next day that is neither a weekend
+// nor a configured holiday.
+func (p Policy) BusinessDayFrom(day time.Time) time.Time {
+	holidays := make(map[string]bool, len(p.Holidays))
+	for _, h := range p.Holidays {
+		holidays[h] = true
+	}
+	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday || holidays[day.Format(time.DateOnly)] {
+		day = day.AddDate(0, 0, 1)
+	}
+	return day
+}
+
+// MonthName formats a payment month as "2026-11".
+func MonthName(month time.Time) string { return month.Format("2006-01") }

@@ -100,6 +100,10 @@ type Decision struct {
 	AccountID       int64
 	Status          Status
 	Reasons         []Reason // every failing check, in table order
+	OpeningUS       decimal.Decimal
+	OpeningOther    decimal.Decimal
+	NewUS           decimal.Decimal
+	NewOther        decimal.Decimal
 	BalanceUS       decimal.Decimal
 	BalanceOther    decimal.Decimal
 	WithholdingBase decimal.Decimal
@@ -139,6 +143,10 @@ func (d Decision) PrimaryReason() Reason {
 func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snapshot) (Decision, error) {
 	d := Decision{
 		AccountID:     s.AccountID,
+		OpeningUS:     s.OpeningUS,
+		OpeningOther:  s.OpeningOther,
+		NewUS:         s.NewUS,
+		NewOther:      s.NewOther,
 		BalanceUS:     s.OpeningUS.Add(s.NewUS),
 		BalanceOther:  s.OpeningOther.Add(s.NewOther),
 		PayoutAccount: s.PayoutAccount,
@@ -172,7 +180,11 @@ func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 			return Decision{}, fmt.Errorf("account %d: withholding: %w", s.AccountID, err)
 		}
 	} else {
-		d.Reasons = append(d.Reasons, Reason(s.Tax.Status.HoldReason()))
+		reason := Reason(s.Tax.Status.HoldReason())
+		if reason == "" {
+			reason = TaxProfileInvalid
+		}
+		d.Reasons = append(d.Reasons, reason)
 		withholding = tax.Withholding{Rate: tax.StatutoryRate, Base: base, Amount: money.RoundHalfUp(tax.StatutoryRate.Mul(base), money.CentScale)}
 	}
 	method, currency := Method(""), "USD"

@@ -1,0 +1,290 @@
+// Package store is the cycle's Postgres side: payout accounts and their
+// verification, payment holds, account status, and the close itself, which
+// streams per-account snapshots out of the database, runs payout.Decide on
+// each and writes the decisions back in batched transactions.
+//
+// Every fact is an append-only history of timestamped events, read "as of"
+// an instant with a strict `at < instant`: a change made exactly at a cutoff
+// counts from the next cycle (SPEC §3.2). Times come from the injected clock
+// and are passed to SQL explicitly; nothing here calls now().
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/secret"
+	"github.com/payrun/payrun/payout"
+)
+
+// Sealing contexts of payout account numbers.
+const (
+	accountNumberContext = "payout.account_number"
+	ibanContext          = "payout.iban"
+)
+
+// Errors callers branch on.
+var (
+	ErrUnknownAccount       = errors.New("unknown account")
+	ErrUnknownPayoutAccount = errors.New("unknown payout account")
+	ErrBadTransition        = errors.New("verification result not allowed in this state")
+)
+
+// Store reads and writes the cycle's data.
+type Store struct {
+	DB     *sqlx.DB
+	Sealer *secret.Sealer
+	Clock  func() time.Time
+}
+
+func (s *Store) now() time.Time { return s.Clock().UTC() }
+
+// PayoutAccountView is a payout account as payrun shows it: numbers masked.
+type PayoutAccountView struct {
+	ID            int64         `json:"id" db:"id"`
+	AccountID     int64         `json:"-" db:"account_id"`
+	Method        payout.Method `json:"method" db:"method"`
+	HolderName    string        `json:"holder_name" db:"holder_name"`
+	Currency      string        `json:"currency" db:"currency"`
+	BankCountry   string        `json:"bank_country,omitempty" db:"bank_country"`
+	AccountType   string        `json:"account_type,omitempty" db:"bank_account_type"`
+	RoutingNumber string        `json:"routing_number,omitempty" db:"routing_number"`
+	NumberMasked  string        `json:"account_number,omitempty" db:"number_masked"`
+	BIC           string        `json:"bic,omitempty" db:"bic"`
+	PayPalEmail   string        `json:"paypal_email,omitempty" db:"paypal_email"`
+	Status        string        `json:"status" db:"status"`
+	StatusReason  string        `json:"status_reason,omitempty" db:"status_reason"`
+	CreatedAt     time.Time     `json:"created_at" db:"created_at"`
+}
+
+// SetPayoutAccount validates and stores a new payout account for an account.
+// It replaces the previous one from now on (that one is never paid again) and
+// starts pending_verification. Errors: *payout.ValidationError, ErrUnknownAccount.
+func (s *Store) SetPayoutAccount(ctx context.Context, accountID int64, input payout.AccountInput, actor string) (PayoutAccountView, error) {
+	in := input.Normalize()
+	var registration string
+	err := s.DB.GetContext(ctx, &registration, `SELECT registration_country FROM accounts WHERE id = $1`, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PayoutAccountView{}, fmt.Errorf("%w: %d", ErrUnknownAccount, accountID)
+	}
+	if err != nil {
+		return PayoutAccountView{}, err
+	}
+	if err := in.Validate(registration); err != nil {
+		return PayoutAccountView{}, err
+	}
+	var numberSealed, ibanSealed []byte
+	if in.Method == payout.Bank {
+		if in.BankCountry == "US" {
+			numberSealed, err = s.Sealer.Seal(in.AccountNumber, accountNumberContext)
+		} else {
+			ibanSealed, err = s.Sealer.Seal(in.IBAN, ibanContext)
+		}
+		if err != nil {
+			return PayoutAccountView{}, err
+		}
+	}
+	var address []byte
+	if in.BillingAddress != nil {
+		if address, err = json.Marshal(in.BillingAddress); err != nil {
+			return PayoutAccountView{}, err
+		}
+	}
+	now := s.now()
+	var id int64
+	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &id, `
+			INSERT INTO payout_accounts (account_id, method, holder_name, currency, bank_country, bank_account_type, routing_number,
+				account_number_sealed, iban_sealed, number_last4, bic, paypal_email, billing_address, phone, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			accountID, in.Method, in.HolderName, in.Currency, nullable(in.BankCountry), nullable(in.AccountType), nullable(in.RoutingNumber),
+			numberSealed, ibanSealed, nullable(in.Last4()), nullable(in.BIC), nullable(in.PayPalEmail), address, nullable(in.Phone), now, actor); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO payout_account_events (payout_account_id, status, at, actor) VALUES ($1, $2, $3, $4)`,
+			id, payout.PendingVerification, now, actor)
+		return err
+	})
+	if err != nil {
+		return PayoutAccountView{}, err
+	}
+	return s.payoutAccount(ctx, id, now.Add(time.Nanosecond))
+}
+
+// transitions lists the verification results allowed from each state.
+var transitions = map[string][]string{
+	payout.PendingVerification: {payout.Verified, payout.Rejected},
+	payout.Verified:            {payout.NeedsUpdate, payout.Rejected},
+	payout.Rejected:            {},
+	payout.NeedsUpdate:         {},
+}
+
+// RecordVerification records a verification result (an operator's decision,
+// an imported result, a prenote outcome or a returned payment): verified or
+// rejected from pending_verification; needs_update (or rejected) from
+// verified. Errors: ErrUnknownPayoutAccount, ErrBadTransition.
+func (s *Store) RecordVerification(ctx context.Context, payoutAccountID int64, status, reason, actor string) error {
+	return db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		var current string
+		err := tx.GetContext(ctx, &current, `
+			SELECT e.status FROM payout_accounts a
+			JOIN LATERAL (SELECT status FROM payout_account_events WHERE payout_account_id = a.id ORDER BY at DESC, id DESC LIMIT 1) e ON true
+			WHERE a.id = $1 FOR UPDATE OF a`, payoutAccountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %d", ErrUnknownPayoutAccount, payoutAccountID)
+		}
+		if err != nil {
+			return err
+		}
+		allowed := false
+		for _, next := range transitions[current] {
+			allowed = allowed || next == status
+		}
+		if !allowed {
+			return fmt.Errorf("%w: %s → %s (payout account %d)", ErrBadTransition, current, status, payoutAccountID)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO payout_account_events (payout_account_id, status, at, actor, reason) VALUES ($1, $2, $3, $4, $5)`,
+			payoutAccountID, status, s.now(), actor, reason)
+		return err
+	})
+}
+
+// AutoVerify stands in for the bank's answer in simulations and demos (SPEC
+// §6.1): every payout account still pending_verification that was created at
+// least delay ago is verified. US bank accounts are left to ACH prenotes
+// unless includeUS. It returns how many it verified.
+func (s *Store) AutoVerify(ctx context.Context, delay time.Duration, includeUS bool) (int64, error) {
+	now := s.now()
+	result, err := s.DB.ExecContext(ctx, `
+		INSERT INTO payout_account_events (payout_account_id, status, at, actor, reason)
+		SELECT a.id, 'verified', $1, 'auto-verifier', 'no answer within the configured delay'
+		FROM payout_accounts a
+		JOIN LATERAL (SELECT status FROM payout_account_events WHERE payout_account_id = a.id ORDER BY at DESC, id DESC LIMIT 1) e ON true
+		WHERE e.status = 'pending_verification' AND a.created_at <= $2
+		  AND ($3 OR a.method = 'paypal' OR a.bank_country <> 'US')
+		ORDER BY a.id`, now, now.Add(-delay), includeUS)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+// PayoutAccountAt returns the payout account in force for an account at an
+// instant (the newest created strictly before it), with its state then; nil
+// when there is none.
+func (s *Store) PayoutAccountAt(ctx context.Context, accountID int64, at time.Time) (*PayoutAccountView, error) {
+	var id int64
+	err := s.DB.GetContext(ctx, &id, `SELECT id FROM payout_accounts WHERE account_id = $1 AND created_at < $2 ORDER BY created_at DESC, id DESC LIMIT 1`, accountID, at.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	view, err := s.payoutAccount(ctx, id, at)
+	return &view, err
+}
+
+func (s *Store) payoutAccount(ctx context.Context, id int64, at time.Time) (PayoutAccountView, error) {
+	var view PayoutAccountView
+	err := s.DB.GetContext(ctx, &view, `
+		SELECT a.id, a.account_id, a.method, a.holder_name, a.currency, coalesce(a.bank_country, '') AS bank_country,
+		       coalesce(a.bank_account_type, '') AS bank_account_type, coalesce(a.routing_number, '') AS routing_number,
+		       CASE WHEN a.number_last4 IS NULL THEN '' ELSE '*****' || a.number_last4 END AS number_masked,
+		       coalesce(a.bic, '') AS bic, coalesce(a.paypal_email, '') AS paypal_email, a.created_at,
+		       coalesce(e.status, 'pending_verification') AS status, coalesce(e.reason, '') AS status_reason
+		FROM payout_accounts a
+		LEFT JOIN LATERAL (SELECT status, reason FROM payout_account_events
+		                   WHERE payout_account_id = a.id AND at < $2 ORDER BY at DESC, id DESC LIMIT 1) e ON true
+		WHERE a.id = $1`, id, at.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return view, fmt.Errorf("%w: %d", ErrUnknownPayoutAccount, id)
+	}
+	return view, err
+}
+
+// SetHold switches an account's payment hold on or off (SPEC §4). Setting
+// the state it already has records nothing.
+func (s *Store) SetHold(ctx context.Context, accountID int64, on bool, actor string) (changed bool, err error) {
+	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		var exists bool
+		if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("%w: %d", ErrUnknownAccount, accountID)
+		}
+		// Serialise changes of one account's hold.
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
+			return err
+		}
+		var current bool
+		err := tx.GetContext(ctx, &current, `SELECT hold_on FROM payment_hold_events WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT 1`, accountID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if current == on {
+			return nil
+		}
+		changed = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO payment_hold_events (account_id, hold_on, at, actor) VALUES ($1, $2, $3, $4)`, accountID, on, s.now(), actor)
+		return err
+	})
+	return changed, err
+}
+
+// HoldEvent is one change of the payment hold.
+type HoldEvent struct {
+	On    bool      `json:"on" db:"hold_on"`
+	At    time.Time `json:"at" db:"at"`
+	Actor string    `json:"actor" db:"actor"`
+}
+
+// HoldAt returns the hold state at an instant and the event that set it
+// (nil when the hold was never switched: off).
+func (s *Store) HoldAt(ctx context.Context, accountID int64, at time.Time) (*HoldEvent, error) {
+	var event HoldEvent
+	err := s.DB.GetContext(ctx, &event, `SELECT hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT 1`, accountID, at.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &event, err
+}
+
+// HoldHistory lists every change of an account's hold, oldest first.
+func (s *Store) HoldHistory(ctx context.Context, accountID int64) ([]HoldEvent, error) {
+	var events []HoldEvent
+	err := s.DB.SelectContext(ctx, &events, `SELECT hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 ORDER BY at, id`, accountID)
+	return events, err
+}
+
+// AccountStatuses are the statuses an account can have (SPEC §7.1).
+var AccountStatuses = []string{"pending", "verified", "suspended", "closed"}
+
+// SetAccountStatus records an account status change. (The admin API derives
+// it from the verification steps; operators and simulations set it here.)
+func (s *Store) SetAccountStatus(ctx context.Context, accountID int64, status, actor string) error {
+	known := false
+	for _, v := range AccountStatuses {
+		known = known || v == status
+	}
+	if !known {
+		return &payout.ValidationError{Fields: []payout.FieldError{{Field: "status", Reason: fmt.Sprintf("%q is not one of pending, verified, suspended, closed", status)}}}
+	}
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO account_status_events (account_id, status, at, actor) VALUES ($1, $2, $3, $4)`, accountID, status, s.now(), actor)
+	return err
+}
+
+func nullable(value string) any {
+	if value == "" {
+		return nil
+	}
+	return value
+}

@@ -221,7 +221,9 @@ func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 }
 
 // PaymentID is the stable id of an account's payment in a cycle: the same on
-// every run, so files are byte-identical and a resend is recognised.
+// every run, so files are byte-identical and a resend is recognised. It is
+// "P" + YYYYMM + the account id in 8 digits: 15 characters, the width of a
+// NACHA entry's individual id.
 func PaymentID(month time.Time, accountID int64) string {
-	return fmt.Sprintf("PR%s%09d", month.Format("200601"), accountID)
+	return fmt.Sprintf("P%s%08d", month.Format("200601"), accountID)
 }

@@ -227,5 +227,5 @@ func TestCalendar(t *testing.T) {
 	policy.Holidays = []string{"2026-11-16"}
 	require.Equal(t, time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC), policy.CalendarFor(c.Month).PaymentDate)
 	require.Equal(t, time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC), policy.CalendarFor(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)).PaymentDate)
-	require.Equal(t, "PR202611000000042", payout.PaymentID(c.Month, 42))
+	require.Equal(t, "P20261100000042", payout.PaymentID(c.Month, 42))
 }

@@ -47,6 +47,7 @@
 //     balance would clear the threshold. The account is held either way.
 //   - Thresholds are in USD, per method and payout currency ("paypal:EUR"),
 //     compared with the payable USD amount before any FX conversion.
-//   - A payment id is "PR" + YYYYMM + the account id (9 digits): stable across
-//     re-runs, so files are byte-identical and a resend is recognised.
+//   - A payment id is "P" + YYYYMM + the account id (8 digits), 15 characters
+//     (a NACHA individual id): stable across re-runs, so files are
+//     byte-identical and a resend is recognised.
 package payout

@@ -31,6 +31,27 @@ var Variables = []Variable{
 	{"PAYRUN_DATA_KEY", "(required unless PAYRUN_DEV=1)", "base64 of a 32-byte key encrypting sensitive fields at rest"},
 	{"PAYRUN_DEV", "unset", "1 = development mode: a fixed local key, readable logs, loud banner"},
 	{"PAYRUN_HOLDING_DAYS", "30", "days from transaction_at to eligible_at when an earnings line gives none"},
+	{"PAYRUN_ACH_DESTINATION", "(dev: 011000015)", "NACHA immediate destination: 9-digit routing number of the bank receiving the ACH file"},
+	{"PAYRUN_ACH_DESTINATION_NAME", "(dev: DEMO BANK)", "NACHA immediate destination name (23 characters)"},
+	{"PAYRUN_ACH_ORIGIN", "(dev: 1123456789)", "NACHA immediate origin, 10 characters (\"1\" + EIN, or \" \" + routing)"},
+	{"PAYRUN_ACH_ORIGIN_NAME", "(dev: PAYRUN DEMO)", "NACHA immediate origin name (23 characters)"},
+	{"PAYRUN_ACH_COMPANY_NAME", "(dev: PAYRUN DEMO)", "company name shown on receivers' statements (16 characters)"},
+	{"PAYRUN_ACH_COMPANY_ID", "(dev: 1123456789)", "NACHA company identification (10 characters)"},
+	{"PAYRUN_ACH_ODFI", "(dev: 01100001)", "originating bank's 8-digit routing prefix (trace numbers)"},
+	{"PAYRUN_ACH_DESCRIPTION", "PAYOUT", "company entry description on ACH entries (10 characters)"},
+	{"PAYRUN_SEPA_DEBTOR_NAME", "(dev: PAYRUN DEMO)", "pain.001 debtor (payrun's own account) name"},
+	{"PAYRUN_SEPA_DEBTOR_IBAN", "(dev: DE89370400440532013000)", "pain.001 debtor IBAN"},
+	{"PAYRUN_SEPA_DEBTOR_BIC", "(dev: COBADEFFXXX)", "pain.001 debtor BIC"},
+	{"PAYRUN_PAYPAL_SUBJECT", "Your payout from the marketplace", "e-mail subject PayPal sends with each payout"},
+}
+
+// devPaymentDefaults are the originator settings development mode uses when
+// none are configured: sample values that no bank would accept.
+var devPaymentDefaults = map[string]string{
+	"PAYRUN_ACH_DESTINATION": "011000015", "PAYRUN_ACH_DESTINATION_NAME": "DEMO BANK",
+	"PAYRUN_ACH_ORIGIN": "1123456789", "PAYRUN_ACH_ORIGIN_NAME": "PAYRUN DEMO", "PAYRUN_ACH_COMPANY_NAME": "PAYRUN DEMO",
+	"PAYRUN_ACH_COMPANY_ID": "1123456789", "PAYRUN_ACH_ODFI": "01100001",
+	"PAYRUN_SEPA_DEBTOR_NAME": "PAYRUN DEMO", "PAYRUN_SEPA_DEBTOR_IBAN": "DE89370400440532013000", "PAYRUN_SEPA_DEBTOR_BIC": "COBADEFFXXX",
 }
 
 // Config is the resolved configuration.
@@ -41,6 +62,18 @@ type Config struct {
 	DataKey       string
 	Dev           bool
 	HoldingPeriod time.Duration
+	// Payment files: the originator of ACH files and the debtor of pain.001
+	// files, by variable name (PAYRUN_ACH_*, PAYRUN_SEPA_*, PAYRUN_PAYPAL_*).
+	Payments map[string]string
+}
+
+// Payment returns a payment-file setting, or an error naming the variable
+// when it is not configured.
+func (c Config) Payment(name string) (string, error) {
+	if v := c.Payments[name]; v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("%s is not set (see the README's configuration table; PAYRUN_DEV=1 uses sample values)", name)
 }
 
 // URLFile is where `make db` writes the database URL, relative to the
@@ -78,6 +111,19 @@ func Load(file string) (Config, error) {
 	}
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = urlFromFile()
+	}
+	cfg.Payments = map[string]string{}
+	for _, v := range Variables {
+		if strings.HasPrefix(v.Name, "PAYRUN_ACH_") || strings.HasPrefix(v.Name, "PAYRUN_SEPA_") || strings.HasPrefix(v.Name, "PAYRUN_PAYPAL_") {
+			fallback := ""
+			if cfg.Dev {
+				fallback = devPaymentDefaults[v.Name]
+			}
+			if !strings.HasPrefix(v.Default, "(") {
+				fallback = v.Default
+			}
+			cfg.Payments[v.Name] = get(v.Name, fallback)
+		}
 	}
 	days, err := strconv.Atoi(get("PAYRUN_HOLDING_DAYS", "30"))
 	if err != nil || days < 0 || days > 3650 {

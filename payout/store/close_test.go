@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
 )
@@ -17,52 +18,52 @@ import (
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // october builds a month with one publisher per outcome of SPEC §3.2.
-func october(w *world) {
-	w.set("2026-09-15T00:00:00Z")
-	w.publisher("US1", publisherOptions{})                                        // W-9: paid 0%
-	w.publisher("BR1", publisherOptions{country: "DE"})                           // W-8 without treaty: 30%
-	w.publisher("GB1", publisherOptions{country: "GB", treaty: true})             // treaty 0%
-	w.publisher("HOLD", publisherOptions{})                                       // hold on
-	w.publisher("NOPAY", publisherOptions{noPayout: true})                        // no payout account
-	w.publisher("PEND", publisherOptions{unverifiedPay: true})                    // payout account pending
-	w.publisher("NOTAX", publisherOptions{noTax: true})                           // no tax form
-	w.publisher("SMALL", publisherOptions{})                                      // below threshold
-	w.publisher("NEG", publisherOptions{})                                        // negative balance
-	w.publisher("MANY", publisherOptions{noTax: true, noPayout: true})            // several reasons
-	w.publisher("PAYPAL", publisherOptions{method: payout.PayPal, country: "DE"}) // PayPal, W-8 30%
-	_, err := w.store.SetHold(context.Background(), w.ids["HOLD"], true, "holder")
-	require.NoError(w.t, err)
-	_, err = w.store.SetHold(context.Background(), w.ids["MANY"], true, "holder")
-	require.NoError(w.t, err)
+func october(w *fixture.World) {
+	w.Set("2026-09-15T00:00:00Z")
+	w.Publisher("US1", fixture.Publisher{})                                        // W-9: paid 0%
+	w.Publisher("BR1", fixture.Publisher{Country: "DE"})                           // W-8 without treaty: 30%
+	w.Publisher("GB1", fixture.Publisher{Country: "GB", Treaty: true})             // treaty 0%
+	w.Publisher("HOLD", fixture.Publisher{})                                       // hold on
+	w.Publisher("NOPAY", fixture.Publisher{NoPayout: true})                        // no payout account
+	w.Publisher("PEND", fixture.Publisher{UnverifiedPay: true})                    // payout account pending
+	w.Publisher("NOTAX", fixture.Publisher{NoTax: true})                           // no tax form
+	w.Publisher("SMALL", fixture.Publisher{})                                      // below threshold
+	w.Publisher("NEG", fixture.Publisher{})                                        // negative balance
+	w.Publisher("MANY", fixture.Publisher{NoTax: true, NoPayout: true})            // several reasons
+	w.Publisher("PAYPAL", fixture.Publisher{Method: payout.PayPal, Country: "DE"}) // PayPal, W-8 30%
+	_, err := w.Store.SetHold(context.Background(), w.IDs["HOLD"], true, "holder")
+	require.NoError(w.T(), err)
+	_, err = w.Store.SetHold(context.Background(), w.IDs["MANY"], true, "holder")
+	require.NoError(w.T(), err)
 
-	w.set("2026-10-10T00:00:00Z")
-	w.earn("US1", "US", "120.004", "2026-10-20T00:00:00Z")
-	w.earn("BR1", "US", "100", "2026-10-20T00:00:00Z")
-	w.earn("BR1", "FR", "50.5", "2026-10-20T00:00:00Z")
-	w.earn("GB1", "US", "300", "2026-10-20T00:00:00Z")
-	w.earn("HOLD", "GB", "500", "2026-10-20T00:00:00Z")
-	w.earn("NOPAY", "GB", "75", "2026-10-20T00:00:00Z")
-	w.earn("PEND", "GB", "75", "2026-10-20T00:00:00Z")
-	w.earn("NOTAX", "GB", "75", "2026-10-20T00:00:00Z")
-	w.earn("SMALL", "GB", "49.999999", "2026-10-20T00:00:00Z")
-	w.earn("NEG", "GB", "10", "2026-10-20T00:00:00Z")
-	w.earn("NEG", "GB", "-30", "2026-10-21T00:00:00Z")
-	w.earn("MANY", "JP", "20", "2026-10-20T00:00:00Z")
-	w.earn("PAYPAL", "US", "200", "2026-10-20T00:00:00Z")
+	w.Set("2026-10-10T00:00:00Z")
+	w.Earn("US1", "US", "120.004", "2026-10-20T00:00:00Z")
+	w.Earn("BR1", "US", "100", "2026-10-20T00:00:00Z")
+	w.Earn("BR1", "FR", "50.5", "2026-10-20T00:00:00Z")
+	w.Earn("GB1", "US", "300", "2026-10-20T00:00:00Z")
+	w.Earn("HOLD", "GB", "500", "2026-10-20T00:00:00Z")
+	w.Earn("NOPAY", "GB", "75", "2026-10-20T00:00:00Z")
+	w.Earn("PEND", "GB", "75", "2026-10-20T00:00:00Z")
+	w.Earn("NOTAX", "GB", "75", "2026-10-20T00:00:00Z")
+	w.Earn("SMALL", "GB", "49.999999", "2026-10-20T00:00:00Z")
+	w.Earn("NEG", "GB", "10", "2026-10-20T00:00:00Z")
+	w.Earn("NEG", "GB", "-30", "2026-10-21T00:00:00Z")
+	w.Earn("MANY", "JP", "20", "2026-10-20T00:00:00Z")
+	w.Earn("PAYPAL", "US", "200", "2026-10-20T00:00:00Z")
 	// Not yet available at the November cutoff: belongs to December.
-	w.earn("US1", "US", "1000", "2026-11-03T00:00:00Z")
+	w.Earn("US1", "US", "1000", "2026-11-03T00:00:00Z")
 }
 
 func TestCloseDecidesEveryAccountAndPostsBalancedEntries(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	w := fixture.New(t)
 	october(w)
-	w.set("2026-11-05T06:00:00Z")
-	result := w.close("2026-11")
+	w.Set("2026-11-05T06:00:00Z")
+	result := w.Close("2026-11")
 	require.Equal(t, store.StateClosed, result.State)
 	require.False(t, result.AlreadyClosed)
 
-	for seller, want := range map[string]payoutRow{
+	for seller, want := range map[string]fixture.PayoutRow{
 		"US1":    {Status: "paid", Reasons: "", Balance: d("120.004"), Paid: d("120.00"), Withheld: d("0"), Carried: d("0.004"), Reason: "w9"},
 		"BR1":    {Status: "paid", Reasons: "", Balance: d("150.5"), Paid: d("120.50"), Withheld: d("30.00"), Carried: d("0"), Reason: "w8_no_treaty"},
 		"GB1":    {Status: "paid", Reasons: "", Balance: d("300"), Paid: d("300.00"), Withheld: d("0"), Carried: d("0"), Reason: "treaty:GB:12"},
@@ -75,7 +76,7 @@ func TestCloseDecidesEveryAccountAndPostsBalancedEntries(t *testing.T) {
 		"MANY":   {Status: "held", Reasons: "payment_hold,no_payout_account,tax_profile_missing,below_threshold", Balance: d("20"), Carried: d("20")},
 		"PAYPAL": {Status: "paid", Reasons: "", Balance: d("200"), Paid: d("140.00"), Withheld: d("60.00"), Carried: d("0"), Reason: "w8_no_treaty"},
 	} {
-		got := w.payout("2026-11", seller)
+		got := w.Payout("2026-11", seller)
 		require.Equal(t, want.Status, got.Status, seller)
 		require.Equal(t, want.Reasons, got.Reasons, seller)
 		require.True(t, want.Balance.Equal(got.Balance), "%s balance %s", seller, got.Balance)
@@ -92,7 +93,7 @@ func TestCloseDecidesEveryAccountAndPostsBalancedEntries(t *testing.T) {
 
 	// The journal: publisher balances are exactly what was not paid out.
 	var earnings, publishers, withheld, inTransit decimal.Decimal
-	require.NoError(t, w.db.QueryRow(`SELECT
+	require.NoError(t, w.DB.QueryRow(`SELECT
 		(SELECT sum(amount) FROM earnings_lines),
 		(SELECT sum(balance) FROM ledger_balances WHERE ledger_account LIKE 'publisher:%'),
 		(SELECT balance FROM ledger_balances WHERE ledger_account = 'tax:us_withholding'),
@@ -102,137 +103,137 @@ func TestCloseDecidesEveryAccountAndPostsBalancedEntries(t *testing.T) {
 	require.True(t, d("680.50").Equal(inTransit))
 
 	// Closing again changes nothing and says so.
-	before := w.dump()
-	again := w.close("2026-11")
+	before := w.Dump()
+	again := w.Close("2026-11")
 	require.True(t, again.AlreadyClosed)
-	require.Equal(t, before, w.dump())
+	require.Equal(t, before, w.Dump())
 }
 
 func TestHoldAndPayoutAccountChangesCountAsOfTheCutoff(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	w.set("2026-09-15T00:00:00Z")
-	w.publisher("LATE", publisherOptions{})
-	w.publisher("EDGE", publisherOptions{})
-	w.publisher("MOVER", publisherOptions{})
-	w.set("2026-10-10T00:00:00Z")
+	w := fixture.New(t)
+	w.Set("2026-09-15T00:00:00Z")
+	w.Publisher("LATE", fixture.Publisher{})
+	w.Publisher("EDGE", fixture.Publisher{})
+	w.Publisher("MOVER", fixture.Publisher{})
+	w.Set("2026-10-10T00:00:00Z")
 	for _, seller := range []string{"LATE", "EDGE", "MOVER"} {
-		w.earn(seller, "GB", "100", "2026-10-20T00:00:00Z")
+		w.Earn(seller, "GB", "100", "2026-10-20T00:00:00Z")
 	}
 	// A hold switched on one second before the cutoff holds this cycle.
-	w.set("2026-10-31T23:59:59Z")
-	_, err := w.store.SetHold(context.Background(), w.ids["LATE"], true, "publisher")
+	w.Set("2026-10-31T23:59:59Z")
+	_, err := w.Store.SetHold(context.Background(), w.IDs["LATE"], true, "publisher")
 	require.NoError(t, err)
 	// At exactly the cutoff, it only holds the next one.
-	w.set("2026-11-01T00:00:00Z")
-	_, err = w.store.SetHold(context.Background(), w.ids["EDGE"], true, "publisher")
+	w.Set("2026-11-01T00:00:00Z")
+	_, err = w.Store.SetHold(context.Background(), w.IDs["EDGE"], true, "publisher")
 	require.NoError(t, err)
 	// A payout account changed on the 28th is not verified at the cutoff.
-	w.set("2026-10-28T12:00:00Z")
-	newAccount := w.payoutAccount("MOVER", "US", payout.Bank)
+	w.Set("2026-10-28T12:00:00Z")
+	newAccount := w.PayoutAccount("MOVER", "US", payout.Bank)
 
-	w.set("2026-11-05T06:00:00Z")
-	w.close("2026-11")
-	require.Equal(t, "held", w.payout("2026-11", "LATE").Status)
-	require.Equal(t, "paid", w.payout("2026-11", "EDGE").Status)
-	mover := w.payout("2026-11", "MOVER")
+	w.Set("2026-11-05T06:00:00Z")
+	w.Close("2026-11")
+	require.Equal(t, "held", w.Payout("2026-11", "LATE").Status)
+	require.Equal(t, "paid", w.Payout("2026-11", "EDGE").Status)
+	mover := w.Payout("2026-11", "MOVER")
 	require.Equal(t, "held", mover.Status)
 	require.Equal(t, "payout_account_unverified", mover.Reasons)
 
 	// Verified in November: December pays the whole amount due, to the new account.
-	w.set("2026-11-03T00:00:00Z")
-	require.NoError(t, w.store.RecordVerification(context.Background(), newAccount, payout.Verified, "", "ops"))
-	w.set("2026-11-10T00:00:00Z")
-	w.earn("MOVER", "GB", "10", "2026-11-20T00:00:00Z")
-	w.earn("EDGE", "GB", "60", "2026-11-20T00:00:00Z")
-	w.set("2026-12-05T06:00:00Z")
-	w.close("2026-12")
-	december := w.payout("2026-12", "MOVER")
+	w.Set("2026-11-03T00:00:00Z")
+	require.NoError(t, w.Store.RecordVerification(context.Background(), newAccount, payout.Verified, "", "ops"))
+	w.Set("2026-11-10T00:00:00Z")
+	w.Earn("MOVER", "GB", "10", "2026-11-20T00:00:00Z")
+	w.Earn("EDGE", "GB", "60", "2026-11-20T00:00:00Z")
+	w.Set("2026-12-05T06:00:00Z")
+	w.Close("2026-12")
+	december := w.Payout("2026-12", "MOVER")
 	require.Equal(t, "paid", december.Status)
 	require.True(t, d("110").Equal(december.Paid), december.Paid.String())
 	var paidTo int64
-	require.NoError(t, w.db.Get(&paidTo, `SELECT payout_account_id FROM payouts WHERE month = '2026-12-01' AND account_id = $1`, w.ids["MOVER"]))
+	require.NoError(t, w.DB.Get(&paidTo, `SELECT payout_account_id FROM payouts WHERE month = '2026-12-01' AND account_id = $1`, w.IDs["MOVER"]))
 	require.Equal(t, newAccount, paidTo)
-	require.Equal(t, "held", w.payout("2026-12", "EDGE").Status, "EDGE's hold counts from December")
+	require.Equal(t, "held", w.Payout("2026-12", "EDGE").Status, "EDGE's hold counts from December")
 }
 
 func TestCarriedBalancesOpenTheNextCycle(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	w.set("2026-09-15T00:00:00Z")
-	w.publisher("A", publisherOptions{})
-	w.set("2026-10-10T00:00:00Z")
-	w.earn("A", "GB", "30.005", "2026-10-20T00:00:00Z")
-	w.set("2026-11-05T06:00:00Z")
-	w.close("2026-11")
-	require.Equal(t, "carried", w.payout("2026-11", "A").Status)
+	w := fixture.New(t)
+	w.Set("2026-09-15T00:00:00Z")
+	w.Publisher("A", fixture.Publisher{})
+	w.Set("2026-10-10T00:00:00Z")
+	w.Earn("A", "GB", "30.005", "2026-10-20T00:00:00Z")
+	w.Set("2026-11-05T06:00:00Z")
+	w.Close("2026-11")
+	require.Equal(t, "carried", w.Payout("2026-11", "A").Status)
 	// A line imported late, with an eligible_at long past, joins the next cycle.
-	w.earn("A", "GB", "25", "2026-10-01T00:00:00Z")
-	w.set("2026-12-05T06:00:00Z")
-	w.close("2026-12")
-	december := w.payout("2026-12", "A")
+	w.Earn("A", "GB", "25", "2026-10-01T00:00:00Z")
+	w.Set("2026-12-05T06:00:00Z")
+	w.Close("2026-12")
+	december := w.Payout("2026-12", "A")
 	require.Equal(t, "paid", december.Status)
 	require.True(t, d("55.00").Equal(december.Paid))
 	require.True(t, d("0.005").Equal(december.Carried))
-	w.set("2027-01-05T06:00:00Z")
-	w.close("2027-01")
+	w.Set("2027-01-05T06:00:00Z")
+	w.Close("2027-01")
 	var rows int
-	require.NoError(t, w.db.Get(&rows, `SELECT count(*) FROM payouts WHERE month = '2027-01-01'`))
+	require.NoError(t, w.DB.Get(&rows, `SELECT count(*) FROM payouts WHERE month = '2027-01-01'`))
 	require.Equal(t, 1, rows, "the sub-cent remainder is carried again, never lost")
-	require.True(t, d("0.005").Equal(w.payout("2027-01", "A").Carried))
+	require.True(t, d("0.005").Equal(w.Payout("2027-01", "A").Carried))
 }
 
 func TestCloseRefusesOutOfOrderAndFutureMonths(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	w := fixture.New(t)
 	october(w)
-	w.set("2026-10-31T23:59:59Z")
-	_, err := w.tryClose("2026-11")
+	w.Set("2026-10-31T23:59:59Z")
+	_, err := w.TryClose("2026-11")
 	require.ErrorIs(t, err, store.ErrFutureMonth)
-	w.set("2027-01-05T06:00:00Z")
-	w.close("2026-11")
-	_, err = w.tryClose("2027-01")
+	w.Set("2027-01-05T06:00:00Z")
+	w.Close("2026-11")
+	_, err = w.TryClose("2027-01")
 	require.ErrorIs(t, err, store.ErrPreviousOpen)
-	w.close("2026-12")
-	_, err = w.tryClose("2026-10")
+	w.Close("2026-12")
+	_, err = w.TryClose("2026-10")
 	require.ErrorIs(t, err, store.ErrLaterCycle)
 	var cycles int
-	require.NoError(t, w.db.Get(&cycles, `SELECT count(*) FROM cycles`))
+	require.NoError(t, w.DB.Get(&cycles, `SELECT count(*) FROM cycles`))
 	require.Equal(t, 2, cycles)
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	w := fixture.New(t)
 	october(w)
-	w.set("2026-11-05T06:00:00Z")
-	before := w.dump()
-	result := w.close("2026-11", func(o *store.CloseOptions) { o.DryRun = true; o.BatchSize = 3 })
+	w.Set("2026-11-05T06:00:00Z")
+	before := w.Dump()
+	result := w.Close("2026-11", func(o *store.CloseOptions) { o.DryRun = true; o.BatchSize = 3 })
 	require.True(t, result.DryRun)
 	require.True(t, d("680.50").Equal(result.Totals.Paid.Amount))
-	require.Equal(t, before, w.dump())
+	require.Equal(t, before, w.Dump())
 }
 
 // A crash at any point of the close, then a new close, ends exactly where an
 // uninterrupted close does: same payouts, same journal, same totals.
 func TestCrashAtAnyPointResumesToTheSameResult(t *testing.T) {
 	t.Parallel()
-	clean := newWorld(t)
+	clean := fixture.New(t)
 	october(clean)
-	clean.set("2026-11-05T06:00:00Z")
-	clean.close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
-	want := clean.dump()
+	clean.Set("2026-11-05T06:00:00Z")
+	clean.Close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
+	want := clean.Dump()
 
 	for _, point := range store.FaultPoints {
 		for _, occurrence := range []int{1, 3} {
 			t.Run(point, func(t *testing.T) {
 				t.Parallel()
-				w := newWorld(t)
+				w := fixture.New(t)
 				october(w)
-				w.set("2026-11-05T06:00:00Z")
+				w.Set("2026-11-05T06:00:00Z")
 				crash := errors.New("crash at " + point)
 				seen := 0
-				_, err := w.tryClose("2026-11", func(o *store.CloseOptions) {
+				_, err := w.TryClose("2026-11", func(o *store.CloseOptions) {
 					o.BatchSize = 2
 					o.Fault = func(p string) error {
 						if p == point {
@@ -247,14 +248,14 @@ func TestCrashAtAnyPointResumesToTheSameResult(t *testing.T) {
 				if point == "after_start" || point == "before_finish" {
 					if occurrence > 1 {
 						require.NoError(t, err) // those points come once
-						require.Equal(t, want, w.dump())
+						require.Equal(t, want, w.Dump())
 						return
 					}
 				}
 				require.ErrorIs(t, err, crash)
-				result := w.close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
+				result := w.Close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
 				require.Equal(t, store.StateClosed, result.State)
-				require.Equal(t, want, w.dump())
+				require.Equal(t, want, w.Dump())
 			})
 		}
 	}
@@ -264,9 +265,9 @@ func TestCrashAtAnyPointResumesToTheSameResult(t *testing.T) {
 func TestConcurrentClosesProduceOneResult(t *testing.T) {
 	t.Parallel()
 	database := dbtest.New(t)
-	w := newWorldOn(t, database)
+	w := fixture.On(t, database)
 	october(w)
-	w.set("2026-11-05T06:00:00Z")
+	w.Set("2026-11-05T06:00:00Z")
 	var wg sync.WaitGroup
 	results := make([]store.CloseResult, 4)
 	errs := make([]error, 4)
@@ -274,7 +275,7 @@ func TestConcurrentClosesProduceOneResult(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = w.tryClose("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
+			results[i], errs[i] = w.TryClose("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2 })
 		}()
 	}
 	wg.Wait()

@@ -1,0 +1,589 @@
+// Package release turns a closed cycle into payment files (SPEC §6.2): a
+// NACHA ACH file for US bank accounts, ISO 20022 pain.001 files (one per
+// currency) for other banks, PayPal Payouts requests, and manifest.json, all
+// under <out>/cycles/<M>/.
+//
+// Exactly once, byte for byte: the release time is recorded the first time
+// a release starts and is the creation time inside every file; payment ids,
+// message ids and batch ids derive from the cycle and the account; files are
+// written to a temporary name and renamed. The payments, the manifest rows
+// and the state change commit in one transaction after every file was read
+// back and its totals recomputed, and only if the manifest's USD total equals
+// what the journal put in payments-in-transit for the cycle. A crash before
+// that commit leaves files that the next release rewrites identically; a
+// released cycle is never rewritten: releasing again returns its manifest.
+//
+// Failure modes: a cycle that is not closed (or not approved when
+// maker-checker is on), a payout currency without an FX rate for the cycle
+// (the error names the currencies), missing originator configuration (the
+// error names the variable), a file whose read-back totals differ.
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/secret"
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/nacha"
+	"github.com/payrun/payrun/payout/paypal"
+	"github.com/payrun/payrun/payout/sepa"
+	"github.com/payrun/payrun/payout/store"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotReleasable = errors.New("cycle cannot be released")
+	ErrMissingFX     = errors.New("no FX rate for the cycle")
+	ErrManifest      = errors.New("manifest does not match the ledger")
+)
+
+// Config is what the files need besides the cycle.
+type Config struct {
+	OutDir        string
+	Originator    nacha.Originator
+	Debtor        sepa.Debtor
+	PayPalSubject string
+}
+
+// File is one manifest entry.
+type File struct {
+	Name            string          `json:"name"`
+	Kind            string          `json:"kind"` // ach | pain.001 | paypal
+	SHA256          string          `json:"sha256"`
+	Records         int             `json:"records"`
+	ControlTotalUSD decimal.Decimal `json:"control_total_usd"`
+	Currency        string          `json:"currency"`
+	ControlTotal    decimal.Decimal `json:"control_total"`
+}
+
+// normalized fixes the scale of a file's amounts: cents in USD, the minor
+// unit in its currency, however they were computed or stored.
+func (f File) normalized() File {
+	f.ControlTotalUSD = f.ControlTotalUSD.Round(money.CentScale)
+	if places, err := money.MinorUnit(f.Currency); err == nil {
+		f.ControlTotal = f.ControlTotal.Round(places)
+	}
+	return f
+}
+
+// MarshalJSON writes amounts fixed-point ("1100.50"), as strings (SPEC §1).
+func (f File) MarshalJSON() ([]byte, error) {
+	type plain File
+	places, err := money.MinorUnit(f.Currency)
+	if err != nil {
+		places = money.CentScale
+	}
+	return json.Marshal(struct {
+		plain
+		ControlTotalUSD string `json:"control_total_usd"`
+		ControlTotal    string `json:"control_total"`
+	}{plain(f), f.ControlTotalUSD.StringFixed(money.CentScale), f.ControlTotal.StringFixed(places)})
+}
+
+// Result is a release's outcome: the manifest.
+type Result struct {
+	Month           string    `json:"month"`
+	ReleasedAt      time.Time `json:"released_at"`
+	AlreadyReleased bool      `json:"already_released"`
+	Files           []File    `json:"files"`
+	ManifestPath    string    `json:"-"`
+}
+
+// Releaser writes a cycle's payment files.
+type Releaser struct {
+	DB     *sqlx.DB
+	Sealer *secret.Sealer
+	Clock  func() time.Time
+	Config Config
+}
+
+// Directory is where a cycle's files go.
+func Directory(outDir string, month time.Time) string {
+	return filepath.Join(outDir, "cycles", payout.MonthName(month))
+}
+
+// Release releases a cycle. Errors: ErrNotReleasable, ErrMissingFX,
+// ErrManifest, a configuration or I/O error (nothing committed).
+func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (Result, error) {
+	result := Result{Month: payout.MonthName(month)}
+	dir := Directory(r.Config.OutDir, month)
+	result.ManifestPath = filepath.Join(dir, "manifest.json")
+
+	// Fix the release time once, and check the state.
+	var state string
+	var approved bool
+	var policy []byte
+	var releaseStarted sql.NullTime
+	err := db.WithTx(ctx, r.DB, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowxContext(ctx, `SELECT state, approved_at IS NOT NULL, policy, release_started_at FROM cycles WHERE month = $1 FOR UPDATE`, month).
+			Scan(&state, &approved, &policy, &releaseStarted)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s has not been closed", ErrNotReleasable, result.Month)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case state == store.StateReleased || state == store.StateSettled:
+			return nil
+		case state == store.StateClosed, state == store.StateAwaitingApproval && approved:
+		case state == store.StateAwaitingApproval:
+			return fmt.Errorf("%w: %s is awaiting approval by a finance approver", ErrNotReleasable, result.Month)
+		default:
+			return fmt.Errorf("%w: %s is %s", ErrNotReleasable, result.Month, state)
+		}
+		if !releaseStarted.Valid {
+			releaseStarted = sql.NullTime{Time: r.Clock().UTC().Truncate(time.Second), Valid: true}
+			_, err = tx.ExecContext(ctx, `UPDATE cycles SET release_started_at = $2 WHERE month = $1`, month, releaseStarted.Time)
+		}
+		return err
+	})
+	if err != nil {
+		return result, err
+	}
+	if state == store.StateReleased || state == store.StateSettled {
+		result.AlreadyReleased = true
+		return r.manifest(ctx, month, result)
+	}
+	result.ReleasedAt = releaseStarted.Time
+
+	payments, err := r.loadPayments(ctx, month)
+	if err != nil {
+		return result, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return result, fmt.Errorf("output directory: %w", err)
+	}
+	var calendar payout.Calendar
+	{
+		var p payout.Policy
+		if err := json.Unmarshal(policy, &p); err != nil {
+			return result, err
+		}
+		calendar = p.CalendarFor(month)
+	}
+	var files []File
+	var sent []sentPayment
+	for _, write := range []func(context.Context, string, payout.Calendar, time.Time, []payment) ([]File, []sentPayment, error){r.writeACH, r.writeSEPA, r.writePayPal} {
+		f, s, err := write(ctx, dir, calendar, result.ReleasedAt, payments)
+		if err != nil {
+			return result, err
+		}
+		files, sent = append(files, f...), append(sent, s...)
+	}
+	sort.Slice(files, func(a, b int) bool { return files[a].Name < files[b].Name })
+	for i := range files {
+		files[i] = files[i].normalized()
+	}
+	result.Files = files
+
+	err = db.WithPgx(ctx, r.DB, func(conn *pgx.Conn) error {
+		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
+			var inTransit decimal.Decimal
+			if err := tx.QueryRow(ctx, `
+				SELECT coalesce(sum(p.amount), 0) FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
+				WHERE lt.kind = 'payout' AND lt.reference LIKE $1 AND p.ledger_account = $2`,
+				result.Month+":%", store.PaymentsInTransit).Scan(&inTransit); err != nil {
+				return err
+			}
+			manifestUSD := decimal.Zero
+			for _, f := range files {
+				manifestUSD = manifestUSD.Add(f.ControlTotalUSD)
+			}
+			if !manifestUSD.Equal(inTransit) {
+				return fmt.Errorf("%w: files total %s USD, the journal put %s USD in transit for %s", ErrManifest, manifestUSD, inTransit, result.Month)
+			}
+			rows := make([][]any, len(sent))
+			for i, s := range sent {
+				rows[i] = []any{month, s.accountID, s.paymentID, s.file, s.method, s.rail, s.amountUSD, s.currency, s.rate, s.amount, s.trace}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payments"},
+				[]string{"month", "account_id", "payment_id", "file", "method", "rail", "amount_usd", "currency", "fx_rate", "amount_in_currency", "trace"},
+				pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("record payments: %w", err)
+			}
+			for _, f := range files {
+				if _, err := tx.Exec(ctx, `INSERT INTO cycle_files (month, name, kind, sha256, records, control_total_usd, currency, control_total)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, month, f.Name, f.Kind, f.SHA256, f.Records, f.ControlTotalUSD, f.Currency, f.ControlTotal); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3 WHERE month = $1`,
+				month, result.ReleasedAt, actor); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'released', $2, $3)`, month, r.Clock().UTC(), actor)
+			return err
+		})
+	})
+	if err != nil {
+		return result, err
+	}
+	return result, writeManifest(result)
+}
+
+// manifest rebuilds a released cycle's manifest from the database.
+func (r *Releaser) manifest(ctx context.Context, month time.Time, result Result) (Result, error) {
+	if err := r.DB.GetContext(ctx, &result.ReleasedAt, `SELECT released_at FROM cycles WHERE month = $1`, month); err != nil {
+		return result, err
+	}
+	result.ReleasedAt = result.ReleasedAt.UTC()
+	rows, err := r.DB.QueryxContext(ctx, `SELECT name, kind, sha256, records, control_total_usd, currency, control_total FROM cycle_files WHERE month = $1 ORDER BY name`, month)
+	if err != nil {
+		return result, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f File
+		if err := rows.Scan(&f.Name, &f.Kind, &f.SHA256, &f.Records, &f.ControlTotalUSD, &f.Currency, &f.ControlTotal); err != nil {
+			return result, err
+		}
+		result.Files = append(result.Files, f.normalized())
+	}
+	return result, rows.Err()
+}
+
+// manifestJSON is manifest.json: deterministic for a released cycle.
+type manifestJSON struct {
+	Cycle      string `json:"cycle"`
+	ReleasedAt string `json:"released_at"`
+	Files      []File `json:"files"`
+}
+
+func writeManifest(result Result) error {
+	body, err := json.MarshalIndent(manifestJSON{Cycle: result.Month, ReleasedAt: result.ReleasedAt.Format(time.RFC3339), Files: result.Files}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomically(result.ManifestPath, append(body, '\n'))
+}
+
+// writeFileAtomically writes through a temporary file and a rename: a reader
+// never sees a half-written file under the final name.
+func writeFileAtomically(path string, body []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(body); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func digest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// payment is one paid payout with what its file needs.
+type payment struct {
+	accountID     int64
+	paymentID     string
+	amountUSD     decimal.Decimal
+	currency      string
+	rate          decimal.Decimal
+	amount        decimal.Decimal // in currency
+	method        payout.Method
+	bankCountry   string
+	accountType   string
+	routing       string
+	accountNumber string
+	iban          string
+	bic           string
+	email         string
+	holder        string
+	company       bool
+}
+
+// sentPayment is a payments row.
+type sentPayment struct {
+	accountID         int64
+	paymentID, file   string
+	method, rail      string
+	amountUSD, amount decimal.Decimal
+	currency          string
+	rate              decimal.Decimal
+	trace             any
+}
+
+// loadPayments reads the cycle's paid payouts with their payout accounts,
+// opens the sealed numbers, and converts each amount with the cycle's FX
+// rates, rounding down to the currency's minor unit (payrun never sends more
+// than the USD it debited).
+func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment, error) {
+	rates := map[string]decimal.Decimal{"USD": decimal.NewFromInt(1)}
+	rows, err := r.DB.QueryxContext(ctx, `SELECT currency, rate FROM fx_rates WHERE month = $1`, month)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var currency string
+		var rate decimal.Decimal
+		if err := rows.Scan(&currency, &rate); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		rates[currency] = rate
+	}
+	rows.Close()
+	rows, err = r.DB.QueryxContext(ctx, `
+		SELECT p.account_id, p.payment_id, p.paid_usd, pa.currency, pa.method, coalesce(pa.bank_country, ''), coalesce(pa.bank_account_type, ''),
+		       coalesce(pa.routing_number, ''), pa.account_number_sealed, pa.iban_sealed, coalesce(pa.bic, ''), coalesce(pa.paypal_email, ''),
+		       pa.holder_name, a.account_type = 'company'
+		FROM payouts p JOIN payout_accounts pa ON pa.id = p.payout_account_id JOIN accounts a ON a.id = p.account_id
+		WHERE p.month = $1 AND p.status = 'paid' ORDER BY p.account_id`, month)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var payments []payment
+	missing := map[string]bool{}
+	for rows.Next() {
+		var p payment
+		var numberSealed, ibanSealed []byte
+		var method string
+		if err := rows.Scan(&p.accountID, &p.paymentID, &p.amountUSD, &p.currency, &method, &p.bankCountry, &p.accountType,
+			&p.routing, &numberSealed, &ibanSealed, &p.bic, &p.email, &p.holder, &p.company); err != nil {
+			return nil, err
+		}
+		p.method = payout.Method(method)
+		if p.accountNumber, err = r.Sealer.Open(numberSealed, "payout.account_number"); err != nil {
+			return nil, fmt.Errorf("payment %s: account number: %w", p.paymentID, err)
+		}
+		if p.iban, err = r.Sealer.Open(ibanSealed, "payout.iban"); err != nil {
+			return nil, fmt.Errorf("payment %s: IBAN: %w", p.paymentID, err)
+		}
+		rate, ok := rates[p.currency]
+		if !ok {
+			missing[p.currency] = true
+			continue
+		}
+		places, err := minorUnit(p.method, p.currency)
+		if err != nil {
+			return nil, fmt.Errorf("payment %s: %w", p.paymentID, err)
+		}
+		p.rate = rate
+		p.amount, _ = money.FloorToMinor(p.amountUSD.Mul(rate), places)
+		payments = append(payments, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		names := make([]string, 0, len(missing))
+		for c := range missing {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%w %s: %s (load them with `payrun fx import`)", ErrMissingFX, payout.MonthName(month), strings.Join(names, ", "))
+	}
+	return payments, nil
+}
+
+// minorUnit is the currency's decimals for the rail: PayPal takes no
+// decimals for some currencies ISO gives two (HUF, TWD).
+func minorUnit(method payout.Method, currency string) (int32, error) {
+	if method == payout.PayPal {
+		return paypal.Decimals(currency)
+	}
+	return money.MinorUnit(currency)
+}
+
+func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calendar, created time.Time, payments []payment) ([]File, []sentPayment, error) {
+	var individuals, companies []payment
+	for _, p := range payments {
+		if p.method != payout.Bank || p.bankCountry != "US" {
+			continue
+		}
+		if p.company {
+			companies = append(companies, p)
+		} else {
+			individuals = append(individuals, p)
+		}
+	}
+	if len(individuals)+len(companies) == 0 {
+		return nil, nil, nil
+	}
+	name := "ach-" + payout.MonthName(calendar.Month) + ".txt"
+	var buf bytes.Buffer
+	writer, err := nacha.NewWriter(&buf, nacha.FileHeader{Originator: r.Config.Originator, FileCreation: created, FileIDModifier: 'A'})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ACH file: %w", err)
+	}
+	var sent []sentPayment
+	total := decimal.Zero
+	for _, group := range []struct {
+		class    string
+		payments []payment
+	}{{"PPD", individuals}, {"CCD", companies}} {
+		if len(group.payments) == 0 {
+			continue
+		}
+		if err := writer.StartBatch(group.class, calendar.PaymentDate, ""); err != nil {
+			return nil, nil, fmt.Errorf("ACH file: %w", err)
+		}
+		for _, p := range group.payments {
+			accountType := nacha.Checking
+			if p.accountType == "savings" {
+				accountType = nacha.Savings
+			}
+			trace, err := writer.Add(nacha.Entry{Kind: nacha.Credit, AccountType: accountType, RoutingNumber: p.routing, AccountNumber: p.accountNumber,
+				Amount: p.amount, IndividualID: p.paymentID, Name: p.holder})
+			if err != nil {
+				return nil, nil, fmt.Errorf("ACH entry for payment %s: %w", p.paymentID, err)
+			}
+			total = total.Add(p.amountUSD)
+			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: name, method: string(p.method), rail: "ach",
+				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: trace})
+		}
+		if err := writer.EndBatch(); err != nil {
+			return nil, nil, fmt.Errorf("ACH file: %w", err)
+		}
+	}
+	totals, err := writer.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ACH file: %w", err)
+	}
+	// Read it back and compare the recomputed totals (moov-io/ach's habit).
+	parsed, err := nacha.Read(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ACH file read-back: %w", err)
+	}
+	if !parsed.Totals.TotalCredit.Equal(total) || parsed.Totals.Entries != len(sent) || !totals.TotalCredit.Equal(total) {
+		return nil, nil, fmt.Errorf("%w: ACH file credits %s for %d entries, payouts %s for %d", ErrManifest, parsed.Totals.TotalCredit, parsed.Totals.Entries, total, len(sent))
+	}
+	if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
+		return nil, nil, err
+	}
+	return []File{{Name: name, Kind: "ach", SHA256: digest(buf.Bytes()), Records: len(sent), ControlTotalUSD: total, Currency: "USD", ControlTotal: total}}, sent, nil
+}
+
+func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Calendar, created time.Time, payments []payment) ([]File, []sentPayment, error) {
+	byCurrency := map[string][]payment{}
+	for _, p := range payments {
+		if p.method == payout.Bank && p.bankCountry != "US" {
+			byCurrency[p.currency] = append(byCurrency[p.currency], p)
+		}
+	}
+	var files []File
+	var sent []sentPayment
+	for _, currency := range sortedKeys(byCurrency) {
+		group := byCurrency[currency]
+		name := "pain001-" + payout.MonthName(calendar.Month) + "-" + currency + ".xml"
+		message := sepa.Message{
+			MessageID:              "PAYRUN-" + payout.MonthName(calendar.Month) + "-" + currency,
+			CreationTime:           created,
+			InitiatingPartyName:    r.Config.Debtor.Name,
+			Debtor:                 r.Config.Debtor,
+			RequestedExecutionDate: calendar.PaymentDate,
+		}
+		totalUSD, total := decimal.Zero, decimal.Zero
+		for _, p := range group {
+			message.Payments = append(message.Payments, sepa.Payment{EndToEndID: p.paymentID, Amount: p.amount, Currency: p.currency,
+				CreditorName: p.holder, CreditorIBAN: p.iban, CreditorBIC: p.bic, CreditorCountry: p.bankCountry,
+				RemittanceInfo: "Marketplace payout " + payout.MonthName(calendar.Month) + " " + p.paymentID})
+			totalUSD, total = totalUSD.Add(p.amountUSD), total.Add(p.amount)
+			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: name, method: string(p.method), rail: "sepa",
+				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
+		}
+		var buf bytes.Buffer
+		written, err := sepa.Write(&buf, message)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pain.001 %s: %w", currency, err)
+		}
+		document, err := sepa.Read(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("pain.001 %s read-back: %w", currency, err)
+		}
+		readBack, err := document.Totals()
+		if err != nil {
+			return nil, nil, fmt.Errorf("pain.001 %s read-back: %w", currency, err)
+		}
+		if !readBack.ControlSum.Equal(total) || readBack.Transactions != len(group) || !written.ControlSum.Equal(total) {
+			return nil, nil, fmt.Errorf("%w: pain.001 %s control sum %s for %d, payouts %s for %d", ErrManifest, currency, readBack.ControlSum, readBack.Transactions, total, len(group))
+		}
+		if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
+			return nil, nil, err
+		}
+		files = append(files, File{Name: name, Kind: "pain.001", SHA256: digest(buf.Bytes()), Records: len(group), ControlTotalUSD: totalUSD, Currency: currency, ControlTotal: total})
+	}
+	return files, sent, nil
+}
+
+func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Calendar, _ time.Time, payments []payment) ([]File, []sentPayment, error) {
+	batch := paypal.Batch{CycleMonth: payout.MonthName(calendar.Month), EmailSubject: r.Config.PayPalSubject,
+		EmailMessage: "Your marketplace payout for " + payout.MonthName(calendar.Month) + "."}
+	byCurrency := map[string][]payment{} // in input order, as the parts hold them
+	for _, p := range payments {
+		if p.method != payout.PayPal {
+			continue
+		}
+		batch.Items = append(batch.Items, paypal.Item{PayoutID: p.paymentID, Receiver: p.email, Amount: p.amount, Currency: p.currency,
+			Note: "Marketplace payout " + payout.MonthName(calendar.Month)})
+		byCurrency[p.currency] = append(byCurrency[p.currency], p)
+	}
+	if len(batch.Items) == 0 {
+		return nil, nil, nil
+	}
+	var files []File
+	var sent []sentPayment
+	err := paypal.Stream(batch, func(part paypal.Part) error {
+		inPart := byCurrency[part.Currency][:part.Items]
+		byCurrency[part.Currency] = byCurrency[part.Currency][part.Items:]
+		totalUSD := decimal.Zero
+		for _, p := range inPart {
+			totalUSD = totalUSD.Add(p.amountUSD)
+			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: part.FileName, method: string(p.method), rail: "paypal",
+				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
+		}
+		if err := writeFileAtomically(filepath.Join(dir, part.FileName), part.Bytes); err != nil {
+			return err
+		}
+		files = append(files, File{Name: part.FileName, Kind: "paypal", SHA256: part.SHA256, Records: part.Items, ControlTotalUSD: totalUSD,
+			Currency: part.Currency, ControlTotal: part.Total})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("PayPal batch: %w", err)
+	}
+	return files, sent, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

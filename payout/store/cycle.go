@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/payout"
+)
+
+// CycleView is a cycle as payrun shows it.
+type CycleView struct {
+	Month       string        `json:"month"`
+	State       string        `json:"state"`
+	Cutoff      time.Time     `json:"cutoff"`
+	PaymentDate time.Time     `json:"payment_date"`
+	ClosedAt    *time.Time    `json:"closed_at,omitempty"`
+	ClosedBy    string        `json:"closed_by,omitempty"`
+	ApprovedAt  *time.Time    `json:"approved_at,omitempty"`
+	ApprovedBy  string        `json:"approved_by,omitempty"`
+	ReleasedAt  *time.Time    `json:"released_at,omitempty"`
+	ReleasedBy  string        `json:"released_by,omitempty"`
+	Policy      payout.Policy `json:"policy"`
+	Totals      Totals        `json:"totals"`
+	Files       []string      `json:"files,omitempty"`
+}
+
+type cycleRecord struct {
+	Month       time.Time      `db:"month"`
+	State       string         `db:"state"`
+	Cutoff      time.Time      `db:"cutoff"`
+	PaymentDate time.Time      `db:"payment_date"`
+	Policy      []byte         `db:"policy"`
+	Totals      []byte         `db:"totals"`
+	ClosedAt    sql.NullTime   `db:"closed_at"`
+	ClosedBy    sql.NullString `db:"closed_by"`
+	ApprovedAt  sql.NullTime   `db:"approved_at"`
+	ApprovedBy  sql.NullString `db:"approved_by"`
+	ReleasedAt  sql.NullTime   `db:"released_at"`
+	ReleasedBy  sql.NullString `db:"released_by"`
+}
+
+const cycleColumns = `month, state, cutoff, payment_date, policy, totals, closed_at, closed_by, approved_at, approved_by, released_at, released_by`
+
+// Cycle returns a cycle's state, dates, totals and files.
+// Errors: ErrUnknownCycle.
+func (s *Store) Cycle(ctx context.Context, month time.Time) (CycleView, error) {
+	var record cycleRecord
+	err := s.DB.GetContext(ctx, &record, `SELECT `+cycleColumns+` FROM cycles WHERE month = $1`, month)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CycleView{}, fmt.Errorf("%w: %s (close it first)", ErrUnknownCycle, payout.MonthName(month))
+	}
+	if err != nil {
+		return CycleView{}, err
+	}
+	view := CycleView{Month: payout.MonthName(record.Month), State: record.State, Cutoff: record.Cutoff, PaymentDate: record.PaymentDate,
+		ClosedBy: record.ClosedBy.String, ApprovedBy: record.ApprovedBy.String, ReleasedBy: record.ReleasedBy.String}
+	view.ClosedAt, view.ApprovedAt, view.ReleasedAt = timePtr(record.ClosedAt), timePtr(record.ApprovedAt), timePtr(record.ReleasedAt)
+	if err := json.Unmarshal(record.Policy, &view.Policy); err != nil {
+		return view, err
+	}
+	if record.Totals != nil {
+		if err := json.Unmarshal(record.Totals, &view.Totals); err != nil {
+			return view, err
+		}
+	} else if view.Totals, err = s.CycleTotals(ctx, month); err != nil {
+		return view, err
+	}
+	if err := s.DB.SelectContext(ctx, &view.Files, `SELECT name FROM cycle_files WHERE month = $1 ORDER BY name`, month); err != nil {
+		return view, err
+	}
+	return view, nil
+}
+
+// Cycles lists every cycle, newest first.
+func (s *Store) Cycles(ctx context.Context) ([]CycleView, error) {
+	var months []time.Time
+	if err := s.DB.SelectContext(ctx, &months, `SELECT month FROM cycles ORDER BY month DESC`); err != nil {
+		return nil, err
+	}
+	views := make([]CycleView, 0, len(months))
+	for _, month := range months {
+		view, err := s.Cycle(ctx, month)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, view)
+	}
+	return views, nil
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}
+
+// Approve records a finance approver's approval of a cycle awaiting it
+// (maker-checker, SPEC §3.4): the approver must not be who closed it. The
+// cycle can then be released.
+// Errors: ErrUnknownCycle, ErrNotApprovable, ErrSameOperator.
+func (s *Store) Approve(ctx context.Context, month time.Time, approver string) error {
+	return db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		var record cycleRecord
+		err := tx.GetContext(ctx, &record, `SELECT `+cycleColumns+` FROM cycles WHERE month = $1 FOR UPDATE`, month)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: %s", ErrUnknownCycle, payout.MonthName(month))
+		}
+		if err != nil {
+			return err
+		}
+		if record.State != StateAwaitingApproval || record.ApprovedAt.Valid {
+			return fmt.Errorf("%w: %s is %s", ErrNotApprovable, payout.MonthName(month), record.State)
+		}
+		if approver == record.ClosedBy.String {
+			return fmt.Errorf("%w: %s closed %s", ErrSameOperator, approver, payout.MonthName(month))
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE cycles SET approved_at = $2, approved_by = $3 WHERE month = $1`, month, now, approver); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note) VALUES ($1, $2, $3, $4, 'approved')`,
+			month, StateAwaitingApproval, now, approver)
+		return err
+	})
+}

@@ -60,7 +60,9 @@ func ImportFX(ctx context.Context, database *sqlx.DB, month time.Time, r io.Read
 			return 0, fmt.Errorf("line %d: more than %d rates", line, MaxFXRows)
 		}
 		currency := strings.ToUpper(strings.TrimSpace(record[0]))
-		bad := func(column, reason string) { problems = append(problems, fmt.Sprintf("line %d, column %s: %s", line, column, reason)) }
+		bad := func(column, reason string) {
+			problems = append(problems, fmt.Sprintf("line %d, column %s: %s", line, column, reason))
+		}
 		switch {
 		case currency == "USD":
 			bad("currency", "USD is the book currency (rate 1)")

@@ -33,7 +33,9 @@ CREATE TABLE payments (
     PRIMARY KEY (month, account_id),
     FOREIGN KEY (month, account_id) REFERENCES payouts (month, account_id)
 );
-CREATE UNIQUE INDEX payments_trace ON payments (trace) WHERE trace IS NOT NULL;
+-- Trace sequences restart in every file: unique within a cycle only. Returns
+-- match on the payment id (the entry's individual id) and check the trace.
+CREATE UNIQUE INDEX payments_trace ON payments (month, trace) WHERE trace IS NOT NULL;
 
 -- The manifest: every file of a released cycle.
 CREATE TABLE cycle_files (

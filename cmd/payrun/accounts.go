@@ -11,7 +11,36 @@ import (
 
 func (a *app) accountsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Create and load publisher accounts"}
-	cmd.AddCommand(a.accountsCreateCommand(), a.accountsImportCommand())
+	cmd.AddCommand(a.accountsCreateCommand(), a.accountsImportCommand(), a.accountsStatusCommand())
+	return cmd
+}
+
+func (a *app) accountsStatusCommand() *cobra.Command {
+	var seller, status, actor string
+	cmd := &cobra.Command{
+		Use:   "status --seller S --status pending|verified|suspended|closed",
+		Short: "Record an account status change (the close reads the status as of its cutoff)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			account, err := s.account(cmd, seller)
+			if err != nil {
+				return err
+			}
+			if err := s.cycles.SetAccountStatus(cmd.Context(), account.ID, status, actor); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "account %s is %s\n", seller, status)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&seller, "seller", "", "seller id")
+	cmd.Flags().StringVar(&status, "status", "", "pending, verified, suspended or closed")
+	actorFlag(cmd, &actor)
 	return cmd
 }
 

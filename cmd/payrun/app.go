@@ -51,7 +51,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "a file of NAME=value settings (the environment wins)")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.accountsCommand(), a.earningsCommand())
+	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.accountsCommand(), a.earningsCommand(), a.cycleCommand(),
+		a.holdCommand(), a.payoutAccountCommand(), a.taxCommand(), a.fxCommand(), a.simulateCommand())
 	for _, cmd := range root.Commands() {
 		wrapArgs(cmd)
 	}

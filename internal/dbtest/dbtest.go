@@ -19,6 +19,7 @@ import (
 
 	"github.com/payrun/payrun/internal/config"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
 )
 
@@ -101,13 +102,35 @@ func trimSlash(path string) string {
 	return path
 }
 
-// migrator migrates pgtestdb's template with payrun's embedded migrations.
+// migrator migrates pgtestdb's template with payrun's embedded migrations
+// and then River's (package jobs), as `payrun migrate` does.
 type migrator struct{}
 
-func (migrator) Hash() (string, error) { return migrations.Hash() }
+// Hash keys the template by both schemas, so a new payrun migration or a
+// River upgrade rebuilds it.
+func (migrator) Hash() (string, error) {
+	payrun, err := migrations.Hash()
+	if err != nil {
+		return "", err
+	}
+	river, err := jobs.RiverSchemaHash()
+	if err != nil {
+		return "", err
+	}
+	return payrun + "+river:" + river, nil
+}
 
-func (migrator) Migrate(ctx context.Context, database *sql.DB, _ pgtestdb.Config) error {
+func (migrator) Migrate(ctx context.Context, database *sql.DB, conf pgtestdb.Config) error {
 	if _, err := migrations.Up(ctx, database); err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	// River's driver wants a pgx pool: open a small one on the template.
+	pool, err := jobs.OpenPool(ctx, conf.URL())
+	if err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	defer pool.Close()
+	if _, err := jobs.Migrate(ctx, pool); err != nil {
 		return fmt.Errorf("migrate template: %w", err)
 	}
 	return nil

@@ -73,7 +73,14 @@ type CloseOptions struct {
 	Fault     Fault
 	// Progress, when set, gets the number of accounts decided so far.
 	Progress func(accounts int64)
+	// Report, when set, writes the cycle's reports from q: inside the
+	// transaction a dry run rolls back, or after a close commits (and when
+	// the cycle was already closed, to restore a missing workbook).
+	Report func(ctx context.Context, q Querier) error
 }
+
+// Querier reads: what pgx.Tx and *pgx.Conn share.
+type Querier = querier
 
 // CloseResult reports a close.
 type CloseResult struct {
@@ -175,8 +182,13 @@ func (s *Store) close(ctx context.Context, writer *pgx.Conn, calendar payout.Cal
 	}
 	if cycle.State != StateClosing {
 		result.State, result.AlreadyClosed = cycle.State, true
-		result.Totals, err = cycleTotals(ctx, tx, calendar.Month)
-		return result, err
+		if result.Totals, err = cycleTotals(ctx, tx, calendar.Month); err != nil {
+			return result, err
+		}
+		if options.Report != nil && !options.DryRun {
+			return result, options.Report(ctx, tx)
+		}
+		return result, nil
 	}
 	result.Resumed = cycle.ResumeAfter > 0
 	var policy payout.Policy
@@ -279,6 +291,11 @@ func (s *Store) close(ctx context.Context, writer *pgx.Conn, calendar payout.Cal
 	}
 	if options.DryRun {
 		result.State, result.Totals = state, totals
+		if options.Report != nil {
+			if err := options.Report(ctx, tx); err != nil {
+				return result, err
+			}
+		}
 		err := tx.Rollback(ctx)
 		tx = nil
 		return result, err
@@ -287,6 +304,9 @@ func (s *Store) close(ctx context.Context, writer *pgx.Conn, calendar payout.Cal
 		return result, err
 	}
 	result.State, result.Totals = state, totals
+	if options.Report != nil {
+		return result, options.Report(ctx, writer)
+	}
 	return result, nil
 }
 

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/store"
+)
+
+func (a *app) cycleCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "cycle", Short: "Close, show, approve and release monthly payout cycles"}
+	cmd.AddCommand(a.cycleCloseCommand(), a.cycleShowCommand(), a.cycleApproveCommand(), a.cycleReleaseCommand())
+	return cmd
+}
+
+// monthFlag parses --month, refusing what is not YYYY-MM (a usage error).
+func monthFlag(text string) (time.Time, error) {
+	if text == "" {
+		return time.Time{}, usagef("--month is required (YYYY-MM)")
+	}
+	month, err := payout.ParseMonth(text)
+	if err != nil {
+		return time.Time{}, &usageError{err}
+	}
+	return month, nil
+}
+
+// policyFrom reads --policy over the defaults.
+func policyFrom(path string) (payout.Policy, error) {
+	if path == "" {
+		return payout.DefaultPolicy(), nil
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return payout.Policy{}, fmt.Errorf("policy file: %w", err)
+	}
+	defer file.Close()
+	return payout.ReadPolicy(file)
+}
+
+func (a *app) cycleCloseCommand() *cobra.Command {
+	var monthText, policyPath, actor string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "close --month YYYY-MM",
+		Short: "Close a cycle: decide who is paid, held or carried, and post the payouts (exactly once)",
+		Long: "Close the payout cycle of a payment month. Every fact is read as of the cutoff (the 1st, 00:00 UTC).\n" +
+			"Closing twice, from two places at once or after a crash gives one result; a closed cycle is never changed.\n" +
+			"--dry-run computes everything and writes nothing.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			month, err := monthFlag(monthText)
+			if err != nil {
+				return err
+			}
+			policy, err := policyFrom(policyPath)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			update, done := a.progress("closing")
+			start := time.Now()
+			var workbook string
+			result, err := s.cycles.Close(cmd.Context(), store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
+				Progress: update, Fault: faultFromEnv(),
+				Report: func(ctx context.Context, q store.Querier) error {
+					var err error
+					workbook, err = cyclereport.Write(ctx, q, a.config.Out, month, dryRun)
+					return err
+				}})
+			done()
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput {
+				return a.printJSON(result)
+			}
+			switch {
+			case result.AlreadyClosed:
+				fmt.Fprintf(a.stdout, "cycle %s is already %s: nothing changed\n", result.Month, result.State)
+			case result.DryRun:
+				fmt.Fprintf(a.stdout, "DRY RUN of cycle %s: nothing was written (%.1f s)\n", result.Month, time.Since(start).Seconds())
+			default:
+				resumed := ""
+				if result.Resumed {
+					resumed = " (resumed an interrupted close)"
+				}
+				fmt.Fprintf(a.stdout, "cycle %s closed%s in %.1f s: state %s\n", result.Month, resumed, time.Since(start).Seconds(), result.State)
+			}
+			printTotals(a.stdout, result.Totals)
+			fmt.Fprintf(a.stdout, "  workbook: %s\n", workbook)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
+	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
+	actorFlag(cmd, &actor)
+	a.addJSONFlag(cmd)
+	return cmd
+}
+
+// faultFromEnv lets end-to-end tests crash the process at a named point of
+// the close: PAYRUN_FAULT=<point>[:<occurrence>] exits with status 3 there,
+// as a kill would. Unset in production.
+func faultFromEnv() store.Fault {
+	spec := os.Getenv("PAYRUN_FAULT")
+	if spec == "" {
+		return nil
+	}
+	point, occurrence := spec, 1
+	if name, count, ok := strings.Cut(spec, ":"); ok {
+		point = name
+		fmt.Sscanf(count, "%d", &occurrence)
+	}
+	seen := 0
+	return func(p string) error {
+		if p == point {
+			seen++
+			if seen == occurrence {
+				fmt.Fprintf(os.Stderr, "payrun: PAYRUN_FAULT: crashing at %s\n", spec)
+				os.Exit(3)
+			}
+		}
+		return nil
+	}
+}
+
+func (a *app) cycleShowCommand() *cobra.Command {
+	var monthText string
+	cmd := &cobra.Command{
+		Use:   "show --month YYYY-MM",
+		Short: "Show a cycle: state, dates, counts and totals per status and reason",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			month, err := monthFlag(monthText)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			cycle, err := s.cycles.Cycle(cmd.Context(), month)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput {
+				return a.printJSON(cycle)
+			}
+			fmt.Fprintf(a.stdout, "cycle %s: %s\n", cycle.Month, cycle.State)
+			fmt.Fprintf(a.stdout, "  cutoff        %s\n  payment date  %s\n", cycle.Cutoff.Format(time.RFC3339), cycle.PaymentDate.Format(time.DateOnly))
+			if cycle.ClosedAt != nil {
+				fmt.Fprintf(a.stdout, "  closed        %s by %s\n", cycle.ClosedAt.Format(time.RFC3339), cycle.ClosedBy)
+			}
+			if cycle.ApprovedAt != nil {
+				fmt.Fprintf(a.stdout, "  approved      %s by %s\n", cycle.ApprovedAt.Format(time.RFC3339), cycle.ApprovedBy)
+			}
+			if cycle.ReleasedAt != nil {
+				fmt.Fprintf(a.stdout, "  released      %s by %s\n", cycle.ReleasedAt.Format(time.RFC3339), cycle.ReleasedBy)
+			}
+			for _, file := range cycle.Files {
+				fmt.Fprintf(a.stdout, "  file          %s\n", file)
+			}
+			if _, err := os.Stat(cyclereport.Path(a.config.Out, month, false)); err == nil {
+				fmt.Fprintf(a.stdout, "  workbook      %s\n", cyclereport.Path(a.config.Out, month, false))
+			}
+			printTotals(a.stdout, cycle.Totals)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
+	a.addJSONFlag(cmd)
+	return cmd
+}
+
+// printTotals writes a cycle's summary table: paid, withheld, held by
+// reason, carried.
+func printTotals(w io.Writer, t store.Totals) {
+	table := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(label string, count int64, amount decimal.Decimal) {
+		fmt.Fprintf(table, "  %s\t%d\t%s\t\n", label, count, amount.StringFixed(2))
+	}
+	fmt.Fprintln(table, "\taccounts\tUSD\t")
+	row("evaluated", t.Accounts, t.Balance)
+	row("paid", t.Paid.Count, t.Paid.Amount)
+	for _, key := range sortedKeys(t.ByMethod) {
+		row("  by "+key, t.ByMethod[key].Count, t.ByMethod[key].Amount)
+	}
+	withheldCount := int64(0)
+	for _, r := range t.ByRate {
+		if r.Withheld.IsPositive() {
+			withheldCount += r.Count
+		}
+	}
+	row("withheld (US tax)", withheldCount, t.Withheld)
+	for _, key := range sortedKeys(t.ByRate) {
+		r := t.ByRate[key]
+		if r.Withheld.IsPositive() {
+			row("  at "+key, r.Count, r.Withheld)
+		}
+	}
+	row("held", t.Held.Count, t.Held.Amount)
+	for _, reason := range reasonOrder {
+		if b, ok := t.ByReason[string(reason)]; ok && reasonHolds(reason) {
+			row("  "+string(reason), b.Count, b.Amount)
+		}
+	}
+	row("carried", t.Carried.Count, t.Carried.Amount)
+	for _, reason := range reasonOrder {
+		if b, ok := t.ByReason[string(reason)]; ok && !reasonHolds(reason) {
+			row("  "+string(reason), b.Count, b.Amount)
+		}
+	}
+	table.Flush()
+}
+
+var reasonOrder = []payout.Reason{payout.AccountNotVerified, payout.AgreementNotAccepted, payout.PaymentHold, payout.NoPayoutAccount,
+	payout.PayoutAccountUnverified, payout.TaxProfileMissing, payout.TaxProfileExpired, payout.TaxProfileInvalid,
+	payout.NegativeBalance, payout.ZeroBalance, payout.BelowThreshold}
+
+func reasonHolds(r payout.Reason) bool {
+	return r != payout.NegativeBalance && r != payout.ZeroBalance && r != payout.BelowThreshold
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (a *app) cycleApproveCommand() *cobra.Command {
+	var monthText, actor string
+	cmd := &cobra.Command{
+		Use:   "approve --month YYYY-MM",
+		Short: "Approve a cycle awaiting approval (maker-checker: not by the operator who closed it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			month, err := monthFlag(monthText)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			if err := s.cycles.Approve(cmd.Context(), month, actor); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), actor)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
+	actorFlag(cmd, &actor)
+	return cmd
+}
+
+func (a *app) cycleReleaseCommand() *cobra.Command {
+	var monthText, actor string
+	cmd := &cobra.Command{
+		Use:   "release --month YYYY-MM",
+		Short: "Release a closed (and, with maker-checker, approved) cycle: write its payment files",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			month, err := monthFlag(monthText)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			result, err := a.release(cmd, s, month, actor)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput {
+				return a.printJSON(result)
+			}
+			if result.AlreadyReleased {
+				fmt.Fprintf(a.stdout, "cycle %s was already released: files unchanged\n", result.Month)
+			} else {
+				fmt.Fprintf(a.stdout, "cycle %s released\n", result.Month)
+			}
+			for _, file := range result.Files {
+				fmt.Fprintf(a.stdout, "  %-40s %6d records  %14s %s\n", file.Name, file.Records, file.ControlTotal.StringFixed(2), file.Currency)
+			}
+			fmt.Fprintf(a.stdout, "  manifest: %s\n", result.ManifestPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
+	actorFlag(cmd, &actor)
+	a.addJSONFlag(cmd)
+	return cmd
+}

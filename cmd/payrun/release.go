@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/payout/cyclereport"
+
+	"github.com/payrun/payrun/payout/nacha"
+	"github.com/payrun/payrun/payout/release"
+	"github.com/payrun/payrun/payout/sepa"
+)
+
+// releaser builds the payment-file writer from configuration; a missing
+// originator setting is an error naming the variable.
+func (a *app) releaser(s *services) (*release.Releaser, error) {
+	get := func(name string) (string, error) { return a.config.Payment(name) }
+	values := map[string]string{}
+	for _, name := range []string{"PAYRUN_ACH_DESTINATION", "PAYRUN_ACH_DESTINATION_NAME", "PAYRUN_ACH_ORIGIN", "PAYRUN_ACH_ORIGIN_NAME",
+		"PAYRUN_ACH_COMPANY_NAME", "PAYRUN_ACH_COMPANY_ID", "PAYRUN_ACH_ODFI", "PAYRUN_ACH_DESCRIPTION",
+		"PAYRUN_SEPA_DEBTOR_NAME", "PAYRUN_SEPA_DEBTOR_IBAN", "PAYRUN_SEPA_DEBTOR_BIC", "PAYRUN_PAYPAL_SUBJECT"} {
+		value, err := get(name)
+		if err != nil {
+			return nil, err
+		}
+		values[name] = value
+	}
+	return &release.Releaser{DB: s.db, Sealer: s.sealer, Clock: a.now, Config: release.Config{
+		OutDir: a.config.Out,
+		Originator: nacha.Originator{
+			ImmediateDestination: values["PAYRUN_ACH_DESTINATION"], ImmediateDestinationName: values["PAYRUN_ACH_DESTINATION_NAME"],
+			ImmediateOrigin: values["PAYRUN_ACH_ORIGIN"], ImmediateOriginName: values["PAYRUN_ACH_ORIGIN_NAME"],
+			CompanyName: values["PAYRUN_ACH_COMPANY_NAME"], CompanyID: values["PAYRUN_ACH_COMPANY_ID"],
+			CompanyEntryDescription: values["PAYRUN_ACH_DESCRIPTION"], ODFIRouting: values["PAYRUN_ACH_ODFI"],
+		},
+		Debtor:        sepa.Debtor{Name: values["PAYRUN_SEPA_DEBTOR_NAME"], IBAN: values["PAYRUN_SEPA_DEBTOR_IBAN"], BIC: values["PAYRUN_SEPA_DEBTOR_BIC"]},
+		PayPalSubject: values["PAYRUN_PAYPAL_SUBJECT"],
+	}}, nil
+}
+
+func (a *app) release(cmd *cobra.Command, s *services, month time.Time, actor string) (release.Result, error) {
+	releaser, err := a.releaser(s)
+	if err != nil {
+		return release.Result{}, err
+	}
+	result, err := releaser.Release(cmd.Context(), month, actor)
+	if err != nil {
+		return result, err
+	}
+	// The workbook again, now with the files, FX rates and converted amounts.
+	err = db.WithPgx(cmd.Context(), s.db, func(conn *pgx.Conn) error {
+		_, err := cyclereport.Write(cmd.Context(), conn, a.config.Out, month, false)
+		return err
+	})
+	return result, err
+}
+
+func (a *app) fxCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "fx", Short: "FX rates of a cycle (units of currency per USD)"}
+	var monthText string
+	importCmd := &cobra.Command{
+		Use:   "import FILE --month YYYY-MM",
+		Short: "Load a cycle's FX rates from CSV (" + release.FXHeader + "), all or nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			month, err := monthFlag(monthText)
+			if err != nil {
+				return err
+			}
+			file, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("FX file: %w", err)
+			}
+			defer file.Close()
+			database, err := a.openDB(cmd)
+			if err != nil {
+				return err
+			}
+			defer database.Close()
+			added, err := release.ImportFX(cmd.Context(), database, month, file, a.now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "FX rates for %s: %d added\n", monthText, added)
+			return nil
+		},
+	}
+	importCmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
+	cmd.AddCommand(importCmd)
+	return cmd
+}

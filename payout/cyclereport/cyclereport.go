@@ -1,0 +1,305 @@
+// Package cyclereport feeds a cycle's rows from Postgres into the cycle
+// workbook (package reports): it is the only place that knows both the
+// schema and the workbook's types. Rows stream from the database straight
+// into the workbook's StreamWriter; nothing holds a cycle in memory.
+//
+// The workbook is written at close (and, marked DRAFT, at a dry run, from
+// inside the transaction that the dry run then rolls back), and written
+// again at release, when the payment files, FX rates and converted amounts
+// exist. Its figures are computed from the same payouts rows as the
+// cycle's totals, and cross-checked by package reports before it publishes.
+package cyclereport
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/reports"
+)
+
+// Querier is what pgx.Tx and *pgx.Conn share for reading.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Path is where a cycle's workbook goes under the output directory.
+func Path(outDir string, month time.Time, draft bool) string {
+	return filepath.Join(outDir, "cycles", payout.MonthName(month), reports.CycleWorkbookName(payout.MonthName(month), draft))
+}
+
+// Write writes the cycle workbook for month from q (replacing an earlier
+// one) and returns its path.
+func Write(ctx context.Context, q Querier, outDir string, month time.Time, draft bool) (string, error) {
+	path := Path(outDir, month, draft)
+	summary, err := summaryOf(ctx, q, month, draft)
+	if err != nil {
+		return "", err
+	}
+	data := reports.CycleData{
+		Payouts:     func(yield func(reports.PayoutRow) error) error { return payoutRows(ctx, q, month, yield) },
+		Unpaid:      func(yield func(reports.UnpaidRow) error) error { return unpaidRows(ctx, q, month, yield) },
+		Withholding: func(yield func(reports.WithholdingRow) error) error { return withholdingRows(ctx, q, month, yield) },
+		Files:       func(yield func(reports.FileRow) error) error { return fileRows(ctx, q, month, yield) },
+		Exceptions:  func(yield func(reports.ExceptionRow) error) error { return exceptionRows(ctx, q, month, yield) },
+	}
+	if err := mkdirFor(path); err != nil {
+		return "", err
+	}
+	if err := reports.WriteCycleWorkbook(path, summary, data, reports.Overwrite()); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (reports.CycleSummary, error) {
+	s := reports.CycleSummary{Month: payout.MonthName(month), Draft: draft}
+	var closedBy, approvedBy *string
+	err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date, closed_at, closed_by, approved_at, approved_by FROM cycles WHERE month = $1`, month).
+		Scan(&s.State, &s.Cutoff, &s.PaymentDate, &s.ClosedAt, &closedBy, &s.ApprovedAt, &approvedBy)
+	if err != nil {
+		return s, fmt.Errorf("cycle %s: %w", s.Month, err)
+	}
+	if closedBy != nil {
+		s.ClosedBy = *closedBy
+	}
+	if approvedBy != nil {
+		s.ApprovedBy = *approvedBy
+	}
+	t := &s.Totals
+	var publishers int
+	if err := q.QueryRow(ctx, `
+		SELECT count(*),
+		       coalesce(sum(balance_us + balance_other) FILTER (WHERE status = 'paid'), 0),
+		       coalesce(sum(withholding_base) FILTER (WHERE status = 'paid'), 0),
+		       coalesce(sum(withheld), 0), coalesce(sum(paid_usd), 0),
+		       coalesce(sum(carried_us + carried_other) FILTER (WHERE status = 'paid'), 0)
+		FROM payouts WHERE month = $1`, month).Scan(&publishers, &t.Gross, &t.USSourced, &t.Withheld, &t.Paid, &t.SubCentCarried); err != nil {
+		return s, err
+	}
+	t.Publishers = publishers
+	rows, err := q.Query(ctx, `SELECT rate, count(*), sum(withholding_base), sum(withheld) FROM payouts WHERE month = $1 AND status = 'paid' GROUP BY rate ORDER BY rate`, month)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var r reports.RateTotal
+		if err := rows.Scan(&r.Rate, &r.Recipients, &r.Base, &r.Withheld); err != nil {
+			rows.Close()
+			return s, err
+		}
+		t.WithheldByRate = append(t.WithheldByRate, r)
+	}
+	rows.Close()
+	rows, err = q.Query(ctx, `
+		SELECT p.method, p.currency, count(*), sum(p.paid_usd), coalesce(sum(m.amount_in_currency), 0)
+		FROM payouts p LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
+		WHERE p.month = $1 AND p.status = 'paid' GROUP BY 1, 2 ORDER BY 1, 2`, month)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var m reports.MethodTotal
+		if err := rows.Scan(&m.Method, &m.Currency, &m.Payments, &m.AmountUSD, &m.Amount); err != nil {
+			rows.Close()
+			return s, err
+		}
+		t.PaidByMethod = append(t.PaidByMethod, m)
+	}
+	rows.Close()
+	rows, err = q.Query(ctx, `
+		SELECT status, reasons[1], count(*), sum(carried_us + carried_other) FROM payouts
+		WHERE month = $1 AND status <> 'paid' GROUP BY 1, 2 ORDER BY 1, 2`, month)
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var status string
+		var r reports.ReasonTotal
+		if err := rows.Scan(&status, &r.Reason, &r.Publishers, &r.Balance); err != nil {
+			rows.Close()
+			return s, err
+		}
+		if status == "held" {
+			t.HeldByReason = append(t.HeldByReason, r)
+		} else {
+			t.CarriedByReason = append(t.CarriedByReason, r)
+		}
+	}
+	rows.Close()
+	var prevCutoff time.Time
+	prevCutoff = month.AddDate(0, -1, 0)
+	if err := q.QueryRow(ctx, `SELECT count(*), coalesce(sum(amount_usd), 0) FROM payout_returns WHERE recorded_at >= $1 AND recorded_at < $2`,
+		prevCutoff, month).Scan(&t.Returned.Count, &t.Returned.Amount); err != nil {
+		return s, err
+	}
+	// The close's own checks, shown PASS/FAIL for finance.
+	var balance, out, inTransit, ledgerWithheld decimal.Decimal
+	if err := q.QueryRow(ctx, `
+		SELECT coalesce(sum(balance_us + balance_other), 0), coalesce(sum(paid_usd + withheld + carried_us + carried_other), 0) FROM payouts WHERE month = $1`,
+		month).Scan(&balance, &out); err != nil {
+		return s, err
+	}
+	if err := q.QueryRow(ctx, `
+		SELECT coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'payments:in_transit'), 0),
+		       coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'tax:us_withholding'), 0)
+		FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id WHERE lt.kind = 'payout' AND lt.reference LIKE $1`,
+		payout.MonthName(month)+":%").Scan(&inTransit, &ledgerWithheld); err != nil {
+		return s, err
+	}
+	s.Checks = append(s.Checks,
+		reports.Check{Name: "conservation: balances = paid + withheld + carried", Pass: balance.Equal(out), Detail: balance.String() + " = " + out.String()},
+		reports.Check{Name: "journal: payments in transit = paid", Pass: inTransit.Equal(t.Paid), Detail: inTransit.String() + " = " + t.Paid.String()},
+		reports.Check{Name: "journal: US tax liability = withheld", Pass: ledgerWithheld.Equal(t.Withheld), Detail: ledgerWithheld.String() + " = " + t.Withheld.String()},
+	)
+	var files int
+	var manifestUSD decimal.Decimal
+	if err := q.QueryRow(ctx, `SELECT count(*), coalesce(sum(control_total_usd), 0) FROM cycle_files WHERE month = $1`, month).Scan(&files, &manifestUSD); err != nil {
+		return s, err
+	}
+	if files > 0 {
+		s.Checks = append(s.Checks, reports.Check{Name: "manifest = ledger", Pass: manifestUSD.Equal(inTransit), Detail: manifestUSD.String() + " = " + inTransit.String()})
+	}
+	return s, nil
+}
+
+func payoutRows(ctx context.Context, q Querier, month time.Time, yield func(reports.PayoutRow) error) error {
+	rows, err := q.Query(ctx, `
+		SELECT a.seller_id, a.display_name, a.registration_country, p.method, coalesce('*****' || pa.number_last4, pa.paypal_email, ''),
+		       p.currency, p.balance_us + p.balance_other, p.withholding_base, p.rate, p.rate_reason, p.withheld, p.paid_usd,
+		       coalesce(m.fx_rate, 0), coalesce(m.amount_in_currency, 0), p.payment_id, coalesce(m.file, '')
+		FROM payouts p JOIN accounts a ON a.id = p.account_id
+		LEFT JOIN payout_accounts pa ON pa.id = p.payout_account_id
+		LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
+		WHERE p.month = $1 AND p.status = 'paid' ORDER BY a.seller_id`, month)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r reports.PayoutRow
+		if err := rows.Scan(&r.SellerID, &r.DisplayName, &r.Country, &r.Method, &r.MaskedAccount, &r.Currency, &r.Gross, &r.USBase, &r.Rate,
+			&r.RateReason, &r.Withheld, &r.PaidUSD, &r.FXRate, &r.PaidInCurrency, &r.PaymentID, &r.File); err != nil {
+			return err
+		}
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func unpaidRows(ctx context.Context, q Querier, month time.Time, yield func(reports.UnpaidRow) error) error {
+	rows, err := q.Query(ctx, `
+		SELECT a.seller_id, a.display_name, a.registration_country, p.status, p.carried_us + p.carried_other, p.reasons, h.at
+		FROM payouts p JOIN accounts a ON a.id = p.account_id
+		LEFT JOIN LATERAL (SELECT at FROM payment_hold_events e WHERE e.account_id = p.account_id AND e.at < $2 AND e.hold_on
+		                   ORDER BY e.at DESC, e.id DESC LIMIT 1) h ON 'payment_hold' = ANY (p.reasons)
+		WHERE p.month = $1 AND p.status <> 'paid' ORDER BY a.seller_id`, month, month)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r reports.UnpaidRow
+		var holdSince *time.Time
+		if err := rows.Scan(&r.SellerID, &r.DisplayName, &r.Country, &r.Status, &r.Balance, &r.Reasons, &holdSince); err != nil {
+			return err
+		}
+		r.PrimaryReason = r.Reasons[0]
+		hints := make([]string, 0, len(r.Reasons))
+		for _, reason := range r.Reasons {
+			hint := reports.UnblockHint(reason)
+			if reason == string(payout.PaymentHold) && holdSince != nil {
+				hint = "switch the payment hold off (on since " + holdSince.Format(time.DateOnly) + ")"
+			}
+			if hint != "" {
+				hints = append(hints, hint)
+			}
+		}
+		r.Unblock = strings.Join(hints, "; ")
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func withholdingRows(ctx context.Context, q Querier, month time.Time, yield func(reports.WithholdingRow) error) error {
+	rows, err := q.Query(ctx, `
+		SELECT a.registration_country, p.rate, p.rate_reason, count(*), sum(p.withholding_base), sum(p.withheld)
+		FROM payouts p JOIN accounts a ON a.id = p.account_id
+		WHERE p.month = $1 AND p.status = 'paid' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, month)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r reports.WithholdingRow
+		if err := rows.Scan(&r.Country, &r.Rate, &r.Reason, &r.Recipients, &r.Base, &r.Withheld); err != nil {
+			return err
+		}
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func fileRows(ctx context.Context, q Querier, month time.Time, yield func(reports.FileRow) error) error {
+	rows, err := q.Query(ctx, `SELECT name, kind, sha256, records, control_total_usd, currency, control_total FROM cycle_files WHERE month = $1 ORDER BY name`, month)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r reports.FileRow
+		if err := rows.Scan(&r.Name, &r.Kind, &r.SHA256, &r.Records, &r.ControlTotalUSD, &r.Currency, &r.ControlTotal); err != nil {
+			return err
+		}
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(reports.ExceptionRow) error) error {
+	rows, err := q.Query(ctx, `
+		SELECT 'return', a.seller_id, r.month::text, r.reason, r.amount_usd FROM payout_returns r JOIN accounts a ON a.id = r.account_id
+		WHERE r.recorded_at >= $2 AND r.recorded_at < $1
+		UNION ALL
+		SELECT 'payout account ' || e.status, a.seller_id, 'payout account ' || pa.id, e.reason, 0
+		FROM payout_account_events e JOIN payout_accounts pa ON pa.id = e.payout_account_id JOIN accounts a ON a.id = pa.account_id
+		WHERE e.status IN ('rejected', 'needs_update') AND e.at >= $2 AND e.at < $1
+		ORDER BY 1, 2, 3`, month, month.AddDate(0, -1, 0))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r reports.ExceptionRow
+		if err := rows.Scan(&r.Kind, &r.SellerID, &r.Reference, &r.Detail, &r.Amount); err != nil {
+			return err
+		}
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func mkdirFor(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	return nil
+}

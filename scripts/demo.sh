@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# demo.sh — `make demo`: payrun on a seeded, realistic month, from nothing.
+#
+# It runs against its own database (payrun_demo) on the private cluster that
+# `make db` started, dropped and created anew on every run, so it can be
+# re-run at will. With DATABASE_URL pointing at an outside server, that
+# server must let us create the payrun_demo database.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+payrun=bin/payrun
+out=${PAYRUN_OUT:-out}/demo
+server=${DATABASE_URL:?run make db first}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# A fresh demo database and output directory each run.
+psql "$server" -qc "DROP DATABASE IF EXISTS payrun_demo WITH (FORCE)" -c "CREATE DATABASE payrun_demo" >/dev/null 2>&1 ||
+	{ echo "demo: cannot create the payrun_demo database on $server" >&2; exit 1; }
+rm -rf "$out"
+export DATABASE_URL=${server/\/payrun\?/\/payrun_demo?}
+[ "$DATABASE_URL" != "$server" ] || export DATABASE_URL="${server%/*}/payrun_demo?sslmode=disable"
+export PAYRUN_OUT=$out PAYRUN_DEV=1
+
+step "migrate a new database"
+$payrun migrate
+
+step "simulate November 2026: 1,200 publishers in 19 countries, September's 60,000 sales, then close, FX and release"
+echo "(W-9s, W-8BENs with and without treaty claims, W-8BEN-Es, missing and expired forms, holds switched on"
+echo " one second before and exactly at the cutoff, payout accounts changed on Oct 28, refunds, and five"
+echo " hand-made publishers at and just under the \$50.00 threshold)"
+$payrun simulate --seed 2026 --publishers 1200 --months 1 --lines 60000 --first-month 2026-11 2>/dev/null
+
+step "the cycle as finance sees it"
+$payrun cycle show --month 2026-11 2>/dev/null
+
+step "exactly once: closing and releasing again change nothing"
+$payrun cycle close --month 2026-11 2>/dev/null | sed -n 1p || true
+$payrun cycle release --month 2026-11 2>/dev/null | sed -n 1p || true
+
+step "the threshold, exactly (SPEC §3.2): paid at \$50.00, carried at \$49.99"
+python3 - "$out/cycles/2026-11/result.json" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+for a in result["accounts"]:
+    if a["seller_id"].startswith("SHOW-"):
+        print(f'  {a["seller_id"]:18} {a["status"]:8} balance {a["balance"]:>11}  withheld {a["withheld"]:>6}  paid {a["paid"]:>6}  {",".join(a["reasons"])}')
+PY
+
+step "payment files"
+ls -1 "$out/cycles/2026-11/" | sed 's/^/  /'
+echo "  first lines of the ACH file:"
+head -3 "$out/cycles/2026-11/ach-2026-11.txt" | sed 's/^/    /'
+
+step "where everything is"
+echo "  workbook (open it in LibreOffice or Excel): $out/cycles/2026-11/payout-summary-2026-11.xlsx"
+echo "  payment files and manifest:                $out/cycles/2026-11/"
+echo "  per-account results:                       $out/cycles/2026-11/result.json"
+echo "  database:                                  $DATABASE_URL"

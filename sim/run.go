@@ -1,0 +1,288 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/release"
+	"github.com/payrun/payrun/payout/store"
+)
+
+// Options describe a seeded simulation.
+type Options struct {
+	Seed       uint64
+	Publishers int
+	Months     int
+	// LinesPerMonth of generated earnings (default 50 per publisher).
+	LinesPerMonth int64
+	// FirstMonth is the first payment month (default 2026-11).
+	FirstMonth time.Time
+	Policy     payout.Policy
+	OutDir     string
+	Release    release.Config
+}
+
+// CycleReport is one cycle's outcome, as printed and written.
+type CycleReport struct {
+	Month    string              `json:"month"`
+	State    string              `json:"state"`
+	Totals   store.Totals        `json:"totals"`
+	Workbook string              `json:"workbook"`
+	Files    []release.File      `json:"files"`
+	Imported ledger.ImportResult `json:"-"`
+}
+
+// fxRates are the simulated cycle rates (units per USD), nudged per month.
+var fxRates = map[string]string{"EUR": "0.9234", "GBP": "0.7911", "HUF": "361.25", "SEK": "10.612", "PLN": "3.9871", "BRL": "5.6012", "JPY": "151.37"}
+
+// Run simulates opts.Months payment months on the database behind s: it
+// populates the marketplace, then for each month imports the sales that
+// mature into it, plays the month-end edge cases, closes the cycle, loads
+// the FX rates, releases the files and writes the workbook and result.json.
+// The same options give the same bytes in every output.
+func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]CycleReport, error) {
+	if opts.FirstMonth.IsZero() {
+		opts.FirstMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if opts.LinesPerMonth == 0 {
+		opts.LinesPerMonth = int64(opts.Publishers) * 50
+	}
+	say := func(format string, args ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, format+"\n", args...)
+		}
+	}
+	say("populating %d publishers (seed %d)", opts.Publishers, opts.Seed)
+	profiles, err := Populate(ctx, s, opts.Seed, opts.Publishers, opts.FirstMonth)
+	if err != nil {
+		return nil, err
+	}
+	var reports []CycleReport
+	for i := 0; i < opts.Months; i++ {
+		month := opts.FirstMonth.AddDate(0, i, 0)
+		sales := month.AddDate(0, -2, 0)
+		imported, err := ImportMonth(ctx, s, opts.Seed, opts.Publishers, opts.LinesPerMonth, sales)
+		if err != nil {
+			return nil, fmt.Errorf("import %s: %w", sales.Format("2006-01"), err)
+		}
+		say("%s: imported %d earnings lines of %s", payout.MonthName(month), imported.Imported, sales.Format("2006-01"))
+		if i == 0 {
+			if err := Showcase(ctx, s, month); err != nil {
+				return nil, err
+			}
+		}
+		if err := MonthEnd(ctx, s, opts.Seed, profiles, month); err != nil {
+			return nil, err
+		}
+		report, err := closeAndRelease(ctx, s, opts, month)
+		if err != nil {
+			return nil, err
+		}
+		report.Imported = imported
+		reports = append(reports, report)
+	}
+	return reports, nil
+}
+
+func closeAndRelease(ctx context.Context, s *Services, opts Options, month time.Time) (CycleReport, error) {
+	calendar := opts.Policy.CalendarFor(month)
+	s.Clock.Set(calendar.CloseAt)
+	report := CycleReport{Month: payout.MonthName(month)}
+	result, err := s.Store.Close(ctx, store.CloseOptions{Month: month, Policy: opts.Policy, Actor: "simulator"})
+	if err != nil {
+		return report, fmt.Errorf("close %s: %w", report.Month, err)
+	}
+	var rates strings.Builder
+	rates.WriteString(release.FXHeader + "\n")
+	for _, currency := range []string{"BRL", "EUR", "GBP", "HUF", "JPY", "PLN", "SEK"} {
+		rate := decimal.RequireFromString(fxRates[currency]).Mul(decimal.New(1000+int64(month.Month()), -3)).Round(6)
+		fmt.Fprintf(&rates, "%s,%s,%s,simulated reference rate\n", currency, rate, calendar.CloseAt.Format(time.DateOnly))
+	}
+	if _, err := release.ImportFX(ctx, s.DB, month, strings.NewReader(rates.String()), s.Clock.Now()); err != nil {
+		return report, err
+	}
+	s.Clock.Set(calendar.CloseAt.Add(3 * time.Hour))
+	if policyApproval := opts.Policy.Approval; policyApproval {
+		if err := s.Store.Approve(ctx, month, "simulated-approver"); err != nil {
+			return report, err
+		}
+	}
+	releaser := &release.Releaser{DB: s.DB, Sealer: s.Store.Sealer, Clock: s.Clock.Now, Config: opts.Release}
+	released, err := releaser.Release(ctx, month, "simulator")
+	if err != nil {
+		return report, fmt.Errorf("release %s: %w", report.Month, err)
+	}
+	report.Files = released.Files
+	err = db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
+		var err error
+		report.Workbook, err = cyclereport.Write(ctx, conn, opts.OutDir, month, false)
+		if err != nil {
+			return err
+		}
+		return writeResult(ctx, conn, opts.OutDir, month)
+	})
+	if err != nil {
+		return report, err
+	}
+	cycle, err := s.Store.Cycle(ctx, month)
+	if err != nil {
+		return report, err
+	}
+	report.State, report.Totals = cycle.State, result.Totals
+	return report, nil
+}
+
+// Showcase adds four hand-made publishers whose payable amounts sit exactly
+// at, and just under, the threshold (SPEC §3.2: exactly $50.00 is paid,
+// $49.99 carried), and one whose refunds exceed its sales.
+func Showcase(ctx context.Context, s *Services, month time.Time) error {
+	lines := []string{}
+	r := rand.New(rand.NewPCG(uint64(month.Unix()), 0x73686f77))
+	for _, c := range []struct {
+		seller, country, market, amount string
+		treaty                          bool
+	}{
+		{"SHOW-AT-50", "US", "GB", "50.00", false},
+		{"SHOW-UNDER-50", "US", "GB", "49.999999", false},
+		{"SHOW-W8-AT-50", "DE", "US", "71.43", false},    // 30% of 71.43 = 21.43 → pays 50.00
+		{"SHOW-W8-UNDER-50", "DE", "US", "71.42", false}, // 21.43 withheld → 49.99 carried
+		{"SHOW-NEGATIVE", "GB", "GB", "-35.50", true},
+	} {
+		account, err := ledger.CreateAccount(ctx, s.DB, ledger.NewAccount{SellerID: c.seller, Type: ledger.Individual, RegistrationCountry: c.country, DisplayName: c.seller}, s.Clock.Now())
+		if err != nil {
+			return err
+		}
+		p := Profile{SellerID: c.seller, AccountID: account.ID, Country: c.country, Method: payout.Bank, Treaty: c.treaty, Form: "W-8BEN"}
+		if c.country == "US" {
+			p.Form = "W-9"
+		}
+		for _, step := range []func(Profile) error{
+			func(p Profile) error { return s.status(ctx, p) },
+			func(p Profile) error { return s.acceptAgreement(ctx, p, 1) },
+			func(p Profile) error { return s.acceptAgreement(ctx, p, 2) },
+			func(p Profile) error { return s.payoutAccount(ctx, r, p, false) },
+			func(p Profile) error { return s.verify(ctx, p) },
+			func(p Profile) error { return s.taxForm(ctx, p, s.Clock.Now().AddDate(0, 0, -10)) },
+		} {
+			s.Clock.Set(s.Clock.Now().Add(time.Minute)) // each step after the one before
+			if err := step(p); err != nil {
+				return fmt.Errorf("showcase %s: %w", c.seller, err)
+			}
+		}
+		kind := "purchase"
+		if strings.HasPrefix(c.amount, "-") {
+			kind = "refund"
+		}
+		at := month.AddDate(0, -1, -20)
+		lines = append(lines, fmt.Sprintf("%s-1,%s,app,%s,%s,%s,%s", c.seller, c.seller, kind, c.market, at.Format(time.RFC3339), c.amount))
+	}
+	body := "transaction_id,seller_id,revenue_source,transaction_type,market,transaction_at,amount\n" + strings.Join(lines, "\n") + "\n"
+	options := s.Import
+	options.SourceName, options.Clock = "showcase.csv", s.Clock.Now
+	_, err := ledger.Import(ctx, s.DB, func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }, options)
+	return err
+}
+
+// result.json (issue contract): one entry per evaluated account.
+type accountResult struct {
+	SellerID       string   `json:"seller_id"`
+	Status         string   `json:"status"`
+	Reasons        []string `json:"reasons"`
+	Balance        string   `json:"balance"`
+	USBase         string   `json:"us_base"`
+	Rate           string   `json:"rate"`
+	RateReason     string   `json:"rate_reason"`
+	Withheld       string   `json:"withheld"`
+	Paid           string   `json:"paid"`
+	Currency       string   `json:"currency"`
+	PaidInCurrency string   `json:"paid_in_currency"`
+	FXRate         string   `json:"fx_rate"`
+	Carried        string   `json:"carried"`
+	Method         string   `json:"method"`
+	File           string   `json:"file"`
+}
+
+type cycleResult struct {
+	Month       string            `json:"month"`
+	Cutoff      string            `json:"cutoff"`
+	PaymentDate string            `json:"payment_date"`
+	State       string            `json:"state"`
+	Accounts    []accountResult   `json:"accounts"`
+	Totals      map[string]string `json:"totals"`
+}
+
+func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, month time.Time) error {
+	var r cycleResult
+	var cutoff, paymentDate time.Time
+	if err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date FROM cycles WHERE month = $1`, month).Scan(&r.State, &cutoff, &paymentDate); err != nil {
+		return err
+	}
+	r.Month, r.Cutoff, r.PaymentDate = payout.MonthName(month), cutoff.UTC().Format(time.RFC3339), paymentDate.Format(time.DateOnly)
+	rows, err := q.Query(ctx, `
+		SELECT a.seller_id, p.status, p.reasons, p.balance_us + p.balance_other, p.withholding_base, coalesce(p.rate, 0), p.rate_reason,
+		       p.withheld, p.paid_usd, coalesce(p.currency, ''), coalesce(m.amount_in_currency, 0), coalesce(m.fx_rate, 0),
+		       p.carried_us + p.carried_other, coalesce(p.method, ''), coalesce(m.rail, '')
+		FROM payouts p JOIN accounts a ON a.id = p.account_id LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
+		WHERE p.month = $1 ORDER BY a.seller_id`, month)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	totals := map[string]decimal.Decimal{"paid": decimal.Zero, "withheld": decimal.Zero, "held": decimal.Zero, "carried": decimal.Zero}
+	for rows.Next() {
+		var a accountResult
+		var balance, base, rate, withheld, paid, inCurrency, fx, carried decimal.Decimal
+		if err := rows.Scan(&a.SellerID, &a.Status, &a.Reasons, &balance, &base, &rate, &a.RateReason, &withheld, &paid, &a.Currency,
+			&inCurrency, &fx, &carried, &a.Method, &a.File); err != nil {
+			return err
+		}
+		a.Balance, a.USBase, a.Rate = balance.StringFixed(6), base.StringFixed(6), rate.StringFixed(2)
+		a.Withheld, a.Paid, a.Carried = withheld.StringFixed(2), paid.StringFixed(2), carried.StringFixed(6)
+		a.PaidInCurrency, a.FXRate = inCurrency.String(), fx.String()
+		if a.Reasons == nil {
+			a.Reasons = []string{}
+		}
+		r.Accounts = append(r.Accounts, a)
+		totals["paid"] = totals["paid"].Add(paid)
+		totals["withheld"] = totals["withheld"].Add(withheld)
+		switch a.Status {
+		case "held":
+			totals["held"] = totals["held"].Add(carried)
+		case "carried":
+			totals["carried"] = totals["carried"].Add(carried)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var returned decimal.Decimal
+	if err := q.QueryRow(ctx, `SELECT coalesce(sum(amount_usd), 0) FROM payout_returns WHERE recorded_at >= $1 AND recorded_at < $2`,
+		month.AddDate(0, -1, 0), month).Scan(&returned); err != nil {
+		return err
+	}
+	r.Totals = map[string]string{"paid": totals["paid"].StringFixed(2), "withheld": totals["withheld"].StringFixed(2),
+		"held": totals["held"].StringFixed(6), "carried": totals["carried"].StringFixed(6), "returned": returned.StringFixed(2)}
+	body, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(outDir, "cycles", r.Month, "result.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(body, '\n'), 0o640)
+}

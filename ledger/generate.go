@@ -132,8 +132,9 @@ func GenerateEarnings(w io.Writer, opts GenerateOptions) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	r := rand.New(rand.NewPCG(opts.Seed, 0x6561726e696e6773))
 	start := time.Date(opts.Month.Year(), opts.Month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	// The month joins the seed: each month of one marketplace differs.
+	r := rand.New(rand.NewPCG(opts.Seed, 0x6561726e696e6773^uint64(start.Year()*12+int(start.Month()))))
 	span := start.AddDate(0, 1, 0).Sub(start)
 	zipf := rand.NewZipf(r, 1.1, 8, uint64(opts.Publishers-1))
 	// Scatter popularity ranks over seller ids so the big earners are not

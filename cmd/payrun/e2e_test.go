@@ -43,8 +43,17 @@ type result struct {
 // payrun runs the binary with DATABASE_URL set to databaseURL.
 func payrun(t *testing.T, databaseURL string, args ...string) result {
 	t.Helper()
+	return payrunEnv(t, []string{"DATABASE_URL=" + databaseURL}, args...)
+}
+
+// payrunEnv runs the binary with extra environment variables, in a fresh
+// working directory (no .data, no out).
+func payrunEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PAYRUN_DEV=", "PAYRUN_DATA_KEY=", "PAYRUN_OUT="+filepath.Join(cmd.Dir, "out"))
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,0 +1,63 @@
+// Package admin is payrun's HTTP admin API (SPEC §7.11): huma v2 on chi,
+// JSON under /v1, the OpenAPI 3.1 document at /v1/openapi.json (checked in as
+// openapi.json). It owns handlers, authentication, authorisation and HTTP
+// conventions, nothing else: the rules live in package accounts and, for
+// financial details, behind the Financials interface.
+//
+// Refresh openapi.json with go generate ./admin.
+//
+// # Authorisation, in one place
+//
+// Every endpoint is registered with exactly one permission (see routes.go
+// and Endpoints). Server.authorize, a huma middleware that runs before the
+// body is read, authenticates the bearer token, refuses restricted tokens
+// everywhere but POST /v1/me/password, checks the permission against the
+// principal's effective permissions (403 otherwise), and resolves the account
+// of /v1/accounts/{seller_id}: a principal of another account gets 404, an
+// operator may address any account. A refused request therefore changes
+// nothing; the authorisation matrix test proves it for every role × every
+// endpoint by comparing row counts (audit log included) before and after.
+//
+// # Errors, in one place
+//
+// problem (errors.go) maps errors to RFC 9457 problem details
+// (application/problem+json, with field-level "errors"): accounts.KindInvalid
+// and malformed or unknown JSON 400, KindUnauthenticated 401 (with
+// WWW-Authenticate), KindForbidden and missing permissions 403, KindNotFound
+// 404, KindConflict and KindImmutable 409, KindStale 412, oversize bodies 413
+// (MaxBodyBytes, 1 MiB), KindRule 422, KindPreconditionRequired 428,
+// KindLockedOut 429 (with Retry-After), anything else 500 with the cause
+// logged and not shown. huma's own validation failures (default 422) are
+// rewritten to 400 by installErrorMapping, which replaces
+// huma.NewErrorWithContext for requests of this package only, and values
+// echoed by huma are dropped (they may be secrets).
+//
+// # Conventions
+//
+//   - Unknown JSON fields are refused (huma's schemas have
+//     additionalProperties false).
+//   - Updates (PUT /v1/accounts/{seller_id}, PUT .../users/{user_id}) return
+//     an ETag and need If-Match: missing is 428, a mismatch is 412 — not 409:
+//     RFC 9110 §13.1.1 defines a false If-Match as 412, clients and caches
+//     understand it, and 409 stays for conflicts in the body (duplicates,
+//     immutable fields). Never a silent overwrite.
+//   - Creates (POST marked Idempotent) honour Idempotency-Key per principal:
+//     the key is stored with a sha256 of method, path and body; the same key
+//     and body replay the first successful response (header
+//     Idempotent-Replayed: true) with secrets redacted (they are shown once);
+//     another body is 409; a request still running is 409; failed requests are
+//     not kept, so they can be retried with the same key.
+//   - Lists take cursor and limit (1-100, default 50) and return next_cursor.
+//   - Responses carrying secrets (tokens, temporary passwords, key secrets)
+//     send Cache-Control: no-store.
+//   - Financial endpoints (payout account, tax profile, payment hold,
+//     statements) call Financials; writes need the owner's personal identity
+//     linked first (422, field owner_identity) and are audited here (before
+//     and after as the service returns them, masked). Without a Financials
+//     they answer 501.
+//
+// New(Config) builds the server; Handler() is mounted by `payrun serve`
+// beside /metrics and the health endpoints.
+package admin
+
+//go:generate go test -run TestOpenAPIIsCurrent -update .

@@ -1,0 +1,191 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/payrun/payrun/accounts"
+	"github.com/payrun/payrun/ledger"
+)
+
+// errFinancialsUnavailable is returned by the financial endpoints when the
+// server was built without a Financials implementation.
+var errFinancialsUnavailable = errors.New("financial services are not configured on this server")
+
+// headerFields are domain field names that are request headers, not body
+// fields.
+var headerFields = map[string]bool{"If-Match": true, "Idempotency-Key": true, "Authorization": true}
+
+// location is where a field is, in huma's notation (body.x, header.X,
+// path.x when the operation's path has that parameter).
+func location(field, operationPath string) string {
+	switch {
+	case field == "":
+		return ""
+	case headerFields[field]:
+		return "header." + field
+	case strings.Contains(operationPath, "{"+field+"}"):
+		return "path." + field
+	default:
+		return "body." + field
+	}
+}
+
+// problem is the one place where errors become HTTP statuses (RFC 9457
+// problem details). Domain errors carry their kind; everything unknown is a
+// 500 whose message is logged, never shown.
+func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorModel {
+	var domain *accounts.Error
+	var field *ledger.FieldError
+	switch {
+	case errors.As(err, &domain):
+		status := http.StatusInternalServerError
+		switch domain.Kind {
+		case accounts.KindInvalid:
+			status = http.StatusBadRequest
+		case accounts.KindRule:
+			status = http.StatusUnprocessableEntity
+		case accounts.KindConflict, accounts.KindImmutable:
+			status = http.StatusConflict
+		case accounts.KindStale:
+			// RFC 9110 §13.1.1: an If-Match that does not match is 412.
+			status = http.StatusPreconditionFailed
+		case accounts.KindPreconditionRequired:
+			status = http.StatusPreconditionRequired
+		case accounts.KindNotFound:
+			status = http.StatusNotFound
+		case accounts.KindForbidden:
+			status = http.StatusForbidden
+		case accounts.KindUnauthenticated:
+			status = http.StatusUnauthorized
+		case accounts.KindLockedOut:
+			status = http.StatusTooManyRequests
+		}
+		model := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: domain.Error()}
+		if domain.Field != "" {
+			model.Errors = []*huma.ErrorDetail{{Location: location(domain.Field, pathUnlessImmutable(domain.Kind, operationPath)), Message: domain.Reason}}
+		}
+		return model
+	case errors.As(err, &field):
+		return &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: field.Error(),
+			Errors: []*huma.ErrorDetail{{Location: location(field.Field, operationPath), Message: field.Reason}}}
+	case errors.Is(err, errFinancialsUnavailable):
+		return &huma.ErrorModel{Status: http.StatusNotImplemented, Title: http.StatusText(http.StatusNotImplemented), Detail: err.Error()}
+	case errors.Is(err, context.Canceled):
+		return &huma.ErrorModel{Status: 499, Title: "Client Closed Request"}
+	default:
+		if logger != nil {
+			logger.Error("admin: internal error", "error", err)
+		}
+		return &huma.ErrorModel{Status: http.StatusInternalServerError, Title: http.StatusText(http.StatusInternalServerError),
+			Detail: "internal error (logged)"}
+	}
+}
+
+// lockedOut carries Retry-After with a 429.
+type withHeaders struct {
+	*huma.ErrorModel
+	headers http.Header
+}
+
+func (e withHeaders) GetHeaders() http.Header { return e.headers }
+
+// statusError turns a domain error into what huma writes, adding
+// Retry-After for lockouts and WWW-Authenticate for 401s.
+func statusError(err error, operationPath string, logger *slog.Logger) error {
+	model := problem(err, operationPath, logger)
+	headers := http.Header{}
+	var domain *accounts.Error
+	if errors.As(err, &domain) && domain.Kind == accounts.KindLockedOut {
+		headers.Set("Retry-After", strconv.Itoa(int(domain.RetryAfter.Seconds()+0.999)))
+	}
+	if model.Status == http.StatusUnauthorized {
+		headers.Set("WWW-Authenticate", `Bearer realm="payrun"`)
+	}
+	if len(headers) == 0 {
+		return model
+	}
+	return withHeaders{model, headers}
+}
+
+type requestMarker struct{}
+
+var installOnce sync.Once
+
+// installErrorMapping makes huma's own errors (request validation, body
+// size, unexpected handler errors) go through problem for requests of this
+// package's servers: huma's validation failures are 422 by default, but
+// payrun's contract says malformed input is 400 and 422 is a business rule.
+// Values echoed by huma are dropped: they could be secrets.
+func installErrorMapping(loggerFor func(context.Context) *slog.Logger) {
+	installOnce.Do(func() {
+		previous := huma.NewErrorWithContext
+		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			if ctx == nil || ctx.Context().Value(requestMarker{}) == nil {
+				return previous(ctx, status, msg, errs...)
+			}
+			for _, err := range errs {
+				var domain *accounts.Error
+				var field *ledger.FieldError
+				if errors.As(err, &domain) || errors.As(err, &field) || errors.Is(err, errFinancialsUnavailable) {
+					return problem(err, operationPath(ctx), loggerFor(ctx.Context()))
+				}
+			}
+			if status == http.StatusUnprocessableEntity {
+				status = http.StatusBadRequest
+			}
+			model := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: msg}
+			if status >= 500 {
+				for _, err := range errs {
+					loggerFor(ctx.Context()).Error("admin: internal error", "error", err)
+				}
+				model.Detail = "internal error (logged)"
+				return model
+			}
+			for _, err := range errs {
+				if err == nil {
+					continue
+				}
+				var detail *huma.ErrorDetail
+				if d, ok := err.(huma.ErrorDetailer); ok {
+					detail = d.ErrorDetail()
+					detail.Value = nil
+				} else {
+					detail = &huma.ErrorDetail{Message: err.Error()}
+				}
+				if detail.Location == "body" && strings.Contains(detail.Message, "invalid character") {
+					detail.Message = "malformed JSON: " + detail.Message
+				}
+				model.Errors = append(model.Errors, detail)
+			}
+			if len(model.Errors) > 0 && model.Detail == "validation failed" {
+				model.Detail = fmt.Sprintf("validation failed: %s", model.Errors[0].Message)
+			}
+			return model
+		}
+	})
+}
+
+func operationPath(ctx huma.Context) string {
+	if op := ctx.Operation(); op != nil {
+		return op.Path
+	}
+	return ""
+}
+
+// pathUnlessImmutable: an immutable field is always one the body tried to
+// change, even when the path names the same field (seller_id).
+func pathUnlessImmutable(kind accounts.Kind, operationPath string) string {
+	if kind == accounts.KindImmutable {
+		return ""
+	}
+	return operationPath
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/payrun/payrun/admin"
+	"github.com/payrun/payrun/admin/financials"
+	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/payout"
+)
+
+// maxRequestHeaderBytes and the timeouts bound every connection.
+const (
+	maxRequestHeaderBytes = 64 << 10
+	readTimeout           = 30 * time.Second
+	writeTimeout          = 60 * time.Second
+	shutdownTimeout       = 30 * time.Second
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the worker: admin API (/v1), /healthz, /readyz and the scheduled jobs",
+		Long: "Run payrun's worker: the admin API under /v1 (OpenAPI at /v1/openapi.json), /healthz and /readyz,\n" +
+			"and the scheduled jobs. Several replicas may run at once. SIGTERM shuts down gracefully.\n" +
+			"Refuses to start without PAYRUN_DATA_KEY unless PAYRUN_DEV=1.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := a.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			logger := a.logger()
+			ctx := cmd.Context()
+			var shuttingDown atomic.Bool
+			api := admin.New(admin.Config{DB: s.db, Clock: a.now, OutDir: a.config.Out, Logger: logger,
+				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: payout.DefaultPolicy()}})
+			mux := http.NewServeMux()
+			mux.Handle("/v1/", api.Handler())
+			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				fmt.Fprintln(w, "ok")
+			})
+			mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				if shuttingDown.Load() {
+					http.Error(w, "shutting down", http.StatusServiceUnavailable)
+					return
+				}
+				checkCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				defer cancel()
+				if err := s.db.PingContext(checkCtx); err != nil {
+					http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+					return
+				}
+				if pending, err := migrations.Pending(checkCtx, s.db.DB); err != nil || pending {
+					http.Error(w, "migrations pending: run `payrun migrate`", http.StatusServiceUnavailable)
+					return
+				}
+				fmt.Fprintln(w, "ready")
+			})
+			listener, err := net.Listen("tcp", a.config.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s (PAYRUN_ADDR): %w", a.config.Addr, err)
+			}
+			server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+				MaxHeaderBytes: maxRequestHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+			logger.Info("payrun serving", "addr", listener.Addr().String(), "version", version)
+			fmt.Fprintf(a.stderr, "payrun %s listening on http://%s (admin API /v1, /healthz, /readyz)\n", version, listener.Addr())
+			served := make(chan error, 1)
+			go func() { served <- server.Serve(listener) }()
+			select {
+			case err := <-served:
+				return err
+			case <-ctx.Done():
+			}
+			shuttingDown.Store(true)
+			logger.Info("shutting down")
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+// logger is slog: JSON when stderr is not a terminal (production), text on
+// a terminal or in development mode.
+func (a *app) logger() *slog.Logger {
+	if a.terminal() || a.config.Dev {
+		return slog.New(slog.NewTextHandler(a.stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}

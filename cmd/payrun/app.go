@@ -52,7 +52,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.accountsCommand(), a.earningsCommand(), a.cycleCommand(),
-		a.holdCommand(), a.payoutAccountCommand(), a.taxCommand(), a.fxCommand(), a.simulateCommand(), a.serveCommand(), a.operatorsCommand())
+		a.holdCommand(), a.payoutAccountCommand(), a.taxCommand(), a.fxCommand(), a.simulateCommand(), a.serveCommand(), a.operatorsCommand(), a.jobsCommand())
 	for _, cmd := range root.Commands() {
 		wrapArgs(cmd)
 	}

@@ -292,7 +292,7 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			result, err := a.release(cmd, s, month, actor)
+			result, err := a.releaseCycle(cmd.Context(), s, month, actor)
 			if err != nil {
 				return err
 			}

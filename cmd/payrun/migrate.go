@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
 )
 
@@ -23,7 +24,16 @@ func (a *app) migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "migrations: %d applied, schema up to date\n", applied)
+			pool, err := jobs.OpenPool(cmd.Context(), a.config.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			queue, err := jobs.Migrate(cmd.Context(), pool)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "migrations: %d applied, schema up to date (job queue: %d applied)\n", applied, queue)
 			return nil
 		},
 	}

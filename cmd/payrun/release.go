@@ -3,13 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
-
-	"github.com/payrun/payrun/internal/db"
-	"github.com/payrun/payrun/payout/cyclereport"
 
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
@@ -41,23 +36,6 @@ func (a *app) releaser(s *services) (*release.Releaser, error) {
 		Debtor:        sepa.Debtor{Name: values["PAYRUN_SEPA_DEBTOR_NAME"], IBAN: values["PAYRUN_SEPA_DEBTOR_IBAN"], BIC: values["PAYRUN_SEPA_DEBTOR_BIC"]},
 		PayPalSubject: values["PAYRUN_PAYPAL_SUBJECT"],
 	}}, nil
-}
-
-func (a *app) release(cmd *cobra.Command, s *services, month time.Time, actor string) (release.Result, error) {
-	releaser, err := a.releaser(s)
-	if err != nil {
-		return release.Result{}, err
-	}
-	result, err := releaser.Release(cmd.Context(), month, actor)
-	if err != nil {
-		return result, err
-	}
-	// The workbook again, now with the files, FX rates and converted amounts.
-	err = db.WithPgx(cmd.Context(), s.db, func(conn *pgx.Conn) error {
-		_, err := cyclereport.Write(cmd.Context(), conn, a.config.Out, month, false)
-		return err
-	})
-	return result, err
 }
 
 func (a *app) fxCommand() *cobra.Command {

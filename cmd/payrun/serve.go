@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
+	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
 	"github.com/payrun/payrun/payout"
 )
@@ -70,6 +71,29 @@ func (a *app) serveCommand() *cobra.Command {
 				}
 				fmt.Fprintln(w, "ready")
 			})
+			pool, err := jobs.OpenPool(ctx, a.config.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			runs, err := jobs.Standard(a.jobRuns(s, logger))
+			if err != nil {
+				return err
+			}
+			worker, err := jobs.NewWorker(jobs.Config{Pool: pool, Jobs: runs, Clock: a.now, Logger: logger})
+			if err != nil {
+				return err
+			}
+			if err := worker.Start(ctx); err != nil {
+				return fmt.Errorf("start jobs: %w", err)
+			}
+			defer func() {
+				stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+				defer cancel()
+				if err := worker.Stop(stopCtx); err != nil {
+					logger.Error("stopping jobs", "error", err)
+				}
+			}()
 			listener, err := net.Listen("tcp", a.config.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s (PAYRUN_ADDR): %w", a.config.Addr, err)

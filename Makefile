@@ -46,8 +46,8 @@ test: db deps lint ## every test (unit, database, end-to-end), with the race det
 	DATABASE_URL="$(DB_URL)" $(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 .PHONY: bench
-bench: db build ## benchmark report: payrun vs the bare baseline, in the same run (BENCH_SIZES=1000000,10000000)
-	DATABASE_URL="$(DB_URL)" $(GO) run ./bench --payrun $(BIN) $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
+bench: db build ## benchmark report: payrun vs the bare baseline, same run -> bench/results.json (BENCH_FLAGS=--help for sizes)
+	DATABASE_URL="$(DB_URL)" $(GO) run ./bench --payrun $(BIN) $(BENCH_FLAGS)
 
 .PHONY: demo
 demo: db build ## run payrun on a seeded realistic month and show what happened

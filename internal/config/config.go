@@ -31,6 +31,7 @@ var Variables = []Variable{
 	{"PAYRUN_DATA_KEY", "(required unless PAYRUN_DEV=1)", "base64 of a 32-byte key encrypting sensitive fields at rest"},
 	{"PAYRUN_DEV", "unset", "1 = development mode: a fixed local key, readable logs, loud banner"},
 	{"PAYRUN_HOLDING_DAYS", "30", "days from transaction_at to eligible_at when an earnings line gives none"},
+	{"PAYRUN_NOW", "unset (the system clock)", "RFC 3339 instant a one-shot command takes as \"now\" (simulations, benchmarks, back-dated operations); warned on stderr"},
 	{"PAYRUN_ACH_DESTINATION", "(dev: 011000015)", "NACHA immediate destination: 9-digit routing number of the bank receiving the ACH file"},
 	{"PAYRUN_ACH_DESTINATION_NAME", "(dev: DEMO BANK)", "NACHA immediate destination name (23 characters)"},
 	{"PAYRUN_ACH_ORIGIN", "(dev: 1123456789)", "NACHA immediate origin, 10 characters (\"1\" + EIN, or \" \" + routing)"},
@@ -62,6 +63,8 @@ type Config struct {
 	DataKey       string
 	Dev           bool
 	HoldingPeriod time.Duration
+	// Now, when set (PAYRUN_NOW), is the instant commands take as now.
+	Now time.Time
 	// Payment files: the originator of ACH files and the debtor of pain.001
 	// files, by variable name (PAYRUN_ACH_*, PAYRUN_SEPA_*, PAYRUN_PAYPAL_*).
 	Payments map[string]string
@@ -124,6 +127,13 @@ func Load(file string) (Config, error) {
 			}
 			cfg.Payments[v.Name] = get(v.Name, fallback)
 		}
+	}
+	if text := get("PAYRUN_NOW", ""); text != "" {
+		now, err := time.Parse(time.RFC3339, text)
+		if err != nil {
+			return Config{}, fmt.Errorf("PAYRUN_NOW: %q is not an RFC 3339 instant", text)
+		}
+		cfg.Now = now.UTC()
 	}
 	days, err := strconv.Atoi(get("PAYRUN_HOLDING_DAYS", "30"))
 	if err != nil || days < 0 || days > 3650 {

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/secret"
+)
+
+// devEnv runs payrun in development mode (sample originator, public key)
+// at a given instant.
+func devEnv(now string) []string { return []string{"PAYRUN_DEV=1", "PAYRUN_NOW=" + now} }
+
+// prepare generates (once) the accounts and a month of lines, creates a
+// fresh database, loads the accounts and makes every publisher payable.
+func prepare(ctx context.Context, binary, serverURL, work, name string, lines int64, publishers int) (string, error) {
+	prefix := dataPrefix(work, lines, publishers)
+	if _, err := os.Stat(prefix + ".csv"); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: generating %d lines for %d publishers\n", lines, publishers)
+		cmd := exec.Command(binary, "earnings", "generate", "--seed", "1", "--publishers", strconv.Itoa(publishers),
+			"--lines", strconv.FormatInt(lines, 10), "--month", "2026-10", "--out", prefix+".csv")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("generate: %w", err)
+		}
+	}
+	databaseURL, err := freshDatabase(ctx, serverURL, name)
+	if err != nil {
+		return "", err
+	}
+	if _, _, err := runPayrun(binary, databaseURL, nil, "accounts", "import", prefix+".accounts.csv"); err != nil {
+		return "", err
+	}
+	if err := makePayable(ctx, databaseURL); err != nil {
+		return "", fmt.Errorf("setup: %w", err)
+	}
+	return databaseURL, nil
+}
+
+// makePayable gives every account, in bulk, what a payable publisher has:
+// status verified, a verified payout account (ACH for US publishers, a
+// sealed IBAN for euro countries, PayPal elsewhere) and a tax form (W-9 for
+// US publishers, W-8BEN without treaty claim elsewhere), all dated before
+// any cutoff the workloads close.
+func makePayable(ctx context.Context, databaseURL string) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	sealer, err := secret.FromConfig("", true)
+	if err != nil {
+		return err
+	}
+	setup := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := conn.Exec(ctx, `INSERT INTO account_status_events (account_id, status, at, actor) SELECT id, 'verified', $1, 'bench' FROM accounts`, setup); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO tax_forms (account_id, form, submission, tin_digest, tin_last4, submitted_at, submitted_by)
+		SELECT id, CASE WHEN registration_country = 'US' THEN 'W-9' ELSE 'W-8BEN' END,
+		       jsonb_build_object('form', CASE WHEN registration_country = 'US' THEN 'W-9' ELSE 'W-8BEN' END,
+		                          'legal_name', 'Publisher ' || seller_id, 'entity_type', 'individual',
+		                          'residence_country', registration_country, 'citizenship_country', registration_country,
+		                          'permanent_address', jsonb_build_object('line1', '1 Street', 'city', 'City', 'country', registration_country),
+		                          'tin_kind', CASE WHEN registration_country = 'US' THEN 'ssn' ELSE '' END,
+		                          'signer_name', 'Publisher', 'signed_on', '2025-11-20'),
+		       CASE WHEN registration_country = 'US' THEN sha256(seller_id::bytea) END,
+		       CASE WHEN registration_country = 'US' THEN '1234' END, $1, 'bench'
+		FROM accounts`, setup); err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT id, registration_country FROM accounts ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var payoutRows [][]any
+	euro := map[string]bool{"DE": true, "FR": true, "NL": true, "IE": true, "ES": true, "IT": true}
+	for rows.Next() {
+		var id int64
+		var country string
+		if err := rows.Scan(&id, &country); err != nil {
+			rows.Close()
+			return err
+		}
+		switch {
+		case country == "US":
+			number, err := sealer.Seal(fmt.Sprintf("%09d", id), "payout.account_number")
+			if err != nil {
+				return err
+			}
+			payoutRows = append(payoutRows, []any{id, "bank", "Publisher", "USD", "US", "checking", "011000015", number, nil, "0000", nil, nil, setup, "bench"})
+		case euro[country]:
+			iban, err := sealer.Seal("DE89370400440532013000", "payout.iban")
+			if err != nil {
+				return err
+			}
+			payoutRows = append(payoutRows, []any{id, "bank", "Publisher", "EUR", country, nil, nil, nil, iban, "3000", "COBADEFFXXX", nil, setup, "bench"})
+		default:
+			payoutRows = append(payoutRows, []any{id, "paypal", "Publisher", "USD", nil, nil, nil, nil, nil, nil, nil, fmt.Sprintf("p%d@example.com", id), setup, "bench"})
+		}
+	}
+	rows.Close()
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"payout_accounts"}, []string{"account_id", "method", "holder_name", "currency", "bank_country",
+		"bank_account_type", "routing_number", "account_number_sealed", "iban_sealed", "number_last4", "bic", "paypal_email", "created_at", "created_by"},
+		pgx.CopyFromRows(payoutRows)); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO payout_account_events (payout_account_id, status, at, actor) SELECT id, 'verified', $1, 'bench' FROM payout_accounts`,
+		setup.Add(time.Hour))
+	return err
+}
+
+// dataPrefix names generated files; the import workload's files (seed 1,
+// one publisher per 100 lines) are reused when the sizes match.
+func dataPrefix(work string, lines int64, publishers int) string {
+	if int64(publishers) == max(1000, lines/100) {
+		return filepath.Join(work, fmt.Sprintf("earnings-%d", lines))
+	}
+	return filepath.Join(work, fmt.Sprintf("close-%d-%d", lines, publishers))
+}
+
+// benchClose: close and release a month of lines against the bare pipeline.
+func benchClose(ctx context.Context, binary, serverURL, work string, lines int64, publishers int) ([]Result, error) {
+	databaseURL, err := prepare(ctx, binary, serverURL, work, "bench_close", lines, publishers)
+	if err != nil {
+		return nil, err
+	}
+	prefix := dataPrefix(work, lines, publishers)
+	// October's sales, imported on 2 November: available in November, so
+	// in the December cycle's window.
+	if _, _, err := runPayrun(binary, databaseURL, devEnv("2026-11-02T00:00:00Z"), "earnings", "import", prefix+".csv"); err != nil {
+		return nil, err
+	}
+	if err := checkpoint(ctx, databaseURL); err != nil {
+		return nil, err
+	}
+	baseline, err := barePipeline(ctx, databaseURL, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return nil, fmt.Errorf("bare pipeline: %w", err)
+	}
+	if err := checkpoint(ctx, databaseURL); err != nil {
+		return nil, err
+	}
+	elapsed, rss, err := runPayrun(binary, databaseURL, append(devEnv("2026-12-05T06:00:00Z"), "PAYRUN_OUT="+filepath.Join(work, "out")),
+		"cycle", "close", "--month", "2026-12")
+	if err != nil {
+		return nil, err
+	}
+	results := []Result{{
+		Workload: fmt.Sprintf("close %s lines / %s publishers", count(lines), count(int64(publishers))), Items: lines,
+		PayrunSeconds: elapsed.Seconds(), BaselineSeconds: baseline.Seconds(), Ratio: elapsed.Seconds() / baseline.Seconds(),
+		ItemsPerSecond: float64(lines) / elapsed.Seconds(), PeakRSSBytes: rss,
+		Baseline: "one GROUP BY over the same lines streamed into Go + COPY of one row per publisher",
+		Target:   "<= 1.5x (issue 4), <= 1.3x (issue 10); RSS < 250 MB",
+	}}
+	fx := filepath.Join(work, "fx.csv")
+	if err := os.WriteFile(fx, []byte("currency,rate,date,source\nEUR,0.9234,2026-12-04,bench\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if _, _, err := runPayrun(binary, databaseURL, devEnv("2026-12-05T07:00:00Z"), "fx", "import", fx, "--month", "2026-12"); err != nil {
+		return nil, err
+	}
+	var paid int64
+	if err := queryRow(ctx, databaseURL, `SELECT count(*) FROM payouts WHERE month = '2026-12-01' AND status = 'paid'`, &paid); err != nil {
+		return nil, err
+	}
+	elapsed, rss, err = runPayrun(binary, databaseURL, append(devEnv("2026-12-05T08:00:00Z"), "PAYRUN_OUT="+filepath.Join(work, "out")),
+		"cycle", "release", "--month", "2026-12")
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, Result{
+		Workload: fmt.Sprintf("release %s payouts (files + workbook)", count(paid)), Items: paid,
+		PayrunSeconds: elapsed.Seconds(), ItemsPerSecond: float64(paid) / elapsed.Seconds(), PeakRSSBytes: rss,
+		Baseline: "none (absolute target)", Target: "files for 100k payouts < 2 s",
+	})
+	return results, nil
+}
+
+func queryRow(ctx context.Context, databaseURL, sql string, dest ...any) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest...)
+}
+
+// barePipeline is the simplest correct way to do a close's I/O: one GROUP
+// BY over the cycle's lines streamed into Go, and a COPY of one result row
+// per publisher.
+func barePipeline(ctx context.Context, databaseURL string, cutoff time.Time) (time.Duration, error) {
+	reader, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer reader.Close(ctx)
+	writer, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer writer.Close(ctx)
+	if _, err := writer.Exec(ctx, `CREATE TABLE bare_payouts (account_id bigint, us numeric(20,6), other numeric(20,6), paid numeric(20,2))`); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	rows, err := reader.Query(ctx, `
+		SELECT account_id, coalesce(sum(amount) FILTER (WHERE market = 'US'), 0)::text, coalesce(sum(amount) FILTER (WHERE market <> 'US'), 0)::text
+		FROM earnings_lines WHERE available_at >= '0001-01-01' AND available_at < $1 GROUP BY account_id ORDER BY account_id`, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	var out [][]any
+	for rows.Next() {
+		var id int64
+		var us, other string
+		if err := rows.Scan(&id, &us, &other); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		u, o := decimal.RequireFromString(us), decimal.RequireFromString(other)
+		out = append(out, []any{id, u.String(), o.String(), u.Add(o).RoundFloor(2).String()})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if _, err := writer.CopyFrom(ctx, pgx.Identifier{"bare_payouts"}, []string{"account_id", "us", "other", "paid"}, pgx.CopyFromRows(out)); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// benchHistory imports and closes months in turn and compares the close of
+// the last month with the close of the first.
+func benchHistory(ctx context.Context, binary, serverURL, work string, linesPerMonth int64, publishers, months int) ([]Result, error) {
+	databaseURL, err := prepare(ctx, binary, serverURL, work, "bench_history", linesPerMonth, publishers)
+	if err != nil {
+		return nil, err
+	}
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var closes []time.Duration
+	var rssMax int64
+	for i := 0; i < months; i++ {
+		sales := first.AddDate(0, i, 0)
+		file := filepath.Join(work, fmt.Sprintf("history-%s.csv", sales.Format("2006-01")))
+		if _, err := os.Stat(file); err != nil {
+			cmd := exec.Command(binary, "earnings", "generate", "--seed", "1", "--publishers", strconv.Itoa(publishers),
+				"--lines", strconv.FormatInt(linesPerMonth, 10), "--month", sales.Format("2006-01"), "--out", file)
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("generate %s: %w", sales.Format("2006-01"), err)
+			}
+		}
+		importAt := sales.AddDate(0, 1, 1).Format(time.RFC3339)
+		if _, _, err := runPayrun(binary, databaseURL, devEnv(importAt), "earnings", "import", file); err != nil {
+			return nil, err
+		}
+		payment := sales.AddDate(0, 2, 0)
+		if err := checkpoint(ctx, databaseURL); err != nil {
+			return nil, err
+		}
+		elapsed, rss, err := runPayrun(binary, databaseURL, append(devEnv(payment.AddDate(0, 0, 4).Add(6*time.Hour).Format(time.RFC3339)),
+			"PAYRUN_OUT="+filepath.Join(work, "history-out")), "cycle", "close", "--month", payment.Format("2006-01"))
+		if err != nil {
+			return nil, err
+		}
+		closes = append(closes, elapsed)
+		rssMax = max(rssMax, rss)
+		fmt.Fprintf(os.Stderr, "bench: history month %d closed in %.2f s\n", i+1, elapsed.Seconds())
+	}
+	firstClose, lastClose := closes[0], closes[len(closes)-1]
+	return []Result{{
+		Workload: fmt.Sprintf("close month %d vs month 1 (%s lines/month, %s publishers)", months, count(linesPerMonth), count(int64(publishers))),
+		Items:    linesPerMonth, PayrunSeconds: lastClose.Seconds(), BaselineSeconds: firstClose.Seconds(),
+		Ratio: lastClose.Seconds() / firstClose.Seconds(), ItemsPerSecond: float64(linesPerMonth) / lastClose.Seconds(), PeakRSSBytes: rssMax,
+		Baseline: "the close of month 1 in the same run", Target: "<= 1.2x",
+	}}, nil
+}

@@ -110,6 +110,7 @@ type EarningsLine struct {
 	Market          string
 	TransactionAt   time.Time
 	Amount          decimal.Decimal
+	AmountText      string // the validated text of Amount, as the file gave it
 	EligibleAt      time.Time
 	EligibleGiven   bool // eligible_at came from the file, not the holding period
 }
@@ -281,7 +282,7 @@ func (p *lineParser) validate(lineNumber int64, record []string) (EarningsLine, 
 	if reason := signProblem(line.TransactionType, amount); reason != "" {
 		return bad("amount", reason)
 	}
-	line.Amount = amount
+	line.Amount, line.AmountText = amount, record[6]
 	line.EligibleAt = at.Add(p.holdingPeriod)
 	if p.columns == len(EarningsHeader) && record[7] != "" {
 		eligible, err := parseTime(record[7])

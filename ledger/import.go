@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,6 +131,10 @@ type bucket struct {
 }
 
 // copyPass streams the file through validation into table with COPY.
+//
+// The validated lines travel in COPY's binary format through a pipe (see
+// copybinary.go): Postgres parses nothing, and this goroutine validates the
+// next lines while the server stores the previous ones.
 func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, importID int64, table string) (passResult, error) {
 	file, err := open()
 	if err != nil {
@@ -141,15 +147,32 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if err != nil {
 		return passResult{}, err
 	}
-	source := &lineSource{parser: parser, importID: importID, now: now, progress: options.Progress, sums: map[bucket]decimal.Decimal{}, total: decimal.Zero, staging: table != "earnings_lines"}
+	source := &lineSource{parser: parser, importID: importID, now: now, progress: options.Progress, sums: map[bucket]*amountSum{},
+		staging: table != "earnings_lines"}
 	columns := earningsColumns
 	if source.staging {
 		columns = stagingColumns
 	}
-	_, copyErr := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source)
+	reader, writer := io.Pipe()
+	produced := make(chan error, 1)
+	go func() {
+		err := source.writeBinary(writer)
+		if err == nil && problems.Total > 0 {
+			err = &problems
+		}
+		// Closing with an error makes COPY send CopyFail: nothing is kept.
+		writer.CloseWithError(err)
+		produced <- err
+	}()
+	_, copyErr := tx.Conn().PgConn().CopyFrom(ctx, reader, "COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN (FORMAT binary)")
+	reader.CloseWithError(io.ErrClosedPipe) // unblock the writer if COPY stopped early
+	produceErr := <-produced
 	if problems.Total > 0 {
 		// Validation problems win over whatever COPY said: they are why it stopped.
 		return passResult{}, &problems
+	}
+	if produceErr != nil && !errors.Is(produceErr, io.ErrClosedPipe) {
+		return passResult{}, produceErr
 	}
 	// Hash what COPY did not read (all of the rest when it stopped early) so
 	// the digest covers the whole file: a second pass compares it.
@@ -159,7 +182,8 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if options.Progress != nil {
 		options.Progress(parser.linesRead)
 	}
-	pass := passResult{linesRead: parser.linesRead, total: source.total, sums: source.sums, sha256: hexSum(digest)}
+	sums, total := source.totals()
+	pass := passResult{linesRead: parser.linesRead, total: total, sums: sums, sha256: hexSum(digest)}
 	return pass, copyErr
 }
 
@@ -169,59 +193,137 @@ var earningsColumns = []string{"import_id", "account_id", "revenue_source", "tra
 
 var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at", "eligible_given"}
 
-// lineSource feeds validated lines to pgx's CopyFrom and totals them.
+// lineSource turns validated lines into CSV rows for COPY and totals them.
 type lineSource struct {
 	parser   *lineParser
 	importID int64
 	now      time.Time
 	staging  bool
 	progress func(int64)
-	current  EarningsLine
-	values   []any
-	sums     map[bucket]decimal.Decimal
-	total    decimal.Decimal
+	sums     map[bucket]*amountSum
 }
 
-func (s *lineSource) Next() bool {
-	line, ok := s.parser.next()
-	if !ok {
-		return false
-	}
-	// After the first bad line, keep reading to report more, but send nothing.
-	for s.parser.problems.Total > 0 {
-		if _, ok := s.parser.next(); !ok {
-			return false
+// amountSum totals amounts exactly: in micro-dollars while they fit an
+// int64, in decimal beyond.
+type amountSum struct {
+	micros int64
+	big    decimal.Decimal
+}
+
+func (a *amountSum) add(amount decimal.Decimal, text string) {
+	if micros, ok := microDollars(text); ok {
+		if sum := a.micros + micros; (micros >= 0) == (sum >= a.micros) {
+			a.micros = sum
+			return
 		}
 	}
-	s.current = line
-	key := bucket{line.AccountID, line.USSourced()}
-	s.sums[key] = s.sums[key].Add(line.Amount)
-	s.total = s.total.Add(line.Amount)
-	if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
-		s.progress(s.parser.linesRead)
-	}
-	return true
+	a.big = a.big.Add(amount)
 }
 
-func (s *lineSource) Values() ([]any, error) {
-	l := s.current
-	available := l.EligibleAt
-	if s.now.After(available) {
-		available = s.now
+func (a *amountSum) value() decimal.Decimal { return decimal.New(a.micros, -6).Add(a.big) }
+
+// microDollars reads a validated plain decimal with at most six decimals as
+// an integer number of micro-dollars, when it fits comfortably.
+func microDollars(text string) (int64, bool) {
+	negative := false
+	switch {
+	case strings.HasPrefix(text, "-"):
+		negative, text = true, text[1:]
+	case strings.HasPrefix(text, "+"):
+		text = text[1:]
 	}
+	whole, fraction, _ := strings.Cut(text, ".")
+	if len(whole) > 12 || len(fraction) > 6 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(whole); i++ {
+		n = n*10 + int64(whole[i]-'0')
+	}
+	for i := 0; i < 6; i++ {
+		n *= 10
+		if i < len(fraction) {
+			n += int64(fraction[i] - '0')
+		}
+	}
+	if negative {
+		n = -n
+	}
+	return n, true
+}
+
+// writeBinary writes every valid line as a binary COPY tuple. After the
+// first bad line it keeps reading, to report more, but writes nothing more.
+func (s *lineSource) writeBinary(w io.Writer) error {
+	out := bufio.NewWriterSize(w, 1<<16)
+	if _, err := out.Write(copyBinaryHeader); err != nil {
+		return err
+	}
+	fields := len(earningsColumns)
 	if s.staging {
-		s.values = append(s.values[:0], l.Line, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, available, l.EligibleGiven)
-	} else {
-		s.values = append(s.values[:0], s.importID, l.AccountID, l.RevenueSource, l.TransactionID, l.TransactionType, l.Market, l.TransactionAt, l.Amount, l.EligibleAt, available)
+		fields = len(stagingColumns)
 	}
-	return s.values, nil
+	buf := make([]byte, 0, 512)
+	for {
+		line, ok := s.parser.next()
+		if !ok {
+			break
+		}
+		if s.parser.problems.Total > 0 {
+			continue
+		}
+		key := bucket{line.AccountID, line.USSourced()}
+		sum := s.sums[key]
+		if sum == nil {
+			sum = &amountSum{big: decimal.Zero}
+			s.sums[key] = sum
+		}
+		sum.add(line.Amount, line.AmountText)
+		if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
+			s.progress(s.parser.linesRead)
+		}
+		available := line.EligibleAt
+		if s.now.After(available) {
+			available = s.now
+		}
+		buf = appendTupleStart(buf[:0], fields)
+		if s.staging {
+			buf = appendInt8(buf, line.Line)
+		} else {
+			buf = appendInt8(buf, s.importID)
+		}
+		buf = appendInt8(buf, line.AccountID)
+		buf = appendText(buf, line.RevenueSource)
+		buf = appendText(buf, line.TransactionID)
+		buf = appendText(buf, line.TransactionType)
+		buf = appendText(buf, line.Market)
+		buf = appendTimestamptz(buf, line.TransactionAt)
+		buf = appendNumeric(buf, line.AmountText)
+		buf = appendTimestamptz(buf, line.EligibleAt)
+		buf = appendTimestamptz(buf, available)
+		if s.staging {
+			buf = appendBool(buf, line.EligibleGiven)
+		}
+		if _, err := out.Write(buf); err != nil {
+			return err
+		}
+	}
+	if _, err := out.Write(copyBinaryTrailer); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
-func (s *lineSource) Err() error {
-	if s.parser.problems.Total > 0 {
-		return s.parser.problems
+// totals returns the sums per bucket and overall.
+func (s *lineSource) totals() (map[bucket]decimal.Decimal, decimal.Decimal) {
+	sums := make(map[bucket]decimal.Decimal, len(s.sums))
+	total := decimal.Zero
+	for key, sum := range s.sums {
+		v := sum.value()
+		sums[key] = v
+		total = total.Add(v)
 	}
-	return nil
+	return sums, total
 }
 
 // slowPath handles a file that repeats lines already imported (or repeats

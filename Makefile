@@ -46,7 +46,7 @@ test: db deps lint ## every test (unit, database, end-to-end), with the race det
 	DATABASE_URL="$(DB_URL)" $(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 .PHONY: bench
-bench: db build ## benchmark report: payrun vs the bare baseline, same run -> bench/results.json (BENCH_FLAGS=--help for sizes)
+bench: db deps build ## benchmark report: payrun vs the bare baseline, same run -> bench/results.json (BENCH_FLAGS=--help for sizes)
 	DATABASE_URL="$(DB_URL)" $(GO) run ./bench --payrun $(BIN) $(BENCH_FLAGS)
 
 .PHONY: demo

@@ -12,6 +12,8 @@
 //	           over the same lines streamed into Go plus a COPY of P rows.
 //	release    payrun cycle release of that cycle: NACHA, pain.001 and PayPal
 //	           files for the paid publishers, plus the workbook rewritten.
+//	api        authenticated GETs of account details on payrun serve, with wrk
+//	           from a second process; the same server's /healthz as the floor.
 //	history    K months of L lines each, imported and closed in turn: the
 //	           close of month K against the close of month 1 (cost follows
 //	           the month, not the history).
@@ -57,7 +59,8 @@ type Result struct {
 func main() {
 	binary := flag.String("payrun", "bin/payrun", "the payrun binary to measure")
 	sizes := flag.String("sizes", "1000000,10000000", "comma-separated line counts for the import workload")
-	workloads := flag.String("workloads", "import,close,history", "comma-separated workloads to run")
+	workloads := flag.String("workloads", "import,close,history,api", "comma-separated workloads to run")
+	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
 	closeLines := flag.Int64("close-lines", 10_000_000, "lines of the close workload")
 	closePublishers := flag.Int("close-publishers", 100_000, "publishers of the close workload")
 	historyLines := flag.Int64("history-lines", 500_000, "lines per month of the history workload")
@@ -67,7 +70,7 @@ func main() {
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
-		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths}
+		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds}
 	for _, w := range strings.Split(*workloads, ",") {
 		plan.workloads[strings.TrimSpace(w)] = true
 	}
@@ -83,6 +86,7 @@ type plan struct {
 	closeLines, historyLines           int64
 	closePublishers, historyPublishers int
 	historyMonths                      int
+	apiSeconds                         int
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -133,6 +137,15 @@ func run(binary, sizes, out, work string, plan plan) error {
 			return err
 		}
 		for _, r := range historyResults {
+			add(r)
+		}
+	}
+	if plan.workloads["api"] {
+		apiResults, err := benchAPI(ctx, binary, serverURL, plan.apiSeconds)
+		if err != nil {
+			return err
+		}
+		for _, r := range apiResults {
 			add(r)
 		}
 	}

@@ -2,12 +2,17 @@
 # deps.sh — installs, with apt-get, the outside tools payrun's tests run:
 # tools nobody here wrote, checking our output against published formats.
 #   xmllint (libxml2-utils): validates pain.001 files against the EPC XSD
+#   promtool (prometheus): checks /metrics output, alert rules and their tests
 #   openpyxl (python3-openpyxl) for /usr/bin/python3: reads our workbooks
+#   wrk: loads the admin API in make bench
 set -euo pipefail
 
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || missing+=(python3-openpyxl)
+# wrk loads the admin API in `make bench`.
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

@@ -15,6 +15,7 @@ import (
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/prenote"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
 )
@@ -65,6 +66,18 @@ func (a *app) jobRuns(s *services, logger *slog.Logger) map[string]jobs.RunFunc 
 				logger.Info("cycle released", "cycle", result.Month, "files", len(result.Files))
 			}
 			return errors.Join(failures...)
+		},
+		jobs.VerifyPayoutAccounts: func(ctx context.Context, o jobs.Occurrence) error {
+			releaser, err := a.releaser(s)
+			if err != nil {
+				return err
+			}
+			result, err := prenote.Run(ctx, s.db, s.sealer, a.now, releaser.Config.Originator, a.config.Out, prenote.DefaultBankingDays)
+			if err != nil {
+				return err
+			}
+			logger.Info("prenotes", "file", result.File, "sent", result.Sent, "verified", len(result.Verified), "refused", len(result.Refused))
+			return nil
 		},
 		jobs.ExpireInvitations: func(ctx context.Context, o jobs.Occurrence) error {
 			n, err := accounts.ExpireInvitations(ctx, s.db, a.now())

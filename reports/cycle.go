@@ -176,7 +176,7 @@ func WriteCycleWorkbook(path string, summary CycleSummary, data CycleData, opts 
 	}); err != nil {
 		return err
 	}
-	return saveWorkbook(f, path, o)
+	return saveWorkbook(f, st, path, o)
 }
 
 // cycleWriter carries what the streams add up to, for the summary.
@@ -547,6 +547,9 @@ type summarySheet struct {
 	sheet  string
 	row    int
 	err    error
+	// lastRow and lastCol bound the cells written, for the sheet's
+	// <dimension> (excelize leaves it at "A1").
+	lastRow, lastCol int
 }
 
 func (s *summarySheet) set(col int, value any, style int) {
@@ -559,6 +562,13 @@ func (s *summarySheet) set(col int, value any, style int) {
 	}
 	if err == nil && style != 0 {
 		err = s.f.SetCellStyle(s.sheet, cell, cell, style)
+	}
+	if err == nil && (col > s.lastCol || s.row > s.lastRow) {
+		s.lastCol, s.lastRow = max(s.lastCol, col), max(s.lastRow, s.row)
+		var corner string
+		if corner, err = excelize.CoordinatesToCellName(s.lastCol, s.lastRow); err == nil {
+			err = s.f.SetSheetDimension(s.sheet, "A1:"+corner)
+		}
 	}
 	s.err = err
 }

@@ -87,6 +87,12 @@
 // WriteStatement publishes its xlsx and CSV only if both were written.
 // Files are created 0600: they carry financial data.
 //
+// Every worksheet declares its real used range in <dimension ref>
+// ("A1:Q42"), which streaming readers (openpyxl read_only=True) trust as
+// the sheet's size: excelize's StreamWriter writes it before any row, so
+// the spool zip writer puts the range recorded when the sheet was finished
+// in its place; sheets written cell by cell set it as they grow.
+//
 // Workbooks are deterministic: the same input gives the same bytes (zip
 // entries in a fixed order without timestamps, styles created in a fixed
 // order, document times taken from the input).

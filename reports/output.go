@@ -3,6 +3,7 @@ package reports
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"errors"
 	"fmt"
@@ -164,20 +165,21 @@ func syncDir(dir string) {
 // spoolZip, which compresses each entry once into a spool file next to the
 // output and then copies the compressed entries, sorted by name, into the
 // final file: memory stays flat and the bytes are deterministic.
-func saveWorkbook(f *excelize.File, path string, o options) error {
+func saveWorkbook(f *excelize.File, st *styles, path string, o options) error {
 	pending, err := createPending(path, o)
 	if err != nil {
 		return err
 	}
 	defer pending.discard()
-	if err := writeWorkbook(f, pending, filepath.Dir(path)); err != nil {
+	if err := writeWorkbook(f, st, pending, filepath.Dir(path)); err != nil {
 		return fmt.Errorf("reports: write %s: %w", path, err)
 	}
 	return pending.commit()
 }
 
-// writeWorkbook writes f's zip to w, spooling in spoolDir.
-func writeWorkbook(f *excelize.File, w io.Writer, spoolDir string) error {
+// writeWorkbook writes f's zip to w, spooling in spoolDir. The streamed
+// sheets get their used ranges from st (see styles.usedRanges).
+func writeWorkbook(f *excelize.File, st *styles, w io.Writer, spoolDir string) error {
 	spool, err := os.CreateTemp(spoolDir, ".reports-spool-*")
 	if err != nil {
 		return err
@@ -186,7 +188,7 @@ func writeWorkbook(f *excelize.File, w io.Writer, spoolDir string) error {
 		_ = spool.Close()
 		_ = os.Remove(spool.Name())
 	}()
-	zw := &spoolZip{out: w, spool: spool, spoolBuffer: bufio.NewWriterSize(spool, 256<<10)}
+	zw := &spoolZip{out: w, spool: spool, spoolBuffer: bufio.NewWriterSize(spool, 256<<10), usedRanges: st.usedRanges}
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zw })
 	leftover, err := f.WriteToBuffer()
 	if err != nil {
@@ -216,7 +218,24 @@ type spoolZip struct {
 	compressor  *flate.Writer
 	checksum    hash.Hash32
 	err         error
+
+	// usedRanges: worksheet part → its real used range. While head is
+	// non-nil, the current entry is such a worksheet whose opening bytes
+	// are held back until its <dimension> has been seen and corrected.
+	usedRanges map[string]string
+	usedRange  string
+	head       []byte
 }
+
+// maxWorksheetHead bounds the bytes held back at the start of a worksheet
+// while looking for its <dimension>: it comes right after <sheetPr>, within
+// the first few hundred bytes; past this, the entry is written unchanged.
+const maxWorksheetHead = 64 << 10
+
+var (
+	dimensionOpen = []byte(`<dimension ref="`)
+	sheetDataOpen = []byte(`<sheetData`)
+)
 
 type spoolEntry struct {
 	name             string
@@ -233,6 +252,10 @@ func (z *spoolZip) Create(name string) (io.Writer, error) {
 	}
 	z.entries = append(z.entries, spoolEntry{name: name, offset: z.written})
 	z.current = &z.entries[len(z.entries)-1]
+	z.usedRange, z.head = "", nil
+	if ref, ok := z.usedRanges[name]; ok {
+		z.usedRange, z.head = ref, make([]byte, 0, 1024)
+	}
 	if z.compressor == nil {
 		var err error
 		if z.compressor, err = flate.NewWriter(spoolCounter{z}, compressionLevel); err != nil {
@@ -255,6 +278,7 @@ func (z *spoolZip) finishEntry() error {
 	if z.current == nil {
 		return z.err
 	}
+	z.flushHead()
 	if err := z.compressor.Close(); err != nil && z.err == nil {
 		z.err = err
 	}
@@ -323,6 +347,49 @@ func (w spoolEntryWriter) Write(p []byte) (int, error) {
 	if z.current == nil {
 		return 0, errors.New("reports: write to a finished zip entry")
 	}
+	if z.head != nil {
+		z.head = append(z.head, p...)
+		if dimensionEnd(z.head) >= 0 || bytes.Contains(z.head, sheetDataOpen) || len(z.head) >= maxWorksheetHead {
+			z.flushHead()
+		}
+		return len(p), z.err
+	}
+	return z.writeEntry(p)
+}
+
+// dimensionEnd is the index of the quote closing the ref of head's
+// <dimension>, or -1 when head does not hold it (yet).
+func dimensionEnd(head []byte) int {
+	start := bytes.Index(head, dimensionOpen)
+	if start < 0 {
+		return -1
+	}
+	end := bytes.IndexByte(head[start+len(dimensionOpen):], '"')
+	if end < 0 {
+		return -1
+	}
+	return start + len(dimensionOpen) + end
+}
+
+// flushHead writes the held-back start of a worksheet with its
+// <dimension ref> replaced by the real used range.
+func (z *spoolZip) flushHead() {
+	if z.head == nil {
+		return
+	}
+	head := z.head
+	z.head = nil
+	if end := dimensionEnd(head); end >= 0 {
+		start := bytes.Index(head, dimensionOpen) + len(dimensionOpen)
+		fixed := make([]byte, 0, len(head)+len(z.usedRange))
+		fixed = append(append(append(fixed, head[:start]...), z.usedRange...), head[end:]...)
+		head = fixed
+	}
+	_, _ = z.writeEntry(head)
+}
+
+// writeEntry checksums, counts and compresses bytes of the current entry.
+func (z *spoolZip) writeEntry(p []byte) (int, error) {
 	z.checksum.Write(p)
 	z.current.uncompressedSize += int64(len(p))
 	n, err := z.compressor.Write(p)

@@ -73,10 +73,17 @@ type styles struct {
 	column                                                      map[cellKind]int
 	total                                                       map[cellKind]int
 	minor                                                       [len(minorFormats)]int
+	// usedRanges maps each streamed worksheet part ("xl/worksheets/sheet2.xml")
+	// to its used range ("A1:Q42"). excelize's StreamWriter writes the
+	// sheet's <dimension> when it is created, before any row, so it always
+	// says "A1"; streaming readers (openpyxl read_only=True) trust it and
+	// would see one row. The zip writer puts the real range in its place
+	// (see spoolZip).
+	usedRanges map[string]string
 }
 
 func newStyles(f *excelize.File) (*styles, error) {
-	s := &styles{column: map[cellKind]int{}, total: map[cellKind]int{}}
+	s := &styles{column: map[cellKind]int{}, total: map[cellKind]int{}, usedRanges: map[string]string{}}
 	var err error
 	add := func(style *excelize.Style) int {
 		if err != nil {
@@ -326,7 +333,18 @@ func (s *streamedSheet) finishPart(last bool) error {
 	if err := s.writer.Flush(); err != nil {
 		return fmt.Errorf("reports: sheet %q: %w", s.name, err)
 	}
+	lastRow := lastDataRow
+	if last {
+		lastRow = s.row + tailRows
+	}
+	s.styles.usedRanges[worksheetPart(s.writer.SheetID)] = fmt.Sprintf("A1:%s%d", s.lastCol, lastRow)
 	return nil
+}
+
+// worksheetPart is the zip entry of the worksheet with this sheet id: the
+// name excelize gives every sheet it creates (NewFile's Sheet1 included).
+func worksheetPart(sheetID int) string {
+	return fmt.Sprintf("xl/worksheets/sheet%d.xml", sheetID)
 }
 
 // close ends the sheet.

@@ -251,7 +251,7 @@ func WriteStatement(xlsxPath, csvPath string, header StatementHeader, lines Stat
 		if err := book.finish(); err != nil {
 			return err
 		}
-		if err := writeWorkbook(book.f, xlsxFile, dirOf(xlsxPath)); err != nil {
+		if err := writeWorkbook(book.f, book.styles, xlsxFile, dirOf(xlsxPath)); err != nil {
 			return fmt.Errorf("reports: write %s: %w", xlsxPath, err)
 		}
 	}

@@ -205,7 +205,7 @@ func writeYearEndWorkbook(path string, year int, sheetName, title string, column
 		Created: created, Modified: created}); err != nil {
 		return err
 	}
-	return saveWorkbook(f, path, o)
+	return saveWorkbook(f, st, path, o)
 }
 
 // Write1042SCSV writes the same rows as Write1042S as CSV.

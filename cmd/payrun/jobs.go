@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +20,7 @@ import (
 	"github.com/payrun/payrun/payout/prenote"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/tax/yearend"
 )
 
 // jobRuns are the work of the scheduled jobs (SPEC §8), wired to the same
@@ -78,6 +81,16 @@ func (a *app) jobRuns(s *services, logger *slog.Logger) map[string]jobs.RunFunc 
 			}
 			logger.Info("prenotes", "file", result.File, "sent", result.Sent, "verified", len(result.Verified), "refused", len(result.Refused))
 			return nil
+		},
+		jobs.YearEndTaxReports: func(ctx context.Context, o jobs.Occurrence) error {
+			// In January, the data of the year that just ended.
+			year := o.ScheduledAt.Year() - 1
+			_, err := yearend.Write(ctx, s.db, s.taxes, yearend.Options{Year: year, Dir: filepath.Join(a.config.Out, "tax", strconv.Itoa(year)),
+				Thresholds: yearend.DefaultThresholds(), Overwrite: true})
+			if err == nil {
+				logger.Info("year-end tax data written", "year", year)
+			}
+			return err
 		},
 		jobs.ExpireInvitations: func(ctx context.Context, o jobs.Occurrence) error {
 			n, err := accounts.ExpireInvitations(ctx, s.db, a.now())

@@ -206,6 +206,6 @@ func (a *app) taxCommand() *cobra.Command {
 	}
 	showTable.Flags().StringVar(&countryAt, "at", "", "instant, RFC 3339 (default now)")
 	treaties.AddCommand(load, showTable)
-	cmd.AddCommand(profile, treaties)
+	cmd.AddCommand(profile, treaties, a.taxYearEndCommand())
 	return cmd
 }

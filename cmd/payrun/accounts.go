@@ -22,20 +22,13 @@ func (a *app) accountsStatusCommand() *cobra.Command {
 		Short: "Record an account status change (the close reads the status as of its cutoff)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			account, err := s.account(cmd, seller)
-			if err != nil {
-				return err
-			}
-			if err := s.cycles.SetAccountStatus(cmd.Context(), account.ID, status, actor); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "account %s is %s\n", seller, status)
-			return nil
+			return a.withAccount(cmd, seller, func(s *services, account ledger.Account) error {
+				if err := s.cycles.SetAccountStatus(cmd.Context(), account.ID, status, actor); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "account %s is %s\n", seller, status)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&seller, "seller", "", "seller id")

@@ -68,43 +68,40 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			update, done := a.progress("closing")
-			start := time.Now()
-			var workbook string
-			result, err := s.cycles.Close(cmd.Context(), store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
-				Progress: update, Fault: faultFromEnv(),
-				Report: func(ctx context.Context, q store.Querier) error {
-					var err error
-					workbook, err = cyclereport.Write(ctx, q, a.config.Out, month, dryRun)
+			return a.withServices(cmd, func(s *services) error {
+				update, done := a.progress("closing")
+				start := time.Now()
+				var workbook string
+				result, err := s.cycles.Close(cmd.Context(), store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
+					Progress: update, Fault: faultFromEnv(),
+					Report: func(ctx context.Context, q store.Querier) error {
+						var err error
+						workbook, err = cyclereport.Write(ctx, q, a.config.Out, month, dryRun)
+						return err
+					}})
+				done()
+				if err != nil {
 					return err
-				}})
-			done()
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(result)
-			}
-			switch {
-			case result.AlreadyClosed:
-				fmt.Fprintf(a.stdout, "cycle %s is already %s: nothing changed\n", result.Month, result.State)
-			case result.DryRun:
-				fmt.Fprintf(a.stdout, "DRY RUN of cycle %s: nothing was written (%.1f s)\n", result.Month, time.Since(start).Seconds())
-			default:
-				resumed := ""
-				if result.Resumed {
-					resumed = " (resumed an interrupted close)"
 				}
-				fmt.Fprintf(a.stdout, "cycle %s closed%s in %.1f s: state %s\n", result.Month, resumed, time.Since(start).Seconds(), result.State)
-			}
-			printTotals(a.stdout, result.Totals)
-			fmt.Fprintf(a.stdout, "  workbook: %s\n", workbook)
-			return nil
+				if a.jsonOutput {
+					return a.printJSON(result)
+				}
+				switch {
+				case result.AlreadyClosed:
+					fmt.Fprintf(a.stdout, "cycle %s is already %s: nothing changed\n", result.Month, result.State)
+				case result.DryRun:
+					fmt.Fprintf(a.stdout, "DRY RUN of cycle %s: nothing was written (%.1f s)\n", result.Month, time.Since(start).Seconds())
+				default:
+					resumed := ""
+					if result.Resumed {
+						resumed = " (resumed an interrupted close)"
+					}
+					fmt.Fprintf(a.stdout, "cycle %s closed%s in %.1f s: state %s\n", result.Month, resumed, time.Since(start).Seconds(), result.State)
+				}
+				printTotals(a.stdout, result.Totals)
+				fmt.Fprintf(a.stdout, "  workbook: %s\n", workbook)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
@@ -152,37 +149,34 @@ func (a *app) cycleShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			cycle, err := s.cycles.Cycle(cmd.Context(), month)
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(cycle)
-			}
-			fmt.Fprintf(a.stdout, "cycle %s: %s\n", cycle.Month, cycle.State)
-			fmt.Fprintf(a.stdout, "  cutoff        %s\n  payment date  %s\n", cycle.Cutoff.Format(time.RFC3339), cycle.PaymentDate.Format(time.DateOnly))
-			if cycle.ClosedAt != nil {
-				fmt.Fprintf(a.stdout, "  closed        %s by %s\n", cycle.ClosedAt.Format(time.RFC3339), cycle.ClosedBy)
-			}
-			if cycle.ApprovedAt != nil {
-				fmt.Fprintf(a.stdout, "  approved      %s by %s\n", cycle.ApprovedAt.Format(time.RFC3339), cycle.ApprovedBy)
-			}
-			if cycle.ReleasedAt != nil {
-				fmt.Fprintf(a.stdout, "  released      %s by %s\n", cycle.ReleasedAt.Format(time.RFC3339), cycle.ReleasedBy)
-			}
-			for _, file := range cycle.Files {
-				fmt.Fprintf(a.stdout, "  file          %s\n", file)
-			}
-			if _, err := os.Stat(cyclereport.Path(a.config.Out, month, false)); err == nil {
-				fmt.Fprintf(a.stdout, "  workbook      %s\n", cyclereport.Path(a.config.Out, month, false))
-			}
-			printTotals(a.stdout, cycle.Totals)
-			return nil
+			return a.withServices(cmd, func(s *services) error {
+				cycle, err := s.cycles.Cycle(cmd.Context(), month)
+				if err != nil {
+					return err
+				}
+				if a.jsonOutput {
+					return a.printJSON(cycle)
+				}
+				fmt.Fprintf(a.stdout, "cycle %s: %s\n", cycle.Month, cycle.State)
+				fmt.Fprintf(a.stdout, "  cutoff        %s\n  payment date  %s\n", cycle.Cutoff.Format(time.RFC3339), cycle.PaymentDate.Format(time.DateOnly))
+				if cycle.ClosedAt != nil {
+					fmt.Fprintf(a.stdout, "  closed        %s by %s\n", cycle.ClosedAt.Format(time.RFC3339), cycle.ClosedBy)
+				}
+				if cycle.ApprovedAt != nil {
+					fmt.Fprintf(a.stdout, "  approved      %s by %s\n", cycle.ApprovedAt.Format(time.RFC3339), cycle.ApprovedBy)
+				}
+				if cycle.ReleasedAt != nil {
+					fmt.Fprintf(a.stdout, "  released      %s by %s\n", cycle.ReleasedAt.Format(time.RFC3339), cycle.ReleasedBy)
+				}
+				for _, file := range cycle.Files {
+					fmt.Fprintf(a.stdout, "  file          %s\n", file)
+				}
+				if _, err := os.Stat(cyclereport.Path(a.config.Out, month, false)); err == nil {
+					fmt.Fprintf(a.stdout, "  workbook      %s\n", cyclereport.Path(a.config.Out, month, false))
+				}
+				printTotals(a.stdout, cycle.Totals)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
@@ -259,16 +253,13 @@ func (a *app) cycleApproveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.cycles.Approve(cmd.Context(), month, actor); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), actor)
-			return nil
+			return a.withServices(cmd, func(s *services) error {
+				if err := s.cycles.Approve(cmd.Context(), month, actor); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), actor)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
@@ -287,28 +278,25 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			result, err := a.releaseCycle(cmd.Context(), s, month, actor)
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(result)
-			}
-			if result.AlreadyReleased {
-				fmt.Fprintf(a.stdout, "cycle %s was already released: files unchanged\n", result.Month)
-			} else {
-				fmt.Fprintf(a.stdout, "cycle %s released\n", result.Month)
-			}
-			for _, file := range result.Files {
-				fmt.Fprintf(a.stdout, "  %-40s %6d records  %14s %s\n", file.Name, file.Records, file.ControlTotal.StringFixed(2), file.Currency)
-			}
-			fmt.Fprintf(a.stdout, "  manifest: %s\n", result.ManifestPath)
-			return nil
+			return a.withServices(cmd, func(s *services) error {
+				result, err := a.releaseCycle(cmd.Context(), s, month, actor)
+				if err != nil {
+					return err
+				}
+				if a.jsonOutput {
+					return a.printJSON(result)
+				}
+				if result.AlreadyReleased {
+					fmt.Fprintf(a.stdout, "cycle %s was already released: files unchanged\n", result.Month)
+				} else {
+					fmt.Fprintf(a.stdout, "cycle %s released\n", result.Month)
+				}
+				for _, file := range result.Files {
+					fmt.Fprintf(a.stdout, "  %-40s %6d records  %14s %s\n", file.Name, file.Records, file.ControlTotal.StringFixed(2), file.Currency)
+				}
+				fmt.Fprintf(a.stdout, "  manifest: %s\n", result.ManifestPath)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
@@ -26,7 +28,7 @@ import (
 // jobRuns are the work of the scheduled jobs (SPEC §8), wired to the same
 // services the CLI uses. Each is idempotent: a re-run of an occurrence finds
 // its work done and does nothing.
-func (a *app) jobRuns(s *services, logger *slog.Logger) map[string]jobs.RunFunc {
+func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[string]jobs.RunFunc {
 	policy := payout.DefaultPolicy()
 	return map[string]jobs.RunFunc{
 		jobs.CloseCycle: func(ctx context.Context, o jobs.Occurrence) error {
@@ -39,14 +41,22 @@ func (a *app) jobRuns(s *services, logger *slog.Logger) map[string]jobs.RunFunc 
 			if err != nil {
 				return err
 			}
-			for _, m := range months {
-				result, err := s.cycles.Close(ctx, store.CloseOptions{Month: m, Policy: policy, Actor: "job:" + jobs.CloseCycle,
+			for _, month := range months {
+				start := time.Now()
+				result, err := s.cycles.Close(ctx, store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle,
 					Report: func(ctx context.Context, q store.Querier) error {
-						_, err := cyclereport.Write(ctx, q, a.config.Out, m, false)
+						_, err := cyclereport.Write(ctx, q, a.config.Out, month, false)
 						return err
 					}})
 				if err != nil {
-					return fmt.Errorf("close %s: %w", payout.MonthName(m), err)
+					return fmt.Errorf("close %s: %w", payout.MonthName(month), err)
+				}
+				if !result.AlreadyClosed {
+					if body, err := json.Marshal(result.Totals); err == nil {
+						if totals, err := metrics.ParseCycleTotals(body); err == nil {
+							m.ObserveClose(result.Month, result.State, time.Since(start), totals)
+						}
+					}
 				}
 				logger.Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
 					"paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
@@ -117,6 +127,25 @@ func (a *app) jobRuns(s *services, logger *slog.Logger) map[string]jobs.RunFunc 
 			return err
 		},
 	}
+}
+
+// instrument counts every job run in the metrics: running, outcome, last
+// success, consecutive failures.
+func instrument(m *metrics.Metrics, runs map[string]jobs.RunFunc) map[string]jobs.RunFunc {
+	wrapped := make(map[string]jobs.RunFunc, len(runs))
+	for name, run := range runs {
+		wrapped[name] = func(ctx context.Context, o jobs.Occurrence) error {
+			m.JobStarted(name)
+			err := run(ctx, o)
+			outcome := metrics.OutcomeSucceeded
+			if err != nil {
+				outcome = metrics.OutcomeFailed
+			}
+			m.JobFinished(name, outcome)
+			return err
+		}
+	}
+	return wrapped
 }
 
 // monthsToClose lists the months a close-cycle occurrence must close, in

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/payrun/payrun/ledger"
 	"strconv"
 	"time"
 
@@ -36,24 +37,17 @@ func (a *app) payoutAccountCommand() *cobra.Command {
 			if err := decoder.Decode(&account); err != nil {
 				return fmt.Errorf("payout account JSON: %w", err)
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			owner, err := s.account(cmd, seller)
-			if err != nil {
-				return err
-			}
-			view, err := s.cycles.SetPayoutAccount(cmd.Context(), owner.ID, account, actor)
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(view)
-			}
-			fmt.Fprintf(a.stdout, "payout account %d for %s: %s %s %s, %s\n", view.ID, seller, view.Method, view.Currency, view.NumberMasked+view.PayPalEmail, view.Status)
-			return nil
+			return a.withAccount(cmd, seller, func(s *services, owner ledger.Account) error {
+				view, err := s.cycles.SetPayoutAccount(cmd.Context(), owner.ID, account, actor)
+				if err != nil {
+					return err
+				}
+				if a.jsonOutput {
+					return a.printJSON(view)
+				}
+				fmt.Fprintf(a.stdout, "payout account %d for %s: %s %s %s, %s\n", view.ID, seller, view.Method, view.Currency, view.NumberMasked+view.PayPalEmail, view.Status)
+				return nil
+			})
 		},
 	}
 	set.Flags().StringVar(&seller, "seller", "", "seller id")
@@ -67,28 +61,21 @@ func (a *app) payoutAccountCommand() *cobra.Command {
 		Short: "Show the payout account in force now (numbers masked)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			owner, err := s.account(cmd, showSeller)
-			if err != nil {
-				return err
-			}
-			view, err := s.cycles.PayoutAccountAt(cmd.Context(), owner.ID, a.now().Add(time.Nanosecond))
-			if err != nil {
-				return err
-			}
-			if view == nil {
-				return fmt.Errorf("%s has no payout account", showSeller)
-			}
-			if a.jsonOutput {
-				return a.printJSON(view)
-			}
-			fmt.Fprintf(a.stdout, "payout account %d: %s, %s, holder %s, %s%s, %s since %s\n", view.ID, view.Method, view.Currency, view.HolderName,
-				view.NumberMasked, view.PayPalEmail, view.Status, view.CreatedAt.Format(time.RFC3339))
-			return nil
+			return a.withAccount(cmd, showSeller, func(s *services, owner ledger.Account) error {
+				view, err := s.cycles.PayoutAccountAt(cmd.Context(), owner.ID, a.now().Add(time.Nanosecond))
+				if err != nil {
+					return err
+				}
+				if view == nil {
+					return fmt.Errorf("%s has no payout account", showSeller)
+				}
+				if a.jsonOutput {
+					return a.printJSON(view)
+				}
+				fmt.Fprintf(a.stdout, "payout account %d: %s, %s, holder %s, %s%s, %s since %s\n", view.ID, view.Method, view.Currency, view.HolderName,
+					view.NumberMasked, view.PayPalEmail, view.Status, view.CreatedAt.Format(time.RFC3339))
+				return nil
+			})
 		},
 	}
 	show.Flags().StringVar(&showSeller, "seller", "", "seller id")
@@ -107,16 +94,13 @@ func (a *app) payoutAccountCommand() *cobra.Command {
 			if result != payout.Verified && result != payout.Rejected && result != payout.NeedsUpdate {
 				return usagef("--result: %q is not verified, rejected or needs_update", result)
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			if err := s.cycles.RecordVerification(cmd.Context(), id, result, reason, verifier); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "payout account %d: %s\n", id, result)
-			return nil
+			return a.withServices(cmd, func(s *services) error {
+				if err := s.cycles.RecordVerification(cmd.Context(), id, result, reason, verifier); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "payout account %d: %s\n", id, result)
+				return nil
+			})
 		},
 	}
 	verify.Flags().StringVar(&result, "result", "", "verified, rejected or needs_update")
@@ -130,17 +114,14 @@ func (a *app) payoutAccountCommand() *cobra.Command {
 		Short: "Verify every payout account pending longer than --delay (a stand-in for banks in simulations)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			n, err := s.cycles.AutoVerify(cmd.Context(), delay, includeUS)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "verified %d payout accounts\n", n)
-			return nil
+			return a.withServices(cmd, func(s *services) error {
+				n, err := s.cycles.AutoVerify(cmd.Context(), delay, includeUS)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "verified %d payout accounts\n", n)
+				return nil
+			})
 		},
 	}
 	auto.Flags().DurationVar(&delay, "delay", 72*time.Hour, "how long an account must have been pending")

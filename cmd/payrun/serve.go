@@ -11,10 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
+	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
 	"github.com/payrun/payrun/payout"
@@ -26,12 +29,15 @@ const (
 	readTimeout           = 30 * time.Second
 	writeTimeout          = 60 * time.Second
 	shutdownTimeout       = 30 * time.Second
+	// metricsRefreshInterval is how often the database-backed gauges and
+	// the leader gauge are read again.
+	metricsRefreshInterval = time.Minute
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the worker: admin API (/v1), /healthz, /readyz and the scheduled jobs",
+		Short: "Run the worker: admin API (/v1), /metrics, /healthz, /readyz and the scheduled jobs",
 		Long: "Run payrun's worker: the admin API under /v1 (OpenAPI at /v1/openapi.json), /healthz and /readyz,\n" +
 			"and the scheduled jobs. Several replicas may run at once. SIGTERM shuts down gracefully.\n" +
 			"Refuses to start without PAYRUN_DATA_KEY unless PAYRUN_DEV=1.",
@@ -45,10 +51,13 @@ func (a *app) serveCommand() *cobra.Command {
 			logger := a.logger()
 			ctx := cmd.Context()
 			var shuttingDown atomic.Bool
+			registry := prometheus.NewRegistry()
+			serveMetrics := metrics.New(registry)
 			api := admin.New(admin.Config{DB: s.db, Clock: a.now, OutDir: a.config.Out, Logger: logger,
 				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: payout.DefaultPolicy()}})
 			mux := http.NewServeMux()
 			mux.Handle("/v1/", api.Handler())
+			mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/plain")
 				fmt.Fprintln(w, "ok")
@@ -76,7 +85,7 @@ func (a *app) serveCommand() *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			runs, err := jobs.Standard(a.jobRuns(s, logger))
+			runs, err := jobs.Standard(instrument(serveMetrics, a.jobRuns(s, logger, serveMetrics)))
 			if err != nil {
 				return err
 			}
@@ -87,6 +96,23 @@ func (a *app) serveCommand() *cobra.Command {
 			if err := worker.Start(ctx); err != nil {
 				return fmt.Errorf("start jobs: %w", err)
 			}
+			// Gauges that describe the database (cycle states and totals,
+			// job successes) and this replica's leadership, kept fresh.
+			go func() {
+				ticker := time.NewTicker(metricsRefreshInterval)
+				defer ticker.Stop()
+				for {
+					if err := serveMetrics.Refresh(ctx, s.db); err != nil && ctx.Err() == nil {
+						logger.Warn("refreshing metrics", "error", err)
+					}
+					serveMetrics.SetLeader(worker.IsLeader())
+					select {
+					case <-ctx.Done():
+						return
+					case <-ticker.C:
+					}
+				}
+			}()
 			defer func() {
 				stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 				defer cancel()
@@ -98,10 +124,10 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen on %s (PAYRUN_ADDR): %w", a.config.Addr, err)
 			}
-			server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+			server := &http.Server{Handler: metrics.Middleware(serveMetrics, mux, metrics.Route), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
 				MaxHeaderBytes: maxRequestHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 			logger.Info("payrun serving", "addr", listener.Addr().String(), "version", version)
-			fmt.Fprintf(a.stderr, "payrun %s listening on http://%s (admin API /v1, /healthz, /readyz)\n", version, listener.Addr())
+			fmt.Fprintf(a.stderr, "payrun %s listening on http://%s (admin API /v1, /metrics, /healthz, /readyz)\n", version, listener.Addr())
 			served := make(chan error, 1)
 			go func() { served <- server.Serve(listener) }()
 			select {

@@ -54,6 +54,27 @@ func (s *services) account(cmd *cobra.Command, sellerID string) (ledger.Account,
 	return ledger.AccountBySellerID(cmd.Context(), s.db, sellerID)
 }
 
+// withServices opens the services for one command and closes them after.
+func (a *app) withServices(cmd *cobra.Command, fn func(s *services) error) error {
+	s, err := a.open(cmd)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(s)
+}
+
+// withAccount is withServices for a command about one publisher (--seller).
+func (a *app) withAccount(cmd *cobra.Command, sellerID string, fn func(s *services, account ledger.Account) error) error {
+	return a.withServices(cmd, func(s *services) error {
+		account, err := s.account(cmd, sellerID)
+		if err != nil {
+			return err
+		}
+		return fn(s, account)
+	})
+}
+
 // actorFlag adds --by, the name recorded as the author of a change.
 func actorFlag(cmd *cobra.Command, actor *string) {
 	name := "cli"

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/payrun/payrun/ledger"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,25 +38,18 @@ func (a *app) taxCommand() *cobra.Command {
 			if err := json.NewDecoder(input).Decode(&submission); err != nil {
 				return fmt.Errorf("tax form JSON: %w", err)
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			account, err := s.account(cmd, seller)
-			if err != nil {
-				return err
-			}
-			view, err := s.taxes.Submit(cmd.Context(), account.ID, submission, actor, a.now())
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(view)
-			}
-			fmt.Fprintf(a.stdout, "%s submitted for %s (form %d); it counts from the next cycle whose cutoff is after %s\n",
-				view.Form, seller, view.ID, view.SubmittedAt.Format(time.RFC3339))
-			return nil
+			return a.withAccount(cmd, seller, func(s *services, account ledger.Account) error {
+				view, err := s.taxes.Submit(cmd.Context(), account.ID, submission, actor, a.now())
+				if err != nil {
+					return err
+				}
+				if a.jsonOutput {
+					return a.printJSON(view)
+				}
+				fmt.Fprintf(a.stdout, "%s submitted for %s (form %d); it counts from the next cycle whose cutoff is after %s\n",
+					view.Form, seller, view.ID, view.SubmittedAt.Format(time.RFC3339))
+				return nil
+			})
 		},
 	}
 	submit.Flags().StringVar(&seller, "seller", "", "seller id")
@@ -77,35 +71,28 @@ func (a *app) taxCommand() *cobra.Command {
 				}
 				at = parsed
 			}
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			account, err := s.account(cmd, showSeller)
-			if err != nil {
-				return err
-			}
-			standing, form, err := s.taxes.StandingAt(cmd.Context(), account.ID, at)
-			if err != nil {
-				return err
-			}
-			if a.jsonOutput {
-				return a.printJSON(map[string]any{"status": standing.Status, "cause": standing.Cause, "form": form})
-			}
-			fmt.Fprintf(a.stdout, "tax status of %s at %s: %s", showSeller, at.Format(time.RFC3339), standing.Status)
-			if standing.Cause != "" {
-				fmt.Fprintf(a.stdout, " (%s)", standing.Cause)
-			}
-			fmt.Fprintln(a.stdout)
-			if form != nil {
-				fmt.Fprintf(a.stdout, "  form %d: %s signed %s by %s, TIN %s%s\n", form.ID, form.Form, form.Submission.SignedOn.Format(time.DateOnly),
-					form.Submission.SignerName, form.TINMasked, form.ForeignTIN)
-				if form.Treaty != nil {
-					fmt.Fprintf(a.stdout, "  treaty claim: %s article %s, income code %s\n", form.Treaty.Country, form.Treaty.Article, form.Treaty.IncomeCode)
+			return a.withAccount(cmd, showSeller, func(s *services, account ledger.Account) error {
+				standing, form, err := s.taxes.StandingAt(cmd.Context(), account.ID, at)
+				if err != nil {
+					return err
 				}
-			}
-			return nil
+				if a.jsonOutput {
+					return a.printJSON(map[string]any{"status": standing.Status, "cause": standing.Cause, "form": form})
+				}
+				fmt.Fprintf(a.stdout, "tax status of %s at %s: %s", showSeller, at.Format(time.RFC3339), standing.Status)
+				if standing.Cause != "" {
+					fmt.Fprintf(a.stdout, " (%s)", standing.Cause)
+				}
+				fmt.Fprintln(a.stdout)
+				if form != nil {
+					fmt.Fprintf(a.stdout, "  form %d: %s signed %s by %s, TIN %s%s\n", form.ID, form.Form, form.Submission.SignedOn.Format(time.DateOnly),
+						form.Submission.SignerName, form.TINMasked, form.ForeignTIN)
+					if form.Treaty != nil {
+						fmt.Fprintf(a.stdout, "  treaty claim: %s article %s, income code %s\n", form.Treaty.Country, form.Treaty.Article, form.Treaty.IncomeCode)
+					}
+				}
+				return nil
+			})
 		},
 	}
 	show.Flags().StringVar(&showSeller, "seller", "", "seller id")
@@ -118,20 +105,13 @@ func (a *app) taxCommand() *cobra.Command {
 		Short: "Record a change of legal name or TIN without a new form (a W-9 needs re-signing after it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.open(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			account, err := s.account(cmd, changeSeller)
-			if err != nil {
-				return err
-			}
-			if err := s.taxes.ChangeProfile(cmd.Context(), account.ID, legalName, tin, changer, a.now()); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "tax profile of %s changed\n", changeSeller)
-			return nil
+			return a.withAccount(cmd, changeSeller, func(s *services, account ledger.Account) error {
+				if err := s.taxes.ChangeProfile(cmd.Context(), account.ID, legalName, tin, changer, a.now()); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "tax profile of %s changed\n", changeSeller)
+				return nil
+			})
 		},
 	}
 	change.Flags().StringVar(&changeSeller, "seller", "", "seller id")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,16 +45,19 @@ func TestTwoServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 		}
 	})
 	database := dbtest.Open(t, url)
-	// Wait for the catch-up runs of the six daily and monthly jobs.
+	// Wait for the catch-up runs of the seven daily, monthly and yearly jobs.
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		var done int
 		require.NoError(t, database.Get(&done, `SELECT count(DISTINCT job) FROM job_runs WHERE outcome = 'succeeded'`))
-		if done >= 6 || time.Now().After(deadline) {
+		if done >= 7 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	var runs []string
+	require.NoError(t, database.Select(&runs, `SELECT job || ' ' || occurrence_key || ' ' || outcome || ' ' || coalesce(error, '') FROM job_runs ORDER BY id`))
+	t.Logf("job runs:\n%s", strings.Join(runs, "\n"))
 	for _, addr := range addrs {
 		for _, path := range []string{"/healthz", "/readyz"} {
 			response, err := http.Get(fmt.Sprintf("http://%s%s", addr, path))

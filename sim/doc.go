@@ -1,19 +1,73 @@
 // Package sim drives payrun's real services — the same schema, import,
-// close, release and reports — through months of a seeded marketplace with
-// a fake clock (SPEC §10).
+// close, release and reports — through months of a marketplace with a fake
+// clock (SPEC §10), in two modes:
 //
-// A simulation populates the marketplace (accounts from
-// ledger.GenerateAccounts, then per publisher a status, agreement
-// acceptances, a payout account, a tax form and a hold, each drawn from the
-// seed: W-9s, W-8BENs with and without treaty claims, W-8BEN-Es, missing
-// and expired forms, unverified payout accounts, holds), then for every
-// payment month imports the sales that mature into it, plays the month-end
-// edge cases (payout accounts changed on the 28th, holds switched on one
-// second before and exactly at the cutoff), closes the cycle, loads FX
-// rates, releases the payment files and writes the workbook and
-// cycles/<M>/result.json.
+//   - Seeded (Run; `payrun simulate --seed S --publishers N --months K`):
+//     Populate builds the marketplace (accounts from ledger.GenerateAccounts,
+//     then per publisher a status, agreement acceptances, a payout account, a
+//     tax form and a hold, each drawn from the seed), and every month imports
+//     the sales that mature into it and plays the month's activity (W-9
+//     legal-name edits and re-signed forms, expired W-8s renewed, agreement
+//     version 3 with late acceptances, payout accounts replaced on the 28th
+//     and verified on the 3rd, holds switched at 23:59:59 on the last day and
+//     exactly at the cutoff) before closing, releasing and reporting.
+//   - Scripted (RunScenario; `payrun simulate --scenario FILE --check`): a
+//     JSON file of timestamped events, each one operation of payrun's
+//     services, and the outcomes expected per cycle and account. The format
+//     is in SCENARIOS.md; the stories are in testdata/scenarios/.
 //
-// Determinism: every random choice comes from PCG generators seeded from
-// the seed; every instant comes from the Clock; the outputs are ordered.
-// The same seed gives the same bytes.
+// Both write, per cycle, <out>/cycles/<M>/result.json, the workbook, the
+// payment files and manifest.json.
+//
+// # Invariants
+//
+// After every close (CheckClosed) and every release (CheckReleased); the
+// first broken one stops the run with an *InvariantError naming the seed:
+//
+//   - journal_balanced: every ledger transaction's postings sum to zero and
+//     every running balance equals the sum of its postings;
+//   - conservation (SPEC §1): Σ earnings lines = Σ publisher balances +
+//     tax:us_withholding + payments:in_transit + any other (settled or
+//     returned) account, to the micro-dollar, and platform:earnings = −Σ lines;
+//   - balances_reconcile: per publisher and part (US/other), the ledger
+//     balance = what the newest cycle carried + lines available from its
+//     cutoff on + returns recorded since;
+//   - lines_paid_once: cycle windows are contiguous months; every payouts
+//     row's new amounts are exactly its lines with available_at in
+//     [previous cutoff, cutoff), its opening amounts exactly the previous
+//     cycle's carried amounts (+ returns), and no non-zero balance is missing;
+//   - held_unpaid: held and carried rows pay and withhold nothing and keep the
+//     balance; a paid row has no reason and, recomputed from the event
+//     histories, a verified account, hold off and the verified payout account
+//     in force at the cutoff; only paid rows have payments;
+//   - withholding: each paid row's rate, reason, base and amount equal
+//     tax.Withhold on the stored form history at the cutoff, the cycle's
+//     treaty table and payment date, with the US-sourced balance as base; the
+//     rest is paid rounded down to the cent, only a sub-cent is carried;
+//   - files_match_ledger: the files on disk hash to manifest.json, whose USD
+//     total = the journal's payments-in-transit for the cycle = Σ payments =
+//     Σ paid payouts;
+//   - rerun_changes_nothing: closing again reports AlreadyClosed and leaves
+//     the cycle's dump (Dump) identical; releasing again returns the same
+//     manifest;
+//   - crash_resume_identical: with faults on, the close first runs as a dry
+//     run (the reference), is then crashed at a point of store.FaultPoints
+//     drawn from the seed and the month (a simulated process death or a
+//     simulated database error), must leave the cycle unclosed, and after a
+//     restart must dump exactly as the reference.
+//
+// # Determinism
+//
+// Every random choice comes from PCG generators seeded from the seed (and
+// the month); every instant comes from the Clock, which only moves forward;
+// outputs are ordered. The same seed gives the same bytes in every output,
+// workbooks included, with or without injected crashes (tests compare the
+// output trees byte for byte).
+//
+// # Failure modes
+//
+// A scenario event that fails without expect_error stops the run, naming
+// the event. import_return is pending: payrun has no returns service yet.
+// The release has no fault hooks, so crashes are injected into the close
+// only.
 package sim

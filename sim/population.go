@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/bankid"
@@ -30,6 +31,16 @@ type Services struct {
 	Taxes  *taxstore.Store
 	Clock  *Clock
 	Import ledger.ImportOptions
+	// Accounts is the account-settings service (verification steps,
+	// agreements); nil builds one on DB and Clock.
+	Accounts *accounts.Service
+}
+
+func (s *Services) accountService() *accounts.Service {
+	if s.Accounts == nil {
+		s.Accounts = accounts.New(s.DB, s.Clock.Now, "")
+	}
+	return s.Accounts
 }
 
 // Clock is the simulator's fake clock: time moves only when told.
@@ -203,24 +214,6 @@ func (s *Services) run(steps []step, profiles []Profile) error {
 	return nil
 }
 
-// MonthEnd plays the edge cases around a cutoff: payout accounts replaced
-// on the 28th of the month before (not verified at the cutoff), holds
-// switched on one second before the cutoff (they hold this cycle) and
-// exactly at it (they hold only the next).
-func MonthEnd(ctx context.Context, s *Services, seed uint64, profiles []Profile, cutoff time.Time) error {
-	r := rand.New(rand.NewPCG(seed, uint64(cutoff.Unix())))
-	return s.run([]step{
-		{cutoff.AddDate(0, -1, 27), func(p Profile) error {
-			if !p.ChangedLate {
-				return nil
-			}
-			return s.payoutAccount(ctx, r, p, true)
-		}},
-		{cutoff.Add(-time.Second), func(p Profile) error { return s.hold(ctx, p, p.HoldAtEdge) }},
-		{cutoff, func(p Profile) error { return s.hold(ctx, p, p.HoldAtCutoff) }},
-	}, profiles)
-}
-
 func (s *Services) status(ctx context.Context, p Profile) error {
 	status := "verified"
 	if p.Pending {
@@ -287,13 +280,25 @@ func (s *Services) taxForm(ctx context.Context, p Profile, setup time.Time) erro
 		return nil
 	}
 	signed := setup.AddDate(0, 0, 4)
-	signed = time.Date(signed.Year(), signed.Month(), signed.Day(), 0, 0, 0, 0, time.UTC)
 	if p.Expired {
 		// Signed in 2022: valid through 2025-12-31, expired for 2026 cycles.
 		signed = time.Date(2022, 3, 14, 0, 0, 0, 0, time.UTC)
 	}
+	return s.taxFormSigned(ctx, p, signed, "")
+}
+
+// taxFormSigned submits the profile's form signed on a day, under legalName
+// (default "Publisher <seller>").
+func (s *Services) taxFormSigned(ctx context.Context, p Profile, signed time.Time, legalName string) error {
+	if p.Form == "" {
+		return nil
+	}
+	signed = time.Date(signed.Year(), signed.Month(), signed.Day(), 0, 0, 0, 0, time.UTC)
+	if legalName == "" {
+		legalName = "Publisher " + p.SellerID
+	}
 	submission := tax.Submission{
-		Form: p.Form, LegalName: "Publisher " + p.SellerID, ResidenceCountry: p.Country, SignerName: "Publisher " + p.SellerID, SignedOn: signed,
+		Form: p.Form, LegalName: legalName, ResidenceCountry: p.Country, SignerName: legalName, SignedOn: signed,
 		PermanentAddress: tax.Address{Line1: "1 Market Street", City: "Capital", Country: p.Country},
 	}
 	switch {

@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
@@ -34,6 +32,9 @@ type Options struct {
 	Policy     payout.Policy
 	OutDir     string
 	Release    release.Config
+	// Faults crash every close at a point drawn from the seed (or at
+	// Faults.Point) and require the restarted close to equal a clean one.
+	Faults Faults
 }
 
 // CycleReport is one cycle's outcome, as printed and written.
@@ -41,6 +42,7 @@ type CycleReport struct {
 	Month    string              `json:"month"`
 	State    string              `json:"state"`
 	Totals   store.Totals        `json:"totals"`
+	Returned decimal.Decimal     `json:"returned"`
 	Workbook string              `json:"workbook"`
 	Files    []release.File      `json:"files"`
 	Imported ledger.ImportResult `json:"-"`
@@ -51,9 +53,12 @@ var fxRates = map[string]string{"EUR": "0.9234", "GBP": "0.7911", "HUF": "361.25
 
 // Run simulates opts.Months payment months on the database behind s: it
 // populates the marketplace, then for each month imports the sales that
-// mature into it, plays the month-end edge cases, closes the cycle, loads
-// the FX rates, releases the files and writes the workbook and result.json.
-// The same options give the same bytes in every output.
+// mature into it, plays the month's activity and its month-end edge cases,
+// closes the cycle (crashing it first when faults are on), loads the FX
+// rates, releases the files and writes the workbook and result.json,
+// checking every invariant after each step. The same options give the same
+// bytes in every output. Errors: *InvariantError (naming the seed) for a
+// broken invariant, or the failing service's error.
 func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]CycleReport, error) {
 	if opts.FirstMonth.IsZero() {
 		opts.FirstMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -66,11 +71,14 @@ func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]
 			fmt.Fprintf(progress, format+"\n", args...)
 		}
 	}
+	opts.Release.OutDir = opts.OutDir
+	cycler := &Cycler{S: s, Seed: opts.Seed, Policy: opts.Policy, Release: opts.Release, Faults: opts.Faults, Log: say}
 	say("populating %d publishers (seed %d)", opts.Publishers, opts.Seed)
 	profiles, err := Populate(ctx, s, opts.Seed, opts.Publishers, opts.FirstMonth)
 	if err != nil {
 		return nil, err
 	}
+	activity := newActivity(s, opts.Seed, profiles)
 	var reports []CycleReport
 	for i := 0; i < opts.Months; i++ {
 		month := opts.FirstMonth.AddDate(0, i, 0)
@@ -85,10 +93,10 @@ func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]
 				return nil, err
 			}
 		}
-		if err := MonthEnd(ctx, s, opts.Seed, profiles, month); err != nil {
-			return nil, err
+		if err := activity.month(ctx, month, i); err != nil {
+			return nil, fmt.Errorf("activity before %s (seed %d): %w", payout.MonthName(month), opts.Seed, err)
 		}
-		report, err := closeAndRelease(ctx, s, opts, month)
+		report, err := closeAndRelease(ctx, s, cycler, opts, month)
 		if err != nil {
 			return nil, err
 		}
@@ -98,13 +106,13 @@ func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]
 	return reports, nil
 }
 
-func closeAndRelease(ctx context.Context, s *Services, opts Options, month time.Time) (CycleReport, error) {
+func closeAndRelease(ctx context.Context, s *Services, cycler *Cycler, opts Options, month time.Time) (CycleReport, error) {
 	calendar := opts.Policy.CalendarFor(month)
 	s.Clock.Set(calendar.CloseAt)
 	report := CycleReport{Month: payout.MonthName(month)}
-	result, err := s.Store.Close(ctx, store.CloseOptions{Month: month, Policy: opts.Policy, Actor: "simulator"})
+	result, err := cycler.Close(ctx, month)
 	if err != nil {
-		return report, fmt.Errorf("close %s: %w", report.Month, err)
+		return report, err
 	}
 	var rates strings.Builder
 	rates.WriteString(release.FXHeader + "\n")
@@ -116,33 +124,26 @@ func closeAndRelease(ctx context.Context, s *Services, opts Options, month time.
 		return report, err
 	}
 	s.Clock.Set(calendar.CloseAt.Add(3 * time.Hour))
-	if policyApproval := opts.Policy.Approval; policyApproval {
-		if err := s.Store.Approve(ctx, month, "simulated-approver"); err != nil {
+	if opts.Policy.Approval {
+		if err := cycler.Approve(ctx, month, ""); err != nil {
 			return report, err
 		}
 	}
-	releaser := &release.Releaser{DB: s.DB, Sealer: s.Store.Sealer, Clock: s.Clock.Now, Config: opts.Release}
-	released, err := releaser.Release(ctx, month, "simulator")
-	if err != nil {
-		return report, fmt.Errorf("release %s: %w", report.Month, err)
-	}
-	report.Files = released.Files
-	err = db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
-		var err error
-		report.Workbook, err = cyclereport.Write(ctx, conn, opts.OutDir, month, false)
-		if err != nil {
-			return err
-		}
-		return writeResult(ctx, conn, opts.OutDir, month)
-	})
+	released, err := cycler.ReleaseCycle(ctx, month)
 	if err != nil {
 		return report, err
 	}
+	report.Files = released.Files
+	report.Workbook = cyclereport.Path(opts.OutDir, month, false)
 	cycle, err := s.Store.Cycle(ctx, month)
 	if err != nil {
 		return report, err
 	}
 	report.State, report.Totals = cycle.State, result.Totals
+	if err := s.DB.GetContext(ctx, &report.Returned, `SELECT coalesce(sum(amount_usd), 0) FROM payout_returns WHERE recorded_at >= $1 AND recorded_at < $2`,
+		month.AddDate(0, -1, 0), month); err != nil {
+		return report, err
+	}
 	return report, nil
 }
 

@@ -47,6 +47,21 @@ for a in result["accounts"]:
         print(f'  {a["seller_id"]:18} {a["status"]:8} balance {a["balance"]:>11}  withheld {a["withheld"]:>6}  paid {a["paid"]:>6}  {",".join(a["reasons"])}')
 PY
 
+step "a bounced payment (SPEC §6.3): PayPal reports one item RETURNED"
+returned=$(python3 - "$out/cycles/2026-11/result.json" <<'PY'
+import json, sys
+paid = [a for a in json.load(open(sys.argv[1]))["accounts"] if a["file"] == "paypal" and a["currency"] == "USD"]
+a = paid[0]
+print(f'{a["seller_id"]} {a["paid"]}')
+PY
+)
+seller=${returned% *}; amount=${returned#* }
+payment=$(psql "$DATABASE_URL" -tAc "SELECT payment_id FROM payments p JOIN accounts a ON a.id = p.account_id WHERE a.seller_id = '$seller' AND p.month = '2026-11-01'")
+printf 'sender_item_id,transaction_status,amount,currency,time_processed,reason\n%s,RETURNED,%s,USD,2026-11-18T10:00:00Z,RECEIVER_ACCOUNT_LOCKED\n' "$payment" "$amount" >"$out/paypal-status.csv"
+$payrun returns import "$out/paypal-status.csv" 2>/dev/null | sed -n 1,2p
+echo "  $seller's payout account now needs an update; the \$$amount comes back into December's balance, unwithheld."
+$payrun cycle show --month 2026-11 2>/dev/null | grep returned || true
+
 step "payment files"
 ls -1 "$out/cycles/2026-11/" | sed 's/^/  /'
 echo "  first lines of the ACH file:"

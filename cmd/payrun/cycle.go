@@ -171,6 +171,10 @@ func (a *app) cycleShowCommand() *cobra.Command {
 				for _, file := range cycle.Files {
 					fmt.Fprintf(a.stdout, "  file          %s\n", file)
 				}
+				for _, r := range cycle.Returns {
+					fmt.Fprintf(a.stdout, "  returned      %s %s %s USD (%s) on %s\n", r.SellerID, r.PaymentID, r.AmountUSD.StringFixed(2), r.Reason,
+						r.ReturnedAt.Format(time.DateOnly))
+				}
 				if _, err := os.Stat(cyclereport.Path(a.config.Out, month, false)); err == nil {
 					fmt.Fprintf(a.stdout, "  workbook      %s\n", cyclereport.Path(a.config.Out, month, false))
 				}

@@ -78,6 +78,13 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 				}
 				logger.Info("cycle released", "cycle", result.Month, "files", len(result.Files))
 			}
+			settled, err := s.cycles.Settle(ctx, "job:"+jobs.ReleasePayments)
+			if err != nil {
+				failures = append(failures, err)
+			}
+			for _, month := range settled {
+				logger.Info("cycle settled", "cycle", payout.MonthName(month))
+			}
 			return errors.Join(failures...)
 		},
 		jobs.VerifyPayoutAccounts: func(ctx context.Context, o jobs.Occurrence) error {

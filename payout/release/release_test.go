@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,6 +171,22 @@ func TestMakerCheckerGatesTheRelease(t *testing.T) {
 	require.ErrorIs(t, w.Store.Approve(ctx, month, "approver"), store.ErrNotApprovable)
 	_, err = releaser.Release(ctx, month, "ops")
 	require.NoError(t, err)
+
+	// Settled once the returns window after the payment date (16 Nov) passed.
+	w.Set("2027-01-14T23:59:59Z")
+	settled, err := w.Store.Settle(ctx, "job")
+	require.NoError(t, err)
+	require.Empty(t, settled)
+	w.Set("2027-01-15T00:00:00Z")
+	settled, err = w.Store.Settle(ctx, "job")
+	require.NoError(t, err)
+	require.Len(t, settled, 1)
+	cycle, err = w.Store.Cycle(ctx, month)
+	require.NoError(t, err)
+	require.Equal(t, store.StateSettled, cycle.State)
+	again, err := releaser.Release(ctx, month, "ops")
+	require.NoError(t, err)
+	require.True(t, again.AlreadyReleased, "a settled cycle is not released again")
 }
 
 func TestFXImportIsAtomicAndFixed(t *testing.T) {
@@ -205,5 +223,108 @@ func repoRoot(t *testing.T) string {
 		parent := filepath.Dir(dir)
 		require.NotEqual(t, parent, dir, "go.mod not found")
 		dir = parent
+	}
+}
+
+// readDir reads every file of a cycle's output directory, by name.
+func readDir(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		files[e.Name()] = body
+	}
+	return files
+}
+
+// A release crashed at each named point (each file, for mid_file_write) and
+// run again an hour later writes byte for byte the files of an
+// uninterrupted release, records one set of payments and manifest rows and
+// one released event, and keeps the release time fixed the first time.
+func TestReleaseCrashedAtEveryPointResumesIdentically(t *testing.T) {
+	t.Parallel()
+	month := fixture.Month("2026-11")
+	release1 := func(t *testing.T, fault func(string) error) (*fixture.World, *release.Releaser, error) {
+		w, releaser := closedNovember(t, false)
+		importFX(t, w, rates)
+		w.Set("2026-11-06T09:30:00Z")
+		releaser.Fault = fault
+		_, err := releaser.Release(context.Background(), month, "ops")
+		return w, releaser, err
+	}
+	_, cleanReleaser, err := release1(t, nil)
+	require.NoError(t, err)
+	clean := readDir(t, release.Directory(cleanReleaser.Config.OutDir, month))
+	require.Len(t, clean, 5, "four payment files and manifest.json")
+
+	crash := errors.New("simulated crash")
+	type point struct {
+		name       string
+		occurrence int
+	}
+	var points []point
+	for _, p := range release.FaultPoints {
+		points = append(points, point{p, 1})
+		if p == "mid_file_write" {
+			for n := 2; n <= 4; n++ { // after the 2nd, 3rd and last of the four files
+				points = append(points, point{p, n})
+			}
+		}
+	}
+	for _, p := range points {
+		t.Run(fmt.Sprintf("%s-%d", p.name, p.occurrence), func(t *testing.T) {
+			t.Parallel()
+			seen := 0
+			w, releaser, err := release1(t, func(at string) error {
+				if at == p.name {
+					if seen++; seen == p.occurrence {
+						return crash
+					}
+				}
+				return nil
+			})
+			require.ErrorIs(t, err, crash)
+			ctx := context.Background()
+			cycle, err := w.Store.Cycle(ctx, month)
+			require.NoError(t, err)
+			if p.name == "after_commit" {
+				require.Equal(t, store.StateReleased, cycle.State)
+			} else {
+				require.Equal(t, store.StateClosed, cycle.State, "a crash before the commit leaves the cycle closed")
+				var payments int
+				require.NoError(t, w.DB.Get(&payments, `SELECT count(*) FROM payments WHERE month = $1`, month))
+				require.Zero(t, payments, "nothing recorded before the commit")
+			}
+
+			w.Set("2026-11-06T10:30:00Z") // the restart, an hour later
+			releaser.Fault = nil
+			result, err := releaser.Release(ctx, month, "ops")
+			require.NoError(t, err)
+			require.Equal(t, p.name == "after_commit", result.AlreadyReleased)
+			require.True(t, fixture.At("2026-11-06T09:30:00Z").Equal(result.ReleasedAt), "the release time is fixed when the release first starts: %s", result.ReleasedAt)
+			got := readDir(t, release.Directory(releaser.Config.OutDir, month))
+			require.Equal(t, len(clean), len(got), "the same files, no temporaries left: %v", got)
+			for name, body := range clean {
+				require.True(t, bytes.Equal(body, got[name]), "%s differs from an uninterrupted release", name)
+			}
+
+			var counts struct {
+				Payments int `db:"payments"`
+				Distinct int `db:"distinct_ids"`
+				Files    int `db:"files"`
+				Released int `db:"released"`
+			}
+			require.NoError(t, w.DB.Get(&counts, `SELECT (SELECT count(*) FROM payments WHERE month = $1) AS payments,
+				(SELECT count(DISTINCT payment_id) FROM payments WHERE month = $1) AS distinct_ids,
+				(SELECT count(*) FROM cycle_files WHERE month = $1) AS files,
+				(SELECT count(*) FROM cycle_events WHERE month = $1 AND state = 'released') AS released`, month))
+			require.Equal(t, 6, counts.Payments, "one payment per paid publisher")
+			require.Equal(t, 6, counts.Distinct)
+			require.Equal(t, 4, counts.Files)
+			require.Equal(t, 1, counts.Released)
+		})
 	}
 }

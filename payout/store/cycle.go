@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/payout"
@@ -29,6 +30,16 @@ type CycleView struct {
 	Policy      payout.Policy `json:"policy"`
 	Totals      Totals        `json:"totals"`
 	Files       []string      `json:"files,omitempty"`
+	Returns     []ReturnView  `json:"returns,omitempty"`
+}
+
+// ReturnView is a returned payment of the cycle.
+type ReturnView struct {
+	SellerID   string          `json:"seller_id" db:"seller_id"`
+	PaymentID  string          `json:"payment_id" db:"payment_id"`
+	AmountUSD  decimal.Decimal `json:"amount_usd" db:"amount_usd"`
+	Reason     string          `json:"reason" db:"reason"`
+	ReturnedAt time.Time       `json:"returned_at" db:"returned_at"`
 }
 
 type cycleRecord struct {
@@ -73,6 +84,12 @@ func (s *Store) Cycle(ctx context.Context, month time.Time) (CycleView, error) {
 		return view, err
 	}
 	if err := s.DB.SelectContext(ctx, &view.Files, `SELECT name FROM cycle_files WHERE month = $1 ORDER BY name`, month); err != nil {
+		return view, err
+	}
+	if err := s.DB.SelectContext(ctx, &view.Returns, `
+		SELECT a.seller_id, coalesce(p.payment_id, '') AS payment_id, r.amount_usd, r.reason, r.returned_at
+		FROM payout_returns r JOIN accounts a ON a.id = r.account_id JOIN payouts p ON p.month = r.month AND p.account_id = r.account_id
+		WHERE r.month = $1 ORDER BY a.seller_id`, month); err != nil {
 		return view, err
 	}
 	return view, nil
@@ -131,4 +148,32 @@ func (s *Store) Approve(ctx context.Context, month time.Time, approver string) e
 			month, StateAwaitingApproval, now, approver)
 		return err
 	})
+}
+
+// ReturnsWindow is how long after its payment date a released cycle can
+// still receive returns: ACH returns come within 60 days for unauthorised
+// entries (NACHA R10/R11 windows), PayPal unclaimed items return after 30.
+const ReturnsWindow = 60 * 24 * time.Hour
+
+// Settle marks released cycles whose returns window has passed as settled
+// (SPEC §3.4: all payments sent, returns window passed) and returns the
+// months it settled.
+func (s *Store) Settle(ctx context.Context, actor string) ([]time.Time, error) {
+	now := s.now()
+	var settled []time.Time
+	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &settled, `
+			UPDATE cycles SET state = 'settled' WHERE state = 'released' AND payment_date + $1::interval <= $2
+			RETURNING month`, fmt.Sprintf("%d hours", int(ReturnsWindow.Hours())), now); err != nil {
+			return err
+		}
+		for _, month := range settled {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note) VALUES ($1, 'settled', $2, $3, 'returns window passed')`,
+				month, now, actor); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return settled, err
 }

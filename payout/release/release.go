@@ -11,7 +11,10 @@
 // back and its totals recomputed, and only if the manifest's USD total equals
 // what the journal put in payments-in-transit for the cycle. A crash before
 // that commit leaves files that the next release rewrites identically; a
-// released cycle is never rewritten: releasing again returns its manifest.
+// released cycle is never rewritten: releasing again returns its manifest
+// (and writes manifest.json from the recorded rows if a crash right after
+// the commit left it unwritten). Releaser.Fault crashes a release at the
+// named FaultPoints.
 //
 // Failure modes: a cycle that is not closed (or not approved when
 // maker-checker is on), a payout currency without an FX rate for the cycle
@@ -105,7 +108,21 @@ type Result struct {
 	AlreadyReleased bool      `json:"already_released"`
 	Files           []File    `json:"files"`
 	ManifestPath    string    `json:"-"`
+	// Where the time went (wall clock, for operators and benchmarks).
+	LoadSeconds   float64 `json:"load_seconds,omitempty"`   // read, decrypt and convert the payments
+	FilesSeconds  float64 `json:"files_seconds,omitempty"`  // write, read back and verify every file
+	CommitSeconds float64 `json:"commit_seconds,omitempty"` // record payments, manifest, state
 }
+
+// FaultPoints are the named points of a release, in order, at which
+// Releaser.Fault is called: after the release time is fixed
+// (release_started), after each payment file is written (mid_file_write,
+// once per file: a crash between two files), after every file is written
+// (after_files_written), inside the transaction that records the payments,
+// the manifest rows and the state change, before it commits
+// (before_commit), and after it committed, before manifest.json is written
+// (after_commit).
+var FaultPoints = []string{"release_started", "mid_file_write", "after_files_written", "before_commit", "after_commit"}
 
 // Releaser writes a cycle's payment files.
 type Releaser struct {
@@ -113,6 +130,18 @@ type Releaser struct {
 	Sealer *secret.Sealer
 	Clock  func() time.Time
 	Config Config
+	// Fault, when set, is called at each of FaultPoints; a non-nil error
+	// aborts the release there, as a crash would (before_commit rolls the
+	// transaction back). Tests and the simulator use it to prove a release
+	// run again after a crash writes the same bytes and one set of payments.
+	Fault func(point string) error
+}
+
+func (r *Releaser) fault(point string) error {
+	if r.Fault == nil {
+		return nil
+	}
+	return r.Fault(point)
 }
 
 // Directory is where a cycle's files go.
@@ -161,14 +190,32 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 	}
 	if state == store.StateReleased || state == store.StateSettled {
 		result.AlreadyReleased = true
-		return r.manifest(ctx, month, result)
+		result, err = r.manifest(ctx, month, result)
+		if err != nil {
+			return result, err
+		}
+		// A crash after the commit can leave manifest.json unwritten: write
+		// it from the recorded rows (the same bytes) when it is missing.
+		if _, err := os.Stat(result.ManifestPath); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return result, fmt.Errorf("output directory: %w", err)
+			}
+			return result, writeManifest(result)
+		}
+		return result, nil
 	}
 	result.ReleasedAt = releaseStarted.Time
+	if err := r.fault("release_started"); err != nil {
+		return result, err
+	}
 
+	phase := time.Now() // durations only: nothing depends on them
 	payments, err := r.loadPayments(ctx, month)
 	if err != nil {
 		return result, err
 	}
+	result.LoadSeconds = time.Since(phase).Seconds()
+	phase = time.Now()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return result, fmt.Errorf("output directory: %w", err)
 	}
@@ -189,11 +236,16 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 		}
 		files, sent = append(files, f...), append(sent, s...)
 	}
+	if err := r.fault("after_files_written"); err != nil {
+		return result, err
+	}
 	sort.Slice(files, func(a, b int) bool { return files[a].Name < files[b].Name })
 	for i := range files {
 		files[i] = files[i].normalized()
 	}
 	result.Files = files
+	result.FilesSeconds = time.Since(phase).Seconds()
+	phase = time.Now()
 
 	err = db.WithPgx(ctx, r.DB, func(conn *pgx.Conn) error {
 		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
@@ -230,11 +282,16 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 				month, result.ReleasedAt, actor); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'released', $2, $3)`, month, r.Clock().UTC(), actor)
-			return err
+			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'released', $2, $3)`, month, r.Clock().UTC(), actor); err != nil {
+				return err
+			}
+			return r.fault("before_commit")
 		})
 	})
 	if err != nil {
+		return result, err
+	}
+	if err := r.fault("after_commit"); err != nil {
 		return result, err
 	}
 	return result, writeManifest(result)
@@ -485,6 +542,9 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 	if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
 		return nil, nil, err
 	}
+	if err := r.fault("mid_file_write"); err != nil {
+		return nil, nil, err
+	}
 	return []File{{Name: name, Kind: "ach", SHA256: digest(buf.Bytes()), Records: len(sent), ControlTotalUSD: total, Currency: "USD", ControlTotal: total}}, sent, nil
 }
 
@@ -535,6 +595,9 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 		if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
 			return nil, nil, err
 		}
+		if err := r.fault("mid_file_write"); err != nil {
+			return nil, nil, err
+		}
 		files = append(files, File{Name: name, Kind: "pain.001", SHA256: digest(buf.Bytes()), Records: len(group), ControlTotalUSD: totalUSD, Currency: currency, ControlTotal: total})
 	}
 	return files, sent, nil
@@ -567,6 +630,9 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
 		}
 		if err := writeFileAtomically(filepath.Join(dir, part.FileName), part.Bytes); err != nil {
+			return err
+		}
+		if err := r.fault("mid_file_write"); err != nil {
 			return err
 		}
 		files = append(files, File{Name: part.FileName, Kind: "paypal", SHA256: part.SHA256, Records: part.Items, ControlTotalUSD: totalUSD,

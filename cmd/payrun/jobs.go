@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/payout"
@@ -30,7 +31,7 @@ import (
 // its work done and does nothing.
 func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[string]jobs.RunFunc {
 	policy := payout.DefaultPolicy()
-	return map[string]jobs.RunFunc{
+	return withRunLogger(logger, map[string]jobs.RunFunc{
 		jobs.CloseCycle: func(ctx context.Context, o jobs.Occurrence) error {
 			month, err := payout.ParseMonth(o.Key)
 			if err != nil {
@@ -49,6 +50,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 						return err
 					}})
 				if err != nil {
+					logging.FromContext(ctx).Error("cycle close failed", "cycle", payout.MonthName(month), "error", err)
 					return fmt.Errorf("close %s: %w", payout.MonthName(month), err)
 				}
 				if !result.AlreadyClosed {
@@ -58,7 +60,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 						}
 					}
 				}
-				logger.Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
+				logging.FromContext(ctx).Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
 					"paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
 			}
 			return nil
@@ -73,17 +75,18 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			for _, month := range months {
 				result, err := a.releaseCycle(ctx, s, month, "job:"+jobs.ReleasePayments)
 				if err != nil {
+					logging.FromContext(ctx).Error("cycle release failed", "cycle", payout.MonthName(month), "error", err)
 					failures = append(failures, fmt.Errorf("release %s: %w", payout.MonthName(month), err))
 					continue
 				}
-				logger.Info("cycle released", "cycle", result.Month, "files", len(result.Files))
+				logging.FromContext(ctx).Info("cycle released", "cycle", result.Month, "files", len(result.Files))
 			}
 			settled, err := s.cycles.Settle(ctx, "job:"+jobs.ReleasePayments)
 			if err != nil {
 				failures = append(failures, err)
 			}
 			for _, month := range settled {
-				logger.Info("cycle settled", "cycle", payout.MonthName(month))
+				logging.FromContext(ctx).Info("cycle settled", "cycle", payout.MonthName(month))
 			}
 			return errors.Join(failures...)
 		},
@@ -96,7 +99,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			if err != nil {
 				return err
 			}
-			logger.Info("prenotes", "file", result.File, "sent", result.Sent, "verified", len(result.Verified), "refused", len(result.Refused))
+			logging.FromContext(ctx).Info("prenotes", "file", result.File, "sent", result.Sent, "verified", len(result.Verified), "refused", len(result.Refused))
 			return nil
 		},
 		jobs.YearEndTaxReports: func(ctx context.Context, o jobs.Occurrence) error {
@@ -105,13 +108,13 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			_, err := yearend.Write(ctx, s.db, s.taxes, yearend.Options{Year: year, Dir: filepath.Join(a.config.Out, "tax", strconv.Itoa(year)),
 				Thresholds: yearend.DefaultThresholds(), Overwrite: true})
 			if err == nil {
-				logger.Info("year-end tax data written", "year", year)
+				logging.FromContext(ctx).Info("year-end tax data written", "year", year)
 			}
 			return err
 		},
 		jobs.ExpireInvitations: func(ctx context.Context, o jobs.Occurrence) error {
 			n, err := accounts.ExpireInvitations(ctx, s.db, a.now())
-			logger.Info("invitations expired", "count", n)
+			logging.FromContext(ctx).Info("invitations expired", "count", n)
 			return err
 		},
 		jobs.ExpireTaxForms: func(ctx context.Context, o jobs.Occurrence) error {
@@ -123,17 +126,31 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 				SELECT count(*) FROM (SELECT DISTINCT ON (account_id) account_id, form, (submission->>'signed_on')::date AS signed
 				                      FROM tax_forms ORDER BY account_id, submitted_at DESC, id DESC) f
 				WHERE f.form <> 'W-9' AND make_date(extract(year FROM f.signed)::int + 4, 1, 1) BETWEEN $1::date AND ($1::date + 90)`, now)
-			logger.Info("tax forms expiring within 90 days", "count", expiring)
+			logging.FromContext(ctx).Info("tax forms expiring within 90 days", "count", expiring)
 			return err
 		},
 		jobs.KeyExpiry: func(ctx context.Context, o jobs.Occurrence) error {
 			var expiring int
 			now := a.now()
 			err := s.db.GetContext(ctx, &expiring, `SELECT count(*) FROM app_keys WHERE removed_at IS NULL AND expires_at BETWEEN $1 AND $2`, now, now.AddDate(0, 0, 30))
-			logger.Info("app keys expiring within 30 days", "count", expiring)
+			logging.FromContext(ctx).Info("app keys expiring within 30 days", "count", expiring)
 			return err
 		},
+	})
+}
+
+// withRunLogger gives every run a logger (logging.FromContext) whose lines
+// carry the job, the occurrence key and the attempt, like the worker's own
+// lines about the run.
+func withRunLogger(logger *slog.Logger, runs map[string]jobs.RunFunc) map[string]jobs.RunFunc {
+	wrapped := make(map[string]jobs.RunFunc, len(runs))
+	for name, run := range runs {
+		wrapped[name] = func(ctx context.Context, o jobs.Occurrence) error {
+			runLogger := logger.With("job", name, "key", o.Key, "attempt", o.Attempt)
+			return run(logging.NewContext(ctx, runLogger), o)
+		}
 	}
+	return wrapped
 }
 
 // instrument counts every job run in the metrics: running, outcome, last

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -17,10 +16,13 @@ import (
 
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
+	"github.com/payrun/payrun/admin/operations"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/release"
 )
 
 // maxRequestHeaderBytes and the timeouts bound every connection.
@@ -54,7 +56,9 @@ func (a *app) serveCommand() *cobra.Command {
 			registry := prometheus.NewRegistry()
 			serveMetrics := metrics.New(registry)
 			api := admin.New(admin.Config{DB: s.db, Clock: a.now, OutDir: a.config.Out, Logger: logger,
-				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: payout.DefaultPolicy()}})
+				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: payout.DefaultPolicy()},
+				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
+					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod}})
 			mux := http.NewServeMux()
 			mux.Handle("/v1/", api.Handler())
 			mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
@@ -124,7 +128,9 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen on %s (PAYRUN_ADDR): %w", a.config.Addr, err)
 			}
-			server := &http.Server{Handler: metrics.Middleware(serveMetrics, mux, metrics.Route), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+			// Request ids and the access log outermost: see logging.Middleware.
+			handler := logging.Middleware(logger, metrics.Middleware(serveMetrics, mux, metrics.Route), metrics.Route)
+			server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
 				MaxHeaderBytes: maxRequestHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 			logger.Info("payrun serving", "addr", listener.Addr().String(), "version", version)
 			fmt.Fprintf(a.stderr, "payrun %s listening on http://%s (admin API /v1, /metrics, /healthz, /readyz)\n", version, listener.Addr())
@@ -147,11 +153,17 @@ func (a *app) serveCommand() *cobra.Command {
 	}
 }
 
-// logger is slog: JSON when stderr is not a terminal (production), text on
-// a terminal or in development mode.
+// logger is slog on stderr: JSON when stderr is not a terminal (production,
+// and development mode under a supervisor or a test), text on a terminal.
+// Lines logged with a request's context carry its request id
+// (logging.ContextHandler), and secret-looking values are redacted as
+// defence in depth (logging.Redact).
 func (a *app) logger() *slog.Logger {
-	if a.terminal() || a.config.Dev {
-		return slog.New(slog.NewTextHandler(a.stderr, nil))
+	var handler slog.Handler
+	if a.terminal() {
+		handler = slog.NewTextHandler(a.stderr, nil)
+	} else {
+		handler = slog.NewJSONHandler(a.stderr, nil)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	return slog.New(logging.ContextHandler(logging.Redact(handler)))
 }

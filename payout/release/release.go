@@ -291,6 +291,7 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 	if err != nil {
 		return result, err
 	}
+	result.CommitSeconds = time.Since(phase).Seconds()
 	if err := r.fault("after_commit"); err != nil {
 		return result, err
 	}

@@ -38,11 +38,16 @@ type activity struct {
 	hold    map[int64]bool
 	renamed map[int64]bool
 	late    map[int64]bool
+	// outDir holds the released files the banks' return files are built
+	// from; returned are the publishers whose last payment came back (their
+	// payout account is needs_update until they give a new one).
+	outDir   string
+	returned map[int64]bool
 }
 
-func newActivity(s *Services, seed uint64, profiles []Profile) *activity {
+func newActivity(s *Services, seed uint64, profiles []Profile, outDir string) *activity {
 	a := &activity{s: s, seed: seed, profiles: profiles, accounts: s.accountService(),
-		hold: map[int64]bool{}, renamed: map[int64]bool{}, late: map[int64]bool{}}
+		hold: map[int64]bool{}, renamed: map[int64]bool{}, late: map[int64]bool{}, outDir: outDir, returned: map[int64]bool{}}
 	for _, p := range profiles {
 		a.hold[p.AccountID] = p.Hold
 	}
@@ -51,8 +56,10 @@ func newActivity(s *Services, seed uint64, profiles []Profile) *activity {
 
 // month plays what happens during the month before payment month M (index
 // i of the run): on the 10th, corrected and renewed tax forms and agreement
-// acceptances; on the 15th, W-9 legal-name edits; on the 28th, payout
-// accounts replaced; at 23:59:59 on the last day and exactly at the cutoff,
+// acceptances; on the 15th, W-9 legal-name edits; on the 18th, the bank's
+// and PayPal's return files for the previous cycle's payments
+// (seededReturns); on the 28th, payout accounts replaced (and new ones given
+// by the publishers whose payment came back); at 23:59:59 on the last day and exactly at the cutoff,
 // hold switches; on the 3rd of M, the automatic verifier answers for the
 // payout accounts replaced on the 28th (too late for M's cutoff: they are
 // held once, then paid in full).
@@ -119,10 +126,21 @@ func (a *activity) month(ctx context.Context, month time.Time, i int) error {
 			a.renamed[p.AccountID] = true
 			return a.s.Taxes.ChangeProfile(ctx, p.AccountID, "Publisher "+p.SellerID+" Renamed", "", p.SellerID, a.s.Clock.Now())
 		}},
+		{before.AddDate(0, 0, 17), func(k int, p Profile) error {
+			if k != 0 || i == 0 {
+				return nil // once, for the previous cycle of this run
+			}
+			returned, err := seededReturns(ctx, a.s, a.seed, a.outDir, before)
+			for _, id := range returned {
+				a.returned[id] = true
+			}
+			return err
+		}},
 		{before.AddDate(0, 0, 27), func(k int, p Profile) error {
-			if !draws[k].change {
+			if !draws[k].change && !a.returned[p.AccountID] {
 				return nil
 			}
+			delete(a.returned, p.AccountID)
 			return a.s.payoutAccount(ctx, r, p, true)
 		}},
 		{month.Add(-time.Second), func(k int, p Profile) error { return a.toggle(ctx, p, draws[k].edgeToggle) }},

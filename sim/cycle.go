@@ -1,10 +1,14 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,13 +27,45 @@ import (
 // journal references are the same.
 const SimBatchSize = 40
 
-// Faults chooses the crash of each close.
+// CrashPoints are every named crash point: the close's (store.FaultPoints)
+// then the release's (release.FaultPoints). Their names do not overlap.
+var CrashPoints = append(append([]string{}, store.FaultPoints...), release.FaultPoints...)
+
+// isClosePoint tells a close's crash point from a release's.
+func isClosePoint(point string) bool {
+	for _, p := range store.FaultPoints {
+		if p == point {
+			return true
+		}
+	}
+	return false
+}
+
+// Faults chooses the crash of each cycle.
 type Faults struct {
-	// Enabled crashes every close once, at a point and batch drawn from the
-	// seed and the month, then restarts it.
+	// Enabled crashes every cycle once, in its close or in its release, at
+	// a point (and occurrence) drawn from the seed and the month, then
+	// restarts the crashed step.
 	Enabled bool
-	// Point, when set, is the only point crashed at (the crash sweep).
+	// Point, when set, is the only point crashed at (the crash sweep): one
+	// of CrashPoints.
 	Point string
+}
+
+// on tells whether faults are injected.
+func (f Faults) on() bool { return f.Enabled || f.Point != "" }
+
+// Check refuses an unknown crash point.
+func (f Faults) Check() error {
+	if f.Point == "" {
+		return nil
+	}
+	for _, p := range CrashPoints {
+		if p == f.Point {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown crash point %q (one of %s)", f.Point, strings.Join(CrashPoints, ", "))
 }
 
 // InjectedFault is the error a close is crashed with: a simulated process
@@ -77,19 +113,43 @@ func (c *Cycler) releaser() *release.Releaser {
 	return &release.Releaser{DB: c.S.DB, Sealer: c.S.Store.Sealer, Clock: c.S.Clock.Now, Config: c.Release}
 }
 
-// drawFault picks the crash point, which occurrence of it (batch points
-// repeat per batch) and the kind of failure, from the seed and the month.
+// drawFault picks the cycle's crash point — in the close or in the release
+// — which occurrence of it (the batch points repeat per batch,
+// mid_file_write per file) and the kind of failure, from the seed and the
+// month.
 func (c *Cycler) drawFault(month time.Time) (point string, occurrence int, database bool) {
 	r := rand.New(rand.NewPCG(c.Seed, uint64(month.Unix())^0x6661756c74))
-	point = store.FaultPoints[r.IntN(len(store.FaultPoints))]
+	point = CrashPoints[r.IntN(len(CrashPoints))]
 	if c.Faults.Point != "" {
 		point = c.Faults.Point
 	}
 	occurrence = 1 + r.IntN(2)
-	if point == "after_start" || point == "before_finish" {
-		occurrence = 1 // once per close; the batch points repeat per batch
+	switch point {
+	case "mid_batch", "before_batch_commit", "after_batch_commit", "mid_file_write":
+	default:
+		occurrence = 1 // once per close or release
 	}
 	return point, occurrence, r.IntN(3) == 0
+}
+
+// injector returns the Fault function that fails the occurrence-th time
+// point is reached, as a process death or a database error.
+func injector(point string, occurrence int, database bool) func(string) error {
+	seen := 0
+	return func(at string) error {
+		if at != point {
+			return nil
+		}
+		seen++
+		if seen != occurrence {
+			return nil
+		}
+		fault := &InjectedFault{Point: at, Occurrence: seen}
+		if database {
+			fault.Database = &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command (simulated)"}
+		}
+		return fault
+	}
 }
 
 // Close closes month at the clock's current time. With faults on it first
@@ -101,7 +161,7 @@ func (c *Cycler) drawFault(month time.Time) (point string, occurrence int, datab
 // Errors: *InvariantError, or the close's own error.
 func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult, error) {
 	options := store.CloseOptions{Month: month, Policy: c.Policy, Actor: "simulator", BatchSize: SimBatchSize}
-	if c.Faults.Enabled || c.Faults.Point != "" {
+	if point, _, _ := c.drawFault(month); c.Faults.on() && isClosePoint(point) {
 		if err := c.crashAndResume(ctx, month, options); err != nil {
 			return store.CloseResult{}, err
 		}
@@ -130,22 +190,8 @@ func (c *Cycler) crashAndResume(ctx context.Context, month time.Time, options st
 		return fmt.Errorf("dry run of %s: %w", payout.MonthName(month), err)
 	}
 	point, occurrence, database := c.drawFault(month)
-	seen := 0
 	faulted := options
-	faulted.Fault = func(at string) error {
-		if at != point {
-			return nil
-		}
-		seen++
-		if seen != occurrence {
-			return nil
-		}
-		fault := &InjectedFault{Point: at, Occurrence: seen}
-		if database {
-			fault.Database = &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command (simulated)"}
-		}
-		return fault
-	}
+	faulted.Fault = injector(point, occurrence, database)
 	_, err := c.S.Store.Close(ctx, faulted)
 	var injected *InjectedFault
 	switch {
@@ -191,17 +237,95 @@ func (c *Cycler) Approve(ctx context.Context, month time.Time, approver string) 
 
 // ReleaseCycle releases month's payment files, checks them against the
 // ledger (and that releasing again changes nothing), and writes the
-// workbook and result.json.
+// workbook and result.json. With faults on and a release point drawn, it
+// first crashes the release there (crashRelease).
 func (c *Cycler) ReleaseCycle(ctx context.Context, month time.Time) (release.Result, error) {
+	var left map[string][]byte
+	if point, _, _ := c.drawFault(month); c.Faults.on() && !isClosePoint(point) {
+		var err error
+		if left, err = c.crashRelease(ctx, month); err != nil {
+			return release.Result{}, err
+		}
+	}
 	releaser := c.releaser()
 	released, err := releaser.Release(ctx, month, "simulator")
 	if err != nil {
 		return released, fmt.Errorf("release %s: %w", payout.MonthName(month), err)
 	}
+	if left != nil {
+		// Every file the crashed release left behind (a bank may already
+		// have fetched it) is still there, byte for byte.
+		after, err := readDir(release.Directory(c.Release.OutDir, month))
+		if err != nil {
+			return released, err
+		}
+		checker := checker{s: c.S, seed: c.Seed, month: month}
+		for _, name := range sortedKeys(left) {
+			if !bytes.Equal(left[name], after[name]) {
+				return released, checker.broken(InvariantCrashResume, "%s, left by a release crashed before, was rewritten differently", name)
+			}
+		}
+	}
 	if err := CheckReleased(ctx, c.S, c.Seed, month, releaser); err != nil {
 		return released, err
 	}
 	return released, c.writeOutputs(ctx, month)
+}
+
+// crashRelease crashes the release at the drawn point and checks what the
+// crash left: before the commit, the cycle is not released and no payment
+// is recorded; after it, the cycle is released. It returns the files in the
+// cycle's directory after the crash, which the restarted release must leave
+// byte for byte as they are.
+func (c *Cycler) crashRelease(ctx context.Context, month time.Time) (map[string][]byte, error) {
+	checker := checker{s: c.S, seed: c.Seed, month: month}
+	point, occurrence, database := c.drawFault(month)
+	releaser := c.releaser()
+	releaser.Fault = injector(point, occurrence, database)
+	_, err := releaser.Release(ctx, month, "simulator")
+	var injected *InjectedFault
+	switch {
+	case err == nil:
+		c.log("%s: the release never reached %s #%d (no crash)", payout.MonthName(month), point, occurrence)
+	case errors.As(err, &injected):
+		c.log("%s: %v; restarting the release", payout.MonthName(month), injected)
+		var state string
+		var payments int
+		if err := c.S.DB.QueryRowxContext(ctx, `SELECT state, (SELECT count(*) FROM payments WHERE month = $1) FROM cycles WHERE month = $1`, month).
+			Scan(&state, &payments); err != nil {
+			return nil, err
+		}
+		released := state == store.StateReleased
+		if released != (point == "after_commit") || (!released && payments != 0) {
+			return nil, checker.broken(InvariantCrashResume, "a release crashed at %s left the cycle %s with %d payments", point, state, payments)
+		}
+	default:
+		return nil, fmt.Errorf("release %s with a fault at %s: %w", payout.MonthName(month), point, err)
+	}
+	return readDir(release.Directory(c.Release.OutDir, month))
+}
+
+// readDir reads the files of a directory (not its subdirectories), by name.
+func readDir(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return files, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = body
+	}
+	return files, nil
 }
 
 func (c *Cycler) writeOutputs(ctx context.Context, month time.Time) error {

@@ -10,7 +10,10 @@
 //     legal-name edits and re-signed forms, expired W-8s renewed, agreement
 //     version 3 with late acceptances, payout accounts replaced on the 28th
 //     and verified on the 3rd, holds switched at 23:59:59 on the last day and
-//     exactly at the cutoff) before closing, releasing and reporting.
+//     exactly at the cutoff, and on the 18th the bank's ACH return file and
+//     PayPal's status file for a share of the previous cycle's payments,
+//     whose publishers then give a new payout account) before closing,
+//     releasing and reporting.
 //   - Scripted (RunScenario; `payrun simulate --scenario FILE --check`): a
 //     JSON file of timestamped events, each one operation of payrun's
 //     services, and the outcomes expected per cycle and account. The format
@@ -50,11 +53,15 @@
 //   - rerun_changes_nothing: closing again reports AlreadyClosed and leaves
 //     the cycle's dump (Dump) identical; releasing again returns the same
 //     manifest;
-//   - crash_resume_identical: with faults on, the close first runs as a dry
-//     run (the reference), is then crashed at a point of store.FaultPoints
-//     drawn from the seed and the month (a simulated process death or a
-//     simulated database error), must leave the cycle unclosed, and after a
-//     restart must dump exactly as the reference.
+//   - crash_resume_identical: with faults on, each cycle is crashed once at
+//     a point of CrashPoints (the close's store.FaultPoints, then the
+//     release's release.FaultPoints) drawn from the seed and the month, as a
+//     simulated process death or a simulated database error. A crashed close
+//     first runs as a dry run (the reference), must leave the cycle unclosed,
+//     and after a restart must dump exactly as the reference. A crashed
+//     release must leave the cycle unreleased with no payment recorded (or
+//     released, when it crashed after the commit), and after a restart every
+//     file the crash left behind must be byte for byte what it was.
 //
 // # Determinism
 //
@@ -67,7 +74,5 @@
 // # Failure modes
 //
 // A scenario event that fails without expect_error stops the run, naming
-// the event. import_return is pending: payrun has no returns service yet.
-// The release has no fault hooks, so crashes are injected into the close
-// only.
+// the event. An unknown crash point is refused before anything runs.
 package sim

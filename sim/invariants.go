@@ -21,6 +21,7 @@ import (
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/release"
+	"github.com/payrun/payrun/payout/returns"
 	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/tax"
 	"github.com/payrun/payrun/tax/taxstore"
@@ -34,6 +35,7 @@ const (
 	InvariantLinesOnce         = "lines_paid_once"
 	InvariantHeldUnpaid        = "held_unpaid"
 	InvariantWithholding       = "withholding"
+	InvariantReturns           = "returns_reversed"
 	InvariantFilesMatchLedger  = "files_match_ledger"
 	InvariantRerunNoChange     = "rerun_changes_nothing"
 	InvariantCrashResume       = "crash_resume_identical"
@@ -67,10 +69,11 @@ func (c checker) broken(invariant, format string, args ...any) error {
 // must be the newest closed cycle): the journal balances, conservation,
 // per-account reconciliation of the ledger, each line consumed by exactly
 // one cycle, held publishers unpaid, withholding recomputed from the stored
-// forms, and a re-run of the close changing nothing.
+// forms, every return reversed exactly once, and a re-run of the close
+// changing nothing.
 func CheckClosed(ctx context.Context, s *Services, seed uint64, month time.Time) error {
 	c := checker{s: s, seed: seed, month: month}
-	for _, check := range []func(context.Context) error{c.journal, c.conservation, c.reconcile, c.linesOnce, c.heldUnpaid, c.withholding, c.rerunClose} {
+	for _, check := range []func(context.Context) error{c.journal, c.conservation, c.reconcile, c.linesOnce, c.heldUnpaid, c.withholding, c.returns, c.rerunClose} {
 		if err := check(ctx); err != nil {
 			return err
 		}
@@ -391,6 +394,47 @@ func (c checker) withholding(ctx context.Context) error {
 			return c.broken(InvariantWithholding, "%s: balance %s − withheld %s should pay %s and carry the sub-cent rest, paid %s and carried %s",
 				r.SellerID, r.Balance, r.Withheld, payable.Truncate(2), r.Paid, r.Carried)
 		}
+	}
+	return nil
+}
+
+// returns (SPEC §6.3): every recorded return names a payment payrun sent,
+// to that account in that cycle, credits back exactly the USD amount sent,
+// and has exactly one reversing journal entry — payments:in_transit −amount,
+// publisher:<id>:other +amount (the non-US part: the withholding stays
+// withheld and is never taken again) — and the payout account the payment
+// went to is never paid again by a cycle whose cutoff came after the return.
+func (c checker) returns(ctx context.Context) error {
+	var paymentID, problem string
+	err := c.s.DB.QueryRowxContext(ctx, `
+		SELECT r.payment_id, CASE
+		    WHEN m.payment_id IS NULL THEN 'returns a payment payrun has no record of'
+		    WHEN m.account_id <> r.account_id OR m.month <> r.month THEN format('recorded for account %s in %s, the payment was to %s in %s', r.account_id, r.month, m.account_id, m.month)
+		    WHEN r.amount_usd <> m.amount_usd THEN format('credited back %s USD, the payment was %s USD', r.amount_usd, m.amount_usd)
+		    WHEN j.entries <> 1 THEN format('%s reversing journal entries, not one', j.entries)
+		    WHEN j.postings <> 2 OR j.transit <> -r.amount_usd OR j.other <> r.amount_usd
+		      THEN format('reversal moves %s out of transit and %s into the non-US balance in %s postings, the return is %s', -j.transit, j.other, j.postings, r.amount_usd)
+		    ELSE format('its payout account %s was paid again in %s', o.payout_account_id, to_char(later.month, 'YYYY-MM')) END
+		FROM payout_returns r
+		LEFT JOIN payments m ON m.payment_id = r.payment_id
+		LEFT JOIN payouts o ON o.month = r.month AND o.account_id = r.account_id
+		LEFT JOIN LATERAL (
+		    SELECT count(DISTINCT t.id) AS entries, count(p.transaction_id) AS postings,
+		           coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $1), 0) AS transit,
+		           coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'publisher:' || r.account_id || ':other'), 0) AS other
+		    FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id WHERE t.kind = $2 AND t.reference = r.payment_id) j ON true
+		LEFT JOIN LATERAL (
+		    SELECT p2.month FROM payouts p2 JOIN cycles c ON c.month = p2.month
+		    WHERE p2.account_id = r.account_id AND p2.month > r.month AND p2.status = 'paid' AND p2.payout_account_id = o.payout_account_id AND c.cutoff > r.recorded_at
+		    ORDER BY p2.month LIMIT 1) later ON true
+		WHERE m.payment_id IS NULL OR m.account_id <> r.account_id OR m.month <> r.month OR r.amount_usd <> m.amount_usd
+		   OR j.entries <> 1 OR j.postings <> 2 OR j.transit <> -r.amount_usd OR j.other <> r.amount_usd OR later.month IS NOT NULL
+		ORDER BY r.payment_id LIMIT 1`, store.PaymentsInTransit, returns.LedgerKind).Scan(&paymentID, &problem)
+	if err == nil {
+		return c.broken(InvariantReturns, "return of %s: %s", paymentID, problem)
+	}
+	if !isNoRows(err) {
+		return err
 	}
 	return nil
 }

@@ -60,6 +60,9 @@ var fxRates = map[string]string{"EUR": "0.9234", "GBP": "0.7911", "HUF": "361.25
 // bytes in every output. Errors: *InvariantError (naming the seed) for a
 // broken invariant, or the failing service's error.
 func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]CycleReport, error) {
+	if err := opts.Faults.Check(); err != nil {
+		return nil, err
+	}
 	if opts.FirstMonth.IsZero() {
 		opts.FirstMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -78,7 +81,7 @@ func Run(ctx context.Context, s *Services, opts Options, progress io.Writer) ([]
 	if err != nil {
 		return nil, err
 	}
-	activity := newActivity(s, opts.Seed, profiles)
+	activity := newActivity(s, opts.Seed, profiles, opts.OutDir)
 	var reports []CycleReport
 	for i := 0; i < opts.Months; i++ {
 		month := opts.FirstMonth.AddDate(0, i, 0)
@@ -215,6 +218,12 @@ type accountResult struct {
 	Carried        string   `json:"carried"`
 	Method         string   `json:"method"`
 	File           string   `json:"file"`
+	PaymentID      string   `json:"payment_id"`
+	// Returned is the USD amount of this payment that came back (SPEC
+	// §6.3), with the R-code or PayPal status; written again when a return
+	// is imported.
+	Returned     string `json:"returned"`
+	ReturnReason string `json:"return_reason"`
 }
 
 type cycleResult struct {
@@ -236,8 +245,10 @@ func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, mont
 	rows, err := q.Query(ctx, `
 		SELECT a.seller_id, p.status, p.reasons, p.balance_us + p.balance_other, p.withholding_base, coalesce(p.rate, 0), p.rate_reason,
 		       p.withheld, p.paid_usd, coalesce(p.currency, ''), coalesce(m.amount_in_currency, 0), coalesce(m.fx_rate, 0),
-		       p.carried_us + p.carried_other, coalesce(p.method, ''), coalesce(m.rail, '')
+		       p.carried_us + p.carried_other, coalesce(p.method, ''), coalesce(m.rail, ''), coalesce(p.payment_id, ''),
+		       coalesce(r.amount_usd, 0), coalesce(r.reason, '')
 		FROM payouts p JOIN accounts a ON a.id = p.account_id LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
+		LEFT JOIN payout_returns r ON r.month = p.month AND r.account_id = p.account_id
 		WHERE p.month = $1 ORDER BY a.seller_id`, month)
 	if err != nil {
 		return err
@@ -246,11 +257,12 @@ func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, mont
 	totals := map[string]decimal.Decimal{"paid": decimal.Zero, "withheld": decimal.Zero, "held": decimal.Zero, "carried": decimal.Zero}
 	for rows.Next() {
 		var a accountResult
-		var balance, base, rate, withheld, paid, inCurrency, fx, carried decimal.Decimal
+		var balance, base, rate, withheld, paid, inCurrency, fx, carried, returned decimal.Decimal
 		if err := rows.Scan(&a.SellerID, &a.Status, &a.Reasons, &balance, &base, &rate, &a.RateReason, &withheld, &paid, &a.Currency,
-			&inCurrency, &fx, &carried, &a.Method, &a.File); err != nil {
+			&inCurrency, &fx, &carried, &a.Method, &a.File, &a.PaymentID, &returned, &a.ReturnReason); err != nil {
 			return err
 		}
+		a.Returned = returned.StringFixed(2)
 		a.Balance, a.USBase, a.Rate = balance.StringFixed(6), base.StringFixed(6), rate.StringFixed(2)
 		a.Withheld, a.Paid, a.Carried = withheld.StringFixed(2), paid.StringFixed(2), carried.StringFixed(6)
 		a.PaidInCurrency, a.FXRate = inCurrency.String(), fx.String()

@@ -90,6 +90,12 @@ type Event struct {
 	Month string            `json:"month,omitempty"`
 	Rates map[string]string `json:"rates,omitempty"`
 	By    string            `json:"by,omitempty"`
+
+	// import_return: the sellers whose payments of Month came back, the
+	// R-code or PayPal status, and when PayPal processed the payment.
+	Sellers     []string   `json:"sellers,omitempty"`
+	Code        string     `json:"code,omitempty"`
+	ProcessedAt *time.Time `json:"processed_at,omitempty"`
 }
 
 // Line is one inline earnings line. Defaults: id "<seller>-<n>", source
@@ -145,6 +151,10 @@ type AccountExpectation struct {
 	PaidIn     string    `json:"paid_in_currency,omitempty"`
 	Method     string    `json:"method,omitempty"`
 	File       string    `json:"file,omitempty"`
+	PaymentID  string    `json:"payment_id,omitempty"`
+	// Returned and ReturnReason: the payment came back (SPEC §6.3).
+	Returned     string `json:"returned,omitempty"`
+	ReturnReason string `json:"return_reason,omitempty"`
 }
 
 // LoadScenario reads a scenario file, refusing unknown fields.
@@ -247,6 +257,9 @@ type ScenarioOptions struct {
 // met (and each event whose expected refusal did not happen).
 // Errors: *InvariantError, or an event that failed without expect_error.
 func RunScenario(ctx context.Context, s *Services, sc Scenario, opts ScenarioOptions) (Outcome, error) {
+	if err := opts.Faults.Check(); err != nil {
+		return Outcome{}, err
+	}
 	policy := payout.DefaultPolicy()
 	if len(sc.Policy) > 0 {
 		var err error
@@ -523,11 +536,33 @@ func (r *scenarioRun) importFX(ctx context.Context, e Event) error {
 	return err
 }
 
-// ErrReturnsPending: payout/returns (SPEC §6.3) does not exist yet, so a
-// scenario cannot import a return.
-var ErrReturnsPending = errors.New("import_return is pending: payrun has no returns service yet (package payout/returns)")
-
-func (r *scenarioRun) importReturn(context.Context, Event) error { return ErrReturnsPending }
+// importReturn imports the return of month's payments to the event's
+// sellers: the bank's ACH return file built from the cycle's released ACH
+// file, or a PayPal status CSV (see ImportReturn and SCENARIOS.md).
+func (r *scenarioRun) importReturn(ctx context.Context, e Event) error {
+	month, err := payout.ParseMonth(e.Month)
+	if err != nil {
+		return fmt.Errorf("month: %w", err)
+	}
+	sellers := e.Sellers
+	if e.Seller != "" {
+		sellers = append([]string{e.Seller}, sellers...)
+	}
+	if len(sellers) == 0 {
+		return errors.New("import_return needs seller or sellers")
+	}
+	spec := ReturnSpec{Month: month, Code: e.Code, Reason: e.Reason, ProcessedAt: e.ProcessedAt}
+	for _, seller := range sellers {
+		id, err := r.account(seller)
+		if err != nil {
+			return err
+		}
+		spec.AccountIDs = append(spec.AccountIDs, id)
+	}
+	r.seq++
+	_, err = ImportReturn(ctx, r.s, r.outDir, spec, fmt.Sprintf("returns-%s-%d", r.s.Clock.Now().Format("20060102"), r.seq))
+	return err
+}
 
 func (r *scenarioRun) monthOf(e Event) (time.Time, error) {
 	month, err := payout.ParseMonth(e.Month)
@@ -633,11 +668,12 @@ func CheckExpectations(outDir string, expectations []CycleExpectation) ([]string
 			for _, field := range []struct{ name, want, got string }{
 				{"balance", w.Balance, g.Balance}, {"us_base", w.USBase, g.USBase}, {"rate", w.Rate, g.Rate},
 				{"withheld", w.Withheld, g.Withheld}, {"paid", w.Paid, g.Paid}, {"carried", w.Carried, g.Carried},
-				{"paid_in_currency", w.PaidIn, g.PaidInCurrency},
+				{"paid_in_currency", w.PaidIn, g.PaidInCurrency}, {"returned", w.Returned, g.Returned},
 			} {
 				diffs = appendAmountDiff(diffs, where+" "+field.name, field.want, field.got)
 			}
-			for _, field := range []struct{ name, want, got string }{{"currency", w.Currency, g.Currency}, {"method", w.Method, g.Method}, {"file", w.File, g.File}} {
+			for _, field := range []struct{ name, want, got string }{{"currency", w.Currency, g.Currency}, {"method", w.Method, g.Method}, {"file", w.File, g.File},
+				{"payment_id", w.PaymentID, g.PaymentID}, {"return_reason", w.ReturnReason, g.ReturnReason}} {
 				if field.want != "" && field.want != field.got {
 					diffs = append(diffs, fmt.Sprintf("%s %s: expected %s, got %s", where, field.name, field.want, field.got))
 				}

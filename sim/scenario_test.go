@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,12 +53,21 @@ func scenarioFiles(t *testing.T) []string {
 
 func runScenario(t *testing.T, path, outDir string, faults sim.Faults) sim.Outcome {
 	t.Helper()
+	outcome, _ := runScenarioLogged(t, path, outDir, faults)
+	return outcome
+}
+
+// runScenarioLogged also returns what the run logged (the injected faults).
+func runScenarioLogged(t *testing.T, path, outDir string, faults sim.Faults) (sim.Outcome, string) {
+	t.Helper()
 	scenario, err := sim.LoadScenario(path)
 	require.NoError(t, err)
 	s := services(t, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
-	outcome, err := sim.RunScenario(context.Background(), s, scenario, sim.ScenarioOptions{OutDir: outDir, Release: testRelease, Faults: faults})
+	var log strings.Builder
+	outcome, err := sim.RunScenario(context.Background(), s, scenario, sim.ScenarioOptions{OutDir: outDir, Release: testRelease, Faults: faults,
+		Log: func(format string, args ...any) { fmt.Fprintf(&log, format+"\n", args...) }})
 	require.NoError(t, err, "scenario %s", scenario.Name)
-	return outcome
+	return outcome, log.String()
 }
 
 // Every scenario file plays through the real services with every invariant
@@ -101,4 +111,27 @@ func TestScenarioRefusesUnknownFieldsAndOperations(t *testing.T) {
 	require.ErrorContains(t, err, `unknown field "typo"`)
 	_, err = sim.ParseScenario([]byte(`{"name": "x", "events": [{"do": "pay_everyone"}]}`))
 	require.ErrorContains(t, err, `unknown operation "pay_everyone"`)
+}
+
+// The returns invariant catches a return credited back with the wrong
+// amount (the other checks do not read old returns).
+func TestInvariantsCatchAWrongReturn(t *testing.T) {
+	t.Parallel()
+	scenario, err := sim.LoadScenario(filepath.Join("testdata", "scenarios", "returned_ach_payment.json"))
+	require.NoError(t, err)
+	s := services(t, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	outcome, err := sim.RunScenario(ctx, s, scenario, sim.ScenarioOptions{OutDir: t.TempDir(), Release: testRelease})
+	require.NoError(t, err)
+	require.Empty(t, outcome.Diffs)
+	january := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, sim.CheckClosed(ctx, s, 0, january))
+	// payout_returns is append-only: a test may lift that to forge a bug.
+	_, err = s.DB.Exec(`ALTER TABLE payout_returns DISABLE TRIGGER USER; UPDATE payout_returns SET amount_usd = amount_usd + 1`)
+	require.NoError(t, err)
+	err = sim.CheckClosed(ctx, s, 0, january)
+	var broken *sim.InvariantError
+	require.ErrorAs(t, err, &broken)
+	require.Equal(t, sim.InvariantReturns, broken.Invariant)
+	require.Contains(t, err.Error(), "return of P20261100000001: credited back 91.00 USD, the payment was 90.00 USD")
 }

@@ -8,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/sim"
 )
 
@@ -29,7 +29,7 @@ func seeded(t *testing.T, seed uint64, publishers, months int, outDir string, fa
 	require.NoError(t, err, "seed %d", seed)
 	require.Len(t, reports, months)
 	if faults.Point != "" {
-		require.Contains(t, log.String(), "injected", "the close was crashed at %s", faults.Point)
+		require.Contains(t, log.String(), "injected", "a cycle was crashed at %s", faults.Point)
 	}
 	return reports
 }
@@ -129,38 +129,47 @@ func TestInvariantsCatchAHeldPublisherPaid(t *testing.T) {
 	require.Contains(t, err.Error(), "paid while its payment hold was on at the cutoff")
 }
 
-// The crash sweep: a close crashed at every named point and restarted
-// writes exactly what an uninterrupted close writes — the same payouts, the
-// same journal (checked in the run against a dry run of the close) and the
-// same workbooks, payment files and result.json (checked here against a
-// clean run, byte for byte).
+// The crash sweep: a close or a release crashed at every named point
+// (sim.CrashPoints: the close's, then the release's) and restarted writes
+// exactly what an uninterrupted one writes — the same payouts, the same
+// journal (checked in the run against a dry run of the close), every file a
+// crashed release left behind unchanged, one payment per paid payout
+// (files_match_ledger), and the same workbooks, payment files, manifests
+// and result.json (checked here against a clean run, byte for byte).
 func TestCrashSweep(t *testing.T) {
 	t.Parallel()
 	clean := t.TempDir()
-	seeded(t, 5, 100, 2, clean, sim.Faults{})
-	for _, point := range store.FaultPoints {
+	seeded(t, 5, 100, 3, clean, sim.Faults{})
+	for _, point := range sim.CrashPoints {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
 			crashed := t.TempDir()
-			seeded(t, 5, 100, 2, crashed, sim.Faults{Point: point})
+			seeded(t, 5, 100, 3, crashed, sim.Faults{Point: point})
 			requireSameTree(t, clean, crashed)
 		})
 	}
 }
 
-// A scenario crashed at every point meets the same expectations and
-// writes the same bytes as without the crash.
+// A scenario crashed at every point, close and release, meets the same
+// expectations and writes the same bytes as without the crash.
 func TestScenarioCrashSweep(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join("testdata", "scenarios", "threshold_boundaries.json")
-	clean := t.TempDir()
-	require.Empty(t, runScenario(t, path, clean, sim.Faults{}).Diffs)
-	for i, point := range store.FaultPoints {
-		t.Run(strconv.Itoa(i)+"-"+point, func(t *testing.T) {
+	for _, file := range []string{"threshold_boundaries.json", "returned_ach_payment.json"} {
+		t.Run(strings.TrimSuffix(file, ".json"), func(t *testing.T) {
 			t.Parallel()
-			crashed := t.TempDir()
-			require.Empty(t, runScenario(t, path, crashed, sim.Faults{Point: point}).Diffs)
-			requireSameTree(t, clean, crashed)
+			path := filepath.Join("testdata", "scenarios", file)
+			clean := t.TempDir()
+			require.Empty(t, runScenario(t, path, clean, sim.Faults{}).Diffs)
+			for i, point := range sim.CrashPoints {
+				t.Run(strconv.Itoa(i)+"-"+point, func(t *testing.T) {
+					t.Parallel()
+					crashed := t.TempDir()
+					outcome, log := runScenarioLogged(t, path, crashed, sim.Faults{Point: point})
+					require.Empty(t, outcome.Diffs)
+					require.Contains(t, log, "injected", "a cycle was crashed at %s", point)
+					requireSameTree(t, clean, crashed)
+				})
+			}
 		})
 	}
 }

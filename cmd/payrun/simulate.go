@@ -11,7 +11,6 @@ import (
 
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/migrations"
-	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/sim"
 )
 
@@ -102,7 +101,7 @@ func (a *app) simulateCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&check, "check", false, "with --scenario: compare the scenario's expectations, exit non-zero with the differences")
 	cmd.Flags().StringVar(&outDir, "out", "", "output directory (default $PAYRUN_OUT)")
 	cmd.Flags().BoolVar(&opts.Faults.Enabled, "faults", false, "crash every close at a point drawn from the seed, restart it and require the same result")
-	cmd.Flags().StringVar(&opts.Faults.Point, "fault-point", "", "crash every close at this point (one of "+strings.Join(store.FaultPoints, ", ")+")")
+	cmd.Flags().StringVar(&opts.Faults.Point, "fault-point", "", "crash every cycle at this point of its close or release (one of "+strings.Join(sim.CrashPoints, ", ")+")")
 	a.addJSONFlag(cmd)
 	return cmd
 }

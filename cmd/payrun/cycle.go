@@ -36,8 +36,11 @@ func monthFlag(text string) (time.Time, error) {
 	return month, nil
 }
 
-// policyFrom reads --policy over the defaults.
-func policyFrom(path string) (payout.Policy, error) {
+// policyFrom reads --policy (or PAYRUN_POLICY) over the defaults.
+func (a *app) policyFrom(path string) (payout.Policy, error) {
+	if path == "" {
+		path = a.config.PolicyFile
+	}
 	if path == "" {
 		return payout.DefaultPolicy(), nil
 	}
@@ -64,7 +67,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			policy, err := policyFrom(policyPath)
+			policy, err := a.policyFrom(policyPath)
 			if err != nil {
 				return err
 			}
@@ -105,7 +108,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
-	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults")
+	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults (default: PAYRUN_POLICY)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
 	actorFlag(cmd, &actor)
 	a.addJSONFlag(cmd)

@@ -30,10 +30,13 @@ import (
 // services the CLI uses. Each is idempotent: a re-run of an occurrence finds
 // its work done and does nothing.
 func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[string]jobs.RunFunc {
-	policy := payout.DefaultPolicy()
 	return withRunLogger(logger, map[string]jobs.RunFunc{
 		jobs.CloseCycle: func(ctx context.Context, o jobs.Occurrence) error {
 			month, err := payout.ParseMonth(o.Key)
+			if err != nil {
+				return err
+			}
+			policy, err := a.policyFrom("")
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ func (a *app) simulateCommand() *cobra.Command {
 			if opts.Publishers < 1 || opts.Months < 1 || opts.Months > 36 {
 				return usagef("--publishers must be at least 1 and --months between 1 and 36")
 			}
-			policy, err := policyFrom(policyPath)
+			policy, err := a.policyFrom(policyPath)
 			if err != nil {
 				return err
 			}

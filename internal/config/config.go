@@ -31,6 +31,7 @@ var Variables = []Variable{
 	{"PAYRUN_DATA_KEY", "(required unless PAYRUN_DEV=1)", "base64 of a 32-byte key encrypting sensitive fields at rest"},
 	{"PAYRUN_DEV", "unset", "1 = development mode: a fixed local key, readable logs, loud banner"},
 	{"PAYRUN_HOLDING_DAYS", "30", "days from transaction_at to eligible_at when an earnings line gives none"},
+	{"PAYRUN_POLICY", "(SPEC defaults)", "a policy JSON file (threshold, thresholds per method:currency, backup_withholding, approval, close/payment days, holidays) for the scheduled close and the CLI"},
 	{"PAYRUN_NOW", "unset (the system clock)", "RFC 3339 instant a one-shot command takes as \"now\" (simulations, benchmarks, back-dated operations); warned on stderr"},
 	{"PAYRUN_ACH_DESTINATION", "(dev: 011000015)", "NACHA immediate destination: 9-digit routing number of the bank receiving the ACH file"},
 	{"PAYRUN_ACH_DESTINATION_NAME", "(dev: DEMO BANK)", "NACHA immediate destination name (23 characters)"},
@@ -65,6 +66,8 @@ type Config struct {
 	HoldingPeriod time.Duration
 	// Now, when set (PAYRUN_NOW), is the instant commands take as now.
 	Now time.Time
+	// PolicyFile is the cycle policy (PAYRUN_POLICY); empty for defaults.
+	PolicyFile string
 	// Payment files: the originator of ACH files and the debtor of pain.001
 	// files, by variable name (PAYRUN_ACH_*, PAYRUN_SEPA_*, PAYRUN_PAYPAL_*).
 	Payments map[string]string
@@ -111,6 +114,7 @@ func Load(file string) (Config, error) {
 		Out:         get("PAYRUN_OUT", "out"),
 		DataKey:     get("PAYRUN_DATA_KEY", ""),
 		Dev:         get("PAYRUN_DEV", "") == "1",
+		PolicyFile:  get("PAYRUN_POLICY", ""),
 	}
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = urlFromFile()

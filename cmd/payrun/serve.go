@@ -21,7 +21,6 @@ import (
 	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/migrations"
-	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/release"
 )
 
@@ -52,11 +51,15 @@ func (a *app) serveCommand() *cobra.Command {
 			defer s.close()
 			logger := a.logger()
 			ctx := cmd.Context()
+			policy, err := a.policyFrom("")
+			if err != nil {
+				return err
+			}
 			var shuttingDown atomic.Bool
 			registry := prometheus.NewRegistry()
 			serveMetrics := metrics.New(registry)
 			api := admin.New(admin.Config{DB: s.db, Clock: a.now, OutDir: a.config.Out, Logger: logger,
-				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: payout.DefaultPolicy()},
+				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: policy},
 				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
 					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod}})
 			mux := http.NewServeMux()

@@ -53,10 +53,14 @@ const (
 
 // Operator-only permissions (platform staff, SPEC §7.11).
 const (
-	PermVerificationWrite       Permission = "verification.write"
-	PermAgreementsPublish       Permission = "agreements.publish"
-	PermCyclesRead              Permission = "cycles.read"
-	PermCyclesApprove           Permission = "cycles.approve"
+	PermVerificationWrite Permission = "verification.write"
+	PermAgreementsPublish Permission = "agreements.publish"
+	PermCyclesRead        Permission = "cycles.read"
+	PermCyclesApprove     Permission = "cycles.approve"
+	// PermCyclesRelease writes a cycle's payment files. It belongs with
+	// approval, not with operations: when maker-checker is off, releasing is
+	// the only human decision between a close and the money leaving.
+	PermCyclesRelease           Permission = "cycles.release"
 	PermImportsWrite            Permission = "imports.write"
 	PermPayoutVerificationWrite Permission = "payout_verification.write"
 )
@@ -136,8 +140,8 @@ var RoleTable = []RoleDefinition{
 	{RoleMarketer, false, "non-financial reports only", []Permission{PermReportsRead}},
 
 	{RoleFinanceViewer, true, "platform finance: read every account's financial details, cycles and the audit log", financeViewerPermissions},
-	{RoleFinanceApprover, true, "finance_viewer, and approve cycles", append(slices.Clone(financeViewerPermissions), PermCyclesApprove)},
-	{RoleOps, true, "platform operations: onboarding (tenants), verification results, imports, agreements catalog", []Permission{
+	{RoleFinanceApprover, true, "finance_viewer, and approve (not their own close) and release cycles", append(slices.Clone(financeViewerPermissions), PermCyclesApprove, PermCyclesRelease)},
+	{RoleOps, true, "platform operations: onboarding (tenants), verification results, imports (earnings, returns, FX rates), agreements catalog", []Permission{
 		PermAccountRead, PermUsersRead, PermGroupsRead, PermAppsRead, PermTenantsRead, PermTenantsWrite,
 		PermAgreementsRead, PermAgreementsPublish, PermVerificationWrite, PermAuditRead, PermCyclesRead,
 		PermImportsWrite, PermPayoutVerificationWrite}},

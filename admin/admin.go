@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Config struct {
 	OutDir string
 	// Financials serves the financial endpoints; nil answers them 501.
 	Financials Financials
+	// Operations serves the operator endpoints (cycles, imports,
+	// verification results); nil answers them 501.
+	Operations Operations
 	// Directory replaces the built-in Postgres directory when set.
 	Directory accounts.Directory
 	// Logger receives internal errors (never secrets); nil means slog's
@@ -68,6 +72,7 @@ type Server struct {
 	cfg        Config
 	svc        *accounts.Service
 	financials Financials
+	operations Operations
 	api        huma.API
 	router     chi.Router
 	endpoints  []Endpoint
@@ -92,10 +97,15 @@ func New(cfg Config) *Server {
 	if s.financials == nil {
 		s.financials = unavailableFinancials{}
 	}
+	s.operations = cfg.Operations
+	if s.operations == nil {
+		s.operations = unavailableOperations{}
+	}
 	installErrorMapping(func(context.Context) *slog.Logger { return logger })
 
 	config := huma.DefaultConfig("payrun admin API", "1.0.0")
-	config.Info.Description = "Account settings, users, groups, apps, roles, tenants, agreements and financial details of payrun publisher accounts (SPEC §7). Every operation names the one permission it needs."
+	config.Info.Description = "Account settings, users, groups, apps, roles, tenants, agreements and financial details of payrun publisher accounts (SPEC §7), and the operators' cycles, imports and verification results (SPEC §7.11). Every operation names the one permission it needs."
+	config.Servers = []*huma.Server{{URL: "/", Description: "the payrun serve that serves this document (PAYRUN_ADDR)"}}
 	config.OpenAPIPath = "/v1/openapi"
 	config.DocsPath = ""
 	config.SchemasPath = ""
@@ -128,8 +138,13 @@ func (s *Server) now() time.Time { return s.cfg.Clock().UTC() }
 
 var bearerSecurity = []map[string][]string{{"bearer": {}}}
 
-// add registers one endpoint.
-func add[I, O any](s *Server, e Endpoint, status int, handler func(context.Context, *I) (*O, error)) {
+// publicSecurity says "no authentication" explicitly (an empty
+// requirement), so every operation declares its security.
+var publicSecurity = []map[string][]string{{}}
+
+// add registers one endpoint; options adjust the documented operation
+// (streamed bodies, downloads, extra error statuses).
+func add[I, O any](s *Server, e Endpoint, status int, handler func(context.Context, *I) (*O, error), options ...func(*huma.Operation)) {
 	op := huma.Operation{
 		OperationID:   e.ID,
 		Method:        e.Method,
@@ -141,9 +156,26 @@ func add[I, O any](s *Server, e Endpoint, status int, handler func(context.Conte
 		Metadata:      map[string]any{"endpoint": e},
 		Tags:          []string{tagOf(e.Path)},
 	}
+	// Every operation may answer 400 (bad input); those that need a token
+	// 401 and 403; those naming an account 404; creates 409 (a reused
+	// Idempotency-Key).
+	op.Errors = []int{http.StatusBadRequest}
 	if e.Permission != accounts.PermPublic {
 		op.Security = bearerSecurity
+		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	} else {
+		op.Security = publicSecurity
 	}
+	if strings.Contains(e.Path, "{seller_id}") {
+		op.Errors = append(op.Errors, http.StatusNotFound)
+	}
+	if e.Idempotent {
+		op.Errors = append(op.Errors, http.StatusConflict)
+	}
+	for _, option := range options {
+		option(&op)
+	}
+	op.Errors = slices.Compact(slices.Sorted(slices.Values(op.Errors)))
 	if e.Idempotent {
 		maxKey := 255
 		op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
@@ -198,7 +230,8 @@ func (s *Server) fail(ctx huma.Context, err error) {
 // bearer token, checks the endpoint's permission, resolves the account the
 // path names (only the caller's own, unless an operator), and handles
 // Idempotency-Key — all before the request body is even read, so a refused
-// request changes nothing.
+// request changes nothing. The token, the principal, its effective
+// permissions and the path's account come from one query (authenticate).
 func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	ctx = huma.WithValue(ctx, requestMarker{}, true)
 	e, ok := ctx.Operation().Metadata["endpoint"].(Endpoint)
@@ -216,7 +249,11 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		s.fail(ctx, &accounts.Error{Kind: accounts.KindUnauthenticated, Field: "Authorization", Reason: "a bearer token is required"})
 		return
 	}
-	p, err := s.svc.Authenticate(ctx.Context(), strings.TrimSpace(token))
+	sellerID := ""
+	if strings.Contains(e.Path, "{seller_id}") {
+		sellerID = ctx.Param("seller_id")
+	}
+	p, acct, err := s.authenticate(ctx.Context(), strings.TrimSpace(token), sellerID)
 	if err != nil {
 		s.fail(ctx, err)
 		return
@@ -231,16 +268,13 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	ctx = huma.WithValue(ctx, principalKey{}, p)
-	if sellerID := ctx.Param("seller_id"); strings.Contains(e.Path, "{seller_id}") {
-		acct, err := s.svc.AccountBySellerID(ctx.Context(), sellerID)
-		if err == nil && p.Kind != accounts.KindOperator && acct.ID != p.AccountID {
-			err = &accounts.Error{Kind: accounts.KindNotFound, Field: "seller_id", Reason: "no such account"}
-		}
-		if err != nil {
-			s.fail(ctx, err)
+	if sellerID != "" || strings.Contains(e.Path, "{seller_id}") {
+		// The account was resolved with the token, in the same query.
+		if acct == nil || (p.Kind != accounts.KindOperator && acct.ID != p.AccountID) {
+			s.fail(ctx, &accounts.Error{Kind: accounts.KindNotFound, Field: "seller_id", Reason: "no account " + strconv.Quote(sellerID)})
 			return
 		}
-		ctx = huma.WithValue(ctx, accountKey{}, acct)
+		ctx = huma.WithValue(ctx, accountKey{}, *acct)
 	}
 	if key := ctx.Header("Idempotency-Key"); e.Idempotent && key != "" {
 		s.idempotent(ctx, p, key, next)

@@ -56,6 +56,31 @@
 //     and after as the service returns them, masked). Without a Financials
 //     they answer 501.
 //
+// # Operators
+//
+// The platform's finance and ops staff (SPEC §7.11) use the endpoints under
+// /v1/cycles, /v1/imports and /v1/payout-accounts, served by Operations
+// (admin/operations over the real stores; without one they answer 501):
+// finance_viewer reads cycles, totals, the workbook and the manifest's
+// files; finance_approver also approves (never a cycle it closed: 422) and
+// releases (cycles.release: when maker-checker is off the release is the
+// only human decision before money leaves, so it sits with approval, not
+// with ops); ops imports earnings, returns and FX rates and records payout
+// account verification results. Imports stream their bodies (text/csv;
+// returns also text/plain and application/json) up to MaxImportBytes (64
+// MiB; FX rates 1 MiB), 413 beyond and 415 for another media type; a
+// refused file is a 400 whose errors name every bad row
+// (body.lines[12].amount, line 1 being the header). Downloads are only of
+// names in the manifest, checked against its sha256 and audited. Every
+// successful operator action is in the audit log (account-less entries).
+//
+// # The hot path
+//
+// authenticate resolves the token, the principal, its effective
+// permissions and the path's account in one query (the accounts service
+// takes six round trips for the same); nothing is cached, so revocation
+// and membership changes apply to the next request.
+//
 // New(Config) builds the server; Handler() is mounted by `payrun serve`
 // beside /metrics and the health endpoints.
 package admin

@@ -21,8 +21,11 @@ import (
 var errFinancialsUnavailable = errors.New("financial services are not configured on this server")
 
 // headerFields are domain field names that are request headers, not body
-// fields.
-var headerFields = map[string]bool{"If-Match": true, "Idempotency-Key": true, "Authorization": true}
+// fields; queryFields those that are query parameters.
+var (
+	headerFields = map[string]bool{"If-Match": true, "Idempotency-Key": true, "Authorization": true}
+	queryFields  = map[string]bool{"cursor": true, "limit": true}
+)
 
 // location is where a field is, in huma's notation (body.x, header.X,
 // path.x when the operation's path has that parameter).
@@ -34,6 +37,8 @@ func location(field, operationPath string) string {
 		return "header." + field
 	case strings.Contains(operationPath, "{"+field+"}"):
 		return "path." + field
+	case queryFields[field]:
+		return "query." + field
 	default:
 		return "body." + field
 	}
@@ -45,7 +50,26 @@ func location(field, operationPath string) string {
 func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorModel {
 	var domain *accounts.Error
 	var field *ledger.FieldError
+	var refused *ImportRefused
+	var tooLarge *BodyTooLargeError
+	var media *mediaTypeError
 	switch {
+	case errors.As(err, &tooLarge):
+		return &huma.ErrorModel{Status: http.StatusRequestEntityTooLarge, Title: http.StatusText(http.StatusRequestEntityTooLarge), Detail: tooLarge.Error(),
+			Errors: []*huma.ErrorDetail{{Location: "body", Message: tooLarge.Error()}}}
+	case errors.As(err, &media):
+		return &huma.ErrorModel{Status: http.StatusUnsupportedMediaType, Title: http.StatusText(http.StatusUnsupportedMediaType), Detail: media.Error(),
+			Errors: []*huma.ErrorDetail{{Location: "header.Content-Type", Message: media.Error()}}}
+	case errors.As(err, &refused):
+		model := &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: refused.Error()}
+		for _, p := range refused.Problems {
+			loc := "body"
+			if p.Location != "" {
+				loc += "." + p.Location
+			}
+			model.Errors = append(model.Errors, &huma.ErrorDetail{Location: loc, Message: p.Reason})
+		}
+		return model
 	case errors.As(err, &domain):
 		status := http.StatusInternalServerError
 		switch domain.Kind {
@@ -77,7 +101,7 @@ func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorMo
 	case errors.As(err, &field):
 		return &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: field.Error(),
 			Errors: []*huma.ErrorDetail{{Location: location(field.Field, operationPath), Message: field.Reason}}}
-	case errors.Is(err, errFinancialsUnavailable):
+	case errors.Is(err, errFinancialsUnavailable), errors.Is(err, errOperationsUnavailable):
 		return &huma.ErrorModel{Status: http.StatusNotImplemented, Title: http.StatusText(http.StatusNotImplemented), Detail: err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &huma.ErrorModel{Status: 499, Title: "Client Closed Request"}
@@ -116,6 +140,17 @@ func statusError(err error, operationPath string, logger *slog.Logger) error {
 	return withHeaders{model, headers}
 }
 
+// mapped reports whether problem knows err (rather than calling it a 500).
+func mapped(err error) bool {
+	var domain *accounts.Error
+	var field *ledger.FieldError
+	var refused *ImportRefused
+	var tooLarge *BodyTooLargeError
+	var media *mediaTypeError
+	return errors.As(err, &domain) || errors.As(err, &field) || errors.As(err, &refused) || errors.As(err, &tooLarge) || errors.As(err, &media) ||
+		errors.Is(err, errFinancialsUnavailable) || errors.Is(err, errOperationsUnavailable)
+}
+
 type requestMarker struct{}
 
 var installOnce sync.Once
@@ -133,9 +168,7 @@ func installErrorMapping(loggerFor func(context.Context) *slog.Logger) {
 				return previous(ctx, status, msg, errs...)
 			}
 			for _, err := range errs {
-				var domain *accounts.Error
-				var field *ledger.FieldError
-				if errors.As(err, &domain) || errors.As(err, &field) || errors.Is(err, errFinancialsUnavailable) {
+				if mapped(err) {
 					return problem(err, operationPath(ctx), loggerFor(ctx.Context()))
 				}
 			}

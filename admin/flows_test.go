@@ -443,7 +443,7 @@ func TestBadInput(t *testing.T) {
 	huge := `{"name": "x", "permissions": ["users.read"], "pad": "` + strings.Repeat("a", 2<<20) + `"}`
 	r := e.do("POST", e.acct("/permission-sets"), e.token, huge)
 	require.Equal(t, http.StatusRequestEntityTooLarge, r.status)
-	requireProblem(t, e.do("GET", e.acct("/users?cursor=%21%21"), e.token, nil), http.StatusBadRequest, "body.cursor")
+	requireProblem(t, e.do("GET", e.acct("/users?cursor=%21%21"), e.token, nil), http.StatusBadRequest, "query.cursor")
 	requireProblem(t, e.do("POST", "/v1/token", "", map[string]any{"grant_type": "password", "username": "ada@contoso.onmicrosoft.com", "password": "wrong", "extra": 1}), http.StatusBadRequest, "body.extra")
 	require.Equal(t, audit, e.count("audit_log"))
 	// Malformed input never echoes its value (it may be a secret).

@@ -39,26 +39,28 @@ const adminPassword = "correct horse battery"
 // env is one test's server over its own database: a company account with a
 // tenant whose global administrator (ada) holds the owner role.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *sqlx.DB
 	server  *admin.Server
 	svc     *accounts.Service
 	http    *httptest.Server
 	clock   *clock
 	fin     *memoryFinancials
+	ops     *memoryOperations
 	outDir  string
 	account ledger.Account
 	tenant  accounts.Tenant
 	token   string // ada's token
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	database := dbtest.New(t)
 	c := &clock{t: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
 	fin := newMemoryFinancials()
+	ops := newMemoryOperations()
 	out := t.TempDir()
-	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin})
+	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops})
 	ts := httptest.NewServer(server.Handler())
 	t.Cleanup(ts.Close)
 	ctx := context.Background()
@@ -69,7 +71,7 @@ func newEnv(t *testing.T) *env {
 		DomainName: "contoso", Organization: "Contoso Ltd", ContactEmail: "it@contoso.example",
 		AdminFirstName: "Ada", AdminLastName: "Admin", AdminUserName: "ada", AdminPassword: adminPassword})
 	require.NoError(t, err)
-	e := &env{t: t, db: database, server: server, svc: svc, http: ts, clock: c, fin: fin, outDir: out, account: account, tenant: tenant}
+	e := &env{t: t, db: database, server: server, svc: svc, http: ts, clock: c, fin: fin, ops: ops, outDir: out, account: account, tenant: tenant}
 	e.token = e.signIn("ada@contoso.onmicrosoft.com", adminPassword)
 	return e
 }

@@ -70,7 +70,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 	replacer := strings.NewReplacer(
 		"{seller_id}", e.account.SellerID, "{user_id}", "999999", "{group_id}", "999999", "{invitation_id}", "999999",
 		"{client_id}", "00000000-0000-4000-8000-000000000000", "{key_id}", "00000000-0000-4000-8000-000000000000",
-		"{tenant_id}", "00000000-0000-4000-8000-000000000000", "{name}", "nope", "{step}", "email")
+		"{tenant_id}", "00000000-0000-4000-8000-000000000000", "{name}", "nope", "{step}", "email",
+		"{month}", "2026-02", "{id}", "999999")
 
 	type snapshot map[string]int
 	take := func() snapshot {
@@ -106,6 +107,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			allowed := ep.Permission == accounts.PermSelf || ep.Permission == accounts.PermPasswordChange || p.permissions.Has(ep.Permission)
 			before := take()
 			fin := len(e.fin.hold) + len(e.fin.payout) + len(e.fin.tax)
+			changes := e.ops.changeCount()
 			r := e.do(ep.Method, path, p.token, body, "Idempotency-Key", "matrix-"+ep.ID+"-"+p.name)
 			if allowed {
 				require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, r.status, "%s as %s: %s", ep.ID, p.name, r.raw)
@@ -116,6 +118,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			require.Contains(t, r.str("detail"), string(ep.Permission), "%s as %s", ep.ID, p.name)
 			require.Equal(t, before, take(), "%s as %s was refused but changed something", ep.ID, p.name)
 			require.Equal(t, fin, len(e.fin.hold)+len(e.fin.payout)+len(e.fin.tax))
+			require.Equal(t, changes, e.ops.changeCount(), "%s as %s was refused but reached the operator services", ep.ID, p.name)
 			deniedCount++
 		}
 	}

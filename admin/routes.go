@@ -42,7 +42,7 @@ func (s *Server) routes() {
 	ok, created, noContent, accepted := http.StatusOK, http.StatusCreated, http.StatusNoContent, http.StatusAccepted
 
 	// Sign-in and the caller's own identity.
-	add(s, Endpoint{"token", post, "/v1/token", pPublic, "Get a bearer token (password or client_credentials grant)", false}, ok, s.token)
+	add(s, Endpoint{"token", post, "/v1/token", pPublic, "Get a bearer token (password or client_credentials grant)", false}, ok, s.token, withErrors(http.StatusUnauthorized, http.StatusTooManyRequests))
 	add(s, Endpoint{"revoke-token", post, "/v1/token/revoke", pSelf, "Revoke the bearer token of this request", false}, noContent, s.revokeToken)
 	add(s, Endpoint{"get-me", get, "/v1/me", pSelf, "Who am I: principal, account and effective permissions", false}, ok, s.me)
 	add(s, Endpoint{"change-password", post, "/v1/me/password", pPwd, "Change my password (also a temporary one)", false}, noContent, s.changePassword)
@@ -57,7 +57,7 @@ func (s *Server) routes() {
 
 	// Account details (SPEC §7.1–7.3).
 	add(s, Endpoint{"get-account", get, acct, pAcctR, "Account details, status, verification steps, contact information", false}, ok, s.getAccount)
-	add(s, Endpoint{"update-account", put, acct, pAcctW, "Replace display name and contact information (If-Match)", false}, ok, s.updateAccount)
+	add(s, Endpoint{"update-account", put, acct, pAcctW, "Replace display name and contact information (If-Match)", false}, ok, s.updateAccount, withErrors(http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"set-verification-step", put, acct + "/verification-steps/{step}", pVerifyW, "Record a verification step's state (operators)", false}, ok, s.setVerificationStep)
 	add(s, Endpoint{"link-owner-identity", put, acct + "/owner-identity", pOwnerW, "Link the owner's personal sign-in identity", false}, noContent, s.linkOwnerIdentity)
 
@@ -67,7 +67,7 @@ func (s *Server) routes() {
 	add(s, Endpoint{"add-users", post, acct + "/users/add", pUsersW, "Give existing directory users access, all with the same roles", true}, created, s.addUsers)
 	add(s, Endpoint{"remove-users", post, acct + "/users/remove", pUsersW, "Remove exactly the listed users (all or nothing)", false}, noContent, s.removeUsers)
 	add(s, Endpoint{"get-user", get, acct + "/users/{user_id}", pUsersR, "One user", false}, ok, s.getUser)
-	add(s, Endpoint{"update-user", put, acct + "/users/{user_id}", pUsersW, "Rename a user (in the directory too) and set its roles (If-Match)", false}, ok, s.updateUser)
+	add(s, Endpoint{"update-user", put, acct + "/users/{user_id}", pUsersW, "Rename a user (in the directory too) and set its roles (If-Match)", false}, ok, s.updateUser, withErrors(http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"reset-user-password", post, acct + "/users/{user_id}/reset-password", pUsersW, "Reset a user's password: the temporary password is shown once (global administrator)", false}, ok, s.resetUserPassword)
 	add(s, Endpoint{"list-invitations", get, acct + "/invitations", pUsersR, "Invitations", false}, ok, s.listInvitations)
 	add(s, Endpoint{"invite-users", post, acct + "/invitations", pUsersW, "Invite 1-10 e-mail addresses as guests (global administrator)", true}, created, s.inviteUsers)
@@ -111,6 +111,9 @@ func (s *Server) routes() {
 	add(s, Endpoint{"get-payment-hold", get, acct + "/payment-hold", accounts.PermPaymentHoldRead, "The payment hold switch", false}, ok, s.getPaymentHold)
 	add(s, Endpoint{"set-payment-hold", put, acct + "/payment-hold", accounts.PermPaymentHoldWrite, "Switch the payment hold on or off", false}, ok, s.setPaymentHold)
 	add(s, Endpoint{"list-statements", get, acct + "/statements", accounts.PermStatementsRead, "Payout statements, newest first", false}, ok, s.listStatements)
+
+	// Operators: cycles, imports, verification results (SPEC §7.11).
+	s.operationRoutes()
 }
 
 // Common shapes.

@@ -5,6 +5,7 @@
 #   promtool (prometheus): checks /metrics output, alert rules and their tests
 #   openpyxl (python3-openpyxl) for /usr/bin/python3: reads our workbooks
 #   wrk: loads the admin API in make bench
+#   redocly (npm, into .tools/): lints the OpenAPI document
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,15 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || missing+=(python3-openpyxl)
 # wrk loads the admin API in `make bench`.
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+
+# The OpenAPI linter (redocly), from the npm registry, into .tools/ (git-ignored);
+# pinned: later versions need Node 22.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ ! -x "$root/.tools/node_modules/.bin/redocly" ]; then
+	command -v npm >/dev/null 2>&1 || { echo "deps: npm is needed for the OpenAPI linter (apt-get install npm)" >&2; exit 1; }
+	echo "deps: installing @redocly/cli into .tools/" >&2
+	npm install --prefix "$root/.tools" --no-audit --no-fund --loglevel=error @redocly/cli@2.77.0 >&2
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

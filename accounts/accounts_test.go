@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -199,6 +200,28 @@ func TestUpdateAccount(t *testing.T) {
 	// The database refuses id changes too, whoever tries.
 	_, err = f.svc.DB.Exec(`UPDATE accounts SET seller_id = 'X1' WHERE id = $1`, f.account.ID)
 	require.Error(t, err)
+
+	// The one-query read (the API's hot path) says exactly what the
+	// step-by-step read inside updates says.
+	_, err = f.svc.DB.Exec(`INSERT INTO verification_step_events (account_id, step, state, at, actor) VALUES
+		($1, 'email', 'pending', $2, 'x'), ($1, 'email', 'passed', $3, 'x'), ($1, 'business', 'failed', $3, 'x')`,
+		f.account.ID, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 9, 30, 0, 123000, time.UTC))
+	require.NoError(t, err)
+	require.NoError(t, f.svc.LinkOwnerIdentity(ctx, f.admin, f.account.ID, "owner@contoso.example", "owner personal passphrase"))
+	fast, err := f.svc.AccountDetails(ctx, f.account.ID)
+	require.NoError(t, err)
+	slow, err := accountDetails(ctx, f.svc.DB, f.account.ID, false)
+	require.NoError(t, err)
+	fastJSON, err := json.Marshal(fast)
+	require.NoError(t, err)
+	slowJSON, err := json.Marshal(slow)
+	require.NoError(t, err)
+	require.JSONEq(t, string(slowJSON), string(fastJSON))
+	require.Equal(t, slow.Version, fast.Version)
+	require.True(t, fast.OwnerIdentityLinked)
+	require.NotEmpty(t, fast.Tenants)
+	_, err = f.svc.AccountDetails(ctx, 987654)
+	require.Equal(t, KindNotFound, kindOf(err))
 }
 
 func TestOwnerIdentityIsNotShared(t *testing.T) {

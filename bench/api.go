@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,7 +20,7 @@ import (
 // benchAPI measures authenticated GETs of account details on a real
 // `payrun serve` with wrk from a second process, against the same server's
 // /healthz (no authentication, no database) as the floor.
-func benchAPI(ctx context.Context, binary, serverURL string, seconds int) ([]Result, error) {
+func benchAPI(ctx context.Context, binary, serverURL string, seconds, mixedSeconds int) ([]Result, error) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return nil, fmt.Errorf("wrk not found: run `make deps` (installs wrk for benchmarks)")
 	}
@@ -98,6 +99,20 @@ func benchAPI(ctx context.Context, binary, serverURL string, seconds int) ([]Res
 	get, err := runWrk(base+"/v1/accounts/"+account.SellerID, token, seconds)
 	if err != nil {
 		return nil, err
+	}
+	mixed, err := runMixed(base, account.SellerID, token, 16, mixedSeconds)
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, Result{
+		Workload: fmt.Sprintf("admin API: mixed GET + PUT with If-Match, %d s, 16 clients", mixedSeconds), Items: int64(mixed.requests),
+		PayrunSeconds: mixed.duration.Seconds(), ItemsPerSecond: float64(mixed.requests) / mixed.duration.Seconds(),
+		Baseline: "none (correctness under load)",
+		Target: fmt.Sprintf("zero 5xx, zero lost updates (measured: %d updates, %d refused as stale, %d 5xx, %d other errors, %d lost updates)",
+			mixed.updates, mixed.conflicts, mixed.serverErrors, mixed.otherErrors, mixed.lostUpdates),
+	})
+	if mixed.serverErrors > 0 || mixed.lostUpdates > 0 || mixed.otherErrors > 0 {
+		fmt.Fprintf(os.Stderr, "bench: the mixed load broke the API's guarantees: %+v\n", mixed)
 	}
 	results = append(results, Result{
 		Workload: "admin API: authenticated GET account (req/s; p99 ms in target column)", Items: int64(get.requests),
@@ -201,6 +216,115 @@ func runWrk(url, token string, seconds int) (wrkResult, error) {
 	}
 	if m := wrkNon2xx.FindStringSubmatch(text); m != nil {
 		r.non2xx, _ = strconv.Atoi(m[1])
+	}
+	return r, nil
+}
+
+// mixedResult is what the mixed read/write load saw.
+type mixedResult struct {
+	requests, updates, conflicts, serverErrors, otherErrors int
+	lostUpdates                                             int
+	duration                                                time.Duration
+}
+
+// runMixed has clients GET the account and PUT a change with If-Match for
+// the given time. Each successful PUT records the version it was based on:
+// two successes based on the same version would be a lost update (a silent
+// overwrite); a stale one must be refused (412), never applied.
+func runMixed(base, seller, token string, clients int, seconds int) (mixedResult, error) {
+	type outcome struct {
+		status int
+		based  string
+		update bool
+	}
+	results := make(chan outcome, 1024)
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, body, ifMatch string) (int, string, error) {
+		req, err := http.NewRequest(method, base+"/v1/accounts/"+seller, strings.NewReader(body))
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("If-Match", ifMatch)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header.Get("ETag"), nil
+	}
+	done := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		go func() {
+			for n := 0; time.Now().Before(deadline); n++ {
+				status, tag, err := do("GET", "", "")
+				if err != nil {
+					done <- err
+					return
+				}
+				results <- outcome{status: status}
+				if n%2 == 1 || status != http.StatusOK {
+					continue
+				}
+				body := fmt.Sprintf(`{"display_name":"Bench %d-%d"}`, c, n)
+				status, _, err = do("PUT", body, tag)
+				if err != nil {
+					done <- err
+					return
+				}
+				results <- outcome{status: status, based: tag, update: true}
+			}
+			done <- nil
+		}()
+	}
+	var r mixedResult
+	start := time.Now()
+	based := map[string]int{}
+	finished := 0
+	for finished < clients {
+		select {
+		case o := <-results:
+			r.requests++
+			switch {
+			case o.status >= 500:
+				r.serverErrors++
+			case o.update && o.status == http.StatusOK:
+				r.updates++
+				based[o.based]++
+				if based[o.based] > 1 {
+					r.lostUpdates++
+				}
+			case o.status == http.StatusPreconditionFailed || o.status == http.StatusConflict:
+				r.conflicts++
+			case o.status != http.StatusOK:
+				r.otherErrors++
+			}
+		case err := <-done:
+			if err != nil {
+				return r, err
+			}
+			finished++
+		}
+	}
+	for len(results) > 0 {
+		o := <-results
+		r.requests++
+		if o.status >= 500 {
+			r.serverErrors++
+		}
+	}
+	r.duration = time.Since(start)
+	// Every applied update bumped the version once, and nothing else did.
+	if _, tag, err := do("GET", "", ""); err != nil {
+		return r, err
+	} else if tag != fmt.Sprintf("%q", fmt.Sprint(r.updates)) {
+		r.lostUpdates++
+		fmt.Fprintf(os.Stderr, "bench: final ETag %s after %d applied updates\n", tag, r.updates)
 	}
 	return r, nil
 }

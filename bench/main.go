@@ -61,6 +61,7 @@ func main() {
 	sizes := flag.String("sizes", "1000000,10000000", "comma-separated line counts for the import workload")
 	workloads := flag.String("workloads", "import,close,history,api", "comma-separated workloads to run")
 	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
+	mixedSeconds := flag.Int("mixed-seconds", 60, "seconds of the mixed read/write API load")
 	closeLines := flag.Int64("close-lines", 10_000_000, "lines of the close workload")
 	closePublishers := flag.Int("close-publishers", 100_000, "publishers of the close workload")
 	historyLines := flag.Int64("history-lines", 500_000, "lines per month of the history workload")
@@ -70,7 +71,7 @@ func main() {
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
-		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds}
+		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds}
 	for _, w := range strings.Split(*workloads, ",") {
 		plan.workloads[strings.TrimSpace(w)] = true
 	}
@@ -87,6 +88,7 @@ type plan struct {
 	closePublishers, historyPublishers int
 	historyMonths                      int
 	apiSeconds                         int
+	mixedSeconds                       int
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -141,7 +143,7 @@ func run(binary, sizes, out, work string, plan plan) error {
 		}
 	}
 	if plan.workloads["api"] {
-		apiResults, err := benchAPI(ctx, binary, serverURL, plan.apiSeconds)
+		apiResults, err := benchAPI(ctx, binary, serverURL, plan.apiSeconds, plan.mixedSeconds)
 		if err != nil {
 			return err
 		}

@@ -62,6 +62,7 @@ func main() {
 	workloads := flag.String("workloads", "import,close,history,api", "comma-separated workloads to run")
 	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
 	mixedSeconds := flag.Int("mixed-seconds", 60, "seconds of the mixed read/write API load")
+	flag.IntVar(&wrkConnections, "api-connections", wrkConnections, "connections wrk keeps open")
 	closeLines := flag.Int64("close-lines", 10_000_000, "lines of the close workload")
 	closePublishers := flag.Int("close-publishers", 100_000, "publishers of the close workload")
 	historyLines := flag.Int64("history-lines", 500_000, "lines per month of the history workload")

@@ -35,6 +35,8 @@ type Service struct {
 	// InvitationTTL is how long invitations stay valid; zero means
 	// DefaultInvitationTTL.
 	InvitationTTL time.Duration
+	// Mailer, when set, sends outbox mail (SMTP) instead of writing files.
+	Mailer Mailer
 }
 
 // New returns a Service over the built-in Postgres directory.
@@ -248,10 +250,23 @@ func queueMail(ctx context.Context, tx sqlx.QueryerContext, at time.Time, m *mai
 		m.kind, m.to, m.subject, m.storedBody, at)
 }
 
-// deliver writes queued mail, after its transaction committed, as files
-// under OutDir/outbox (one RFC 5322 message per file). A failure here leaves
-// the outbox row without a file name: the message can be resent.
+// deliver sends queued mail after its transaction committed: through the
+// Mailer (SMTP) when one is set, else as files under OutDir/outbox (one RFC
+// 5322 message per file). Only here does a message carry its secrets (an
+// invitation or reset token): the outbox row keeps the redacted body. A
+// failure leaves the row unsent (sent_via empty), to be resent.
 func (s *Service) deliver(ctx context.Context, mails []mail) error {
+	if s.Mailer != nil {
+		for _, m := range mails {
+			if err := s.Mailer.Send(m.to, m.subject, m.body); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			if _, err := s.DB.ExecContext(ctx, `UPDATE outbox SET sent_via = 'smtp', sent_at = $1 WHERE id = $2`, s.now(), m.id); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+		}
+		return nil
+	}
 	if s.OutDir == "" {
 		return nil
 	}
@@ -265,7 +280,7 @@ func (s *Service) deliver(ctx context.Context, mails []mail) error {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(message), 0o600); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
-		if _, err := s.DB.ExecContext(ctx, `UPDATE outbox SET file_name = $1 WHERE id = $2`, name, m.id); err != nil {
+		if _, err := s.DB.ExecContext(ctx, `UPDATE outbox SET file_name = $1, sent_via = 'file', sent_at = $2 WHERE id = $3`, name, s.now(), m.id); err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
 	}

@@ -53,6 +53,8 @@ type Config struct {
 	Logger *slog.Logger
 	// InvitationTTL overrides accounts.DefaultInvitationTTL.
 	InvitationTTL time.Duration
+	// Mailer sends outbox mail (SMTP); nil writes it as files under OutDir.
+	Mailer accounts.Mailer
 }
 
 // Endpoint describes one operation: the permission it needs is its only
@@ -93,6 +95,7 @@ func New(cfg Config) *Server {
 		svc.Directory = cfg.Directory
 	}
 	svc.InvitationTTL = cfg.InvitationTTL
+	svc.Mailer = cfg.Mailer
 	s := &Server{cfg: cfg, svc: svc, financials: cfg.Financials, logger: logger}
 	if s.financials == nil {
 		s.financials = unavailableFinancials{}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
 	"github.com/payrun/payrun/admin/operations"
@@ -58,7 +59,11 @@ func (a *app) serveCommand() *cobra.Command {
 			var shuttingDown atomic.Bool
 			registry := prometheus.NewRegistry()
 			serveMetrics := metrics.New(registry)
-			api := admin.New(admin.Config{DB: s.db, Clock: a.now, OutDir: a.config.Out, Logger: logger,
+			var mailer accounts.Mailer
+			if a.config.SMTPAddr != "" {
+				mailer = accounts.SMTPMailer{Addr: a.config.SMTPAddr, From: a.config.SMTPFrom, User: a.config.SMTPUser, Password: a.config.SMTPPassword}
+			}
+			api := admin.New(admin.Config{DB: s.db, Mailer: mailer, Clock: a.now, OutDir: a.config.Out, Logger: logger,
 				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: policy},
 				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
 					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod}})

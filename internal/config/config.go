@@ -32,6 +32,10 @@ var Variables = []Variable{
 	{"PAYRUN_DEV", "unset", "1 = development mode: a fixed local key, readable logs, loud banner"},
 	{"PAYRUN_HOLDING_DAYS", "30", "days from transaction_at to eligible_at when an earnings line gives none"},
 	{"PAYRUN_POLICY", "(SPEC defaults)", "a policy JSON file (threshold, thresholds per method:currency, backup_withholding, approval, close/payment days, holidays) for the scheduled close and the CLI"},
+	{"PAYRUN_SMTP_ADDR", "unset (mail written as files under PAYRUN_OUT/outbox)", "SMTP relay host:port for invitation and password-reset mail"},
+	{"PAYRUN_SMTP_FROM", "payrun@localhost", "sender address of outbox mail"},
+	{"PAYRUN_SMTP_USER", "unset", "SMTP user (PLAIN authentication) when the relay needs one"},
+	{"PAYRUN_SMTP_PASSWORD", "unset", "SMTP password"},
 	{"PAYRUN_NOW", "unset (the system clock)", "RFC 3339 instant a one-shot command takes as \"now\" (simulations, benchmarks, back-dated operations); warned on stderr"},
 	{"PAYRUN_ACH_DESTINATION", "(dev: 011000015)", "NACHA immediate destination: 9-digit routing number of the bank receiving the ACH file"},
 	{"PAYRUN_ACH_DESTINATION_NAME", "(dev: DEMO BANK)", "NACHA immediate destination name (23 characters)"},
@@ -68,6 +72,8 @@ type Config struct {
 	Now time.Time
 	// PolicyFile is the cycle policy (PAYRUN_POLICY); empty for defaults.
 	PolicyFile string
+	// SMTP relay for outbox mail; SMTPAddr empty writes files instead.
+	SMTPAddr, SMTPFrom, SMTPUser, SMTPPassword string
 	// Payment files: the originator of ACH files and the debtor of pain.001
 	// files, by variable name (PAYRUN_ACH_*, PAYRUN_SEPA_*, PAYRUN_PAYPAL_*).
 	Payments map[string]string
@@ -109,12 +115,16 @@ func Load(file string) (Config, error) {
 		return fallback
 	}
 	cfg := Config{
-		DatabaseURL: get("DATABASE_URL", ""),
-		Addr:        get("PAYRUN_ADDR", "127.0.0.1:8080"),
-		Out:         get("PAYRUN_OUT", "out"),
-		DataKey:     get("PAYRUN_DATA_KEY", ""),
-		Dev:         get("PAYRUN_DEV", "") == "1",
-		PolicyFile:  get("PAYRUN_POLICY", ""),
+		DatabaseURL:  get("DATABASE_URL", ""),
+		Addr:         get("PAYRUN_ADDR", "127.0.0.1:8080"),
+		Out:          get("PAYRUN_OUT", "out"),
+		DataKey:      get("PAYRUN_DATA_KEY", ""),
+		Dev:          get("PAYRUN_DEV", "") == "1",
+		PolicyFile:   get("PAYRUN_POLICY", ""),
+		SMTPAddr:     get("PAYRUN_SMTP_ADDR", ""),
+		SMTPFrom:     get("PAYRUN_SMTP_FROM", "payrun@localhost"),
+		SMTPUser:     get("PAYRUN_SMTP_USER", ""),
+		SMTPPassword: get("PAYRUN_SMTP_PASSWORD", ""),
 	}
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = urlFromFile()

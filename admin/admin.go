@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/accounts"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -104,7 +105,7 @@ func New(cfg Config) *Server {
 	if s.operations == nil {
 		s.operations = unavailableOperations{}
 	}
-	installErrorMapping(func(context.Context) *slog.Logger { return logger })
+	installErrorMapping(s.loggerFor)
 
 	config := huma.DefaultConfig("payrun admin API", "1.0.0")
 	config.Info.Description = "Account settings, users, groups, apps, roles, tenants, agreements and financial details of payrun publisher accounts (SPEC §7), and the operators' cycles, imports and verification results (SPEC §7.11). Every operation names the one permission it needs."
@@ -213,9 +214,19 @@ func account(ctx context.Context) ledger.Account {
 	return a
 }
 
+// loggerFor is the server's logger with the request's id (set by the
+// logging middleware in front of the API), so an internal error's line can be
+// found from the response's X-Request-ID.
+func (s *Server) loggerFor(ctx context.Context) *slog.Logger {
+	if id := logging.RequestID(ctx); id != "" {
+		return s.logger.With("request_id", id)
+	}
+	return s.logger
+}
+
 func (s *Server) fail(ctx huma.Context, err error) {
 	var model *huma.ErrorModel
-	switch e := statusError(err, operationPath(ctx), s.logger).(type) {
+	switch e := statusError(err, operationPath(ctx), s.loggerFor(ctx.Context())).(type) {
 	case withHeaders:
 		for k, v := range e.headers {
 			ctx.SetHeader(k, v[0])

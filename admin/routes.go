@@ -175,7 +175,7 @@ func (s *Server) token(ctx context.Context, in *tokenInput) (*tokenOutput, error
 		grant, err = s.svc.SignIn(ctx, in.Body.Username, in.Body.Password)
 	}
 	if err != nil {
-		return nil, statusError(err, "", s.logger)
+		return nil, statusError(err, "", s.loggerFor(ctx))
 	}
 	return &tokenOutput{CacheControl: "no-store", Body: grant}, nil
 }
@@ -216,7 +216,7 @@ type changePasswordInput struct {
 func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*emptyOutput, error) {
 	err := s.svc.ChangePassword(ctx, principal(ctx), in.Body.CurrentPassword, in.Body.NewPassword)
 	if err != nil {
-		return nil, statusError(err, "", s.logger)
+		return nil, statusError(err, "", s.loggerFor(ctx))
 	}
 	return &emptyOutput{}, nil
 }

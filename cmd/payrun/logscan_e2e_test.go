@@ -360,7 +360,8 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	require.EqualValues(t, 500, forced["status"])
 	require.Equal(t, "/v1/accounts/{seller_id}/payout-account", forced["route"])
 	require.Equal(t, "PUT", forced["method"])
-	require.NotNil(t, find(func(l map[string]any) bool { return l["msg"] == "admin: internal error" }), "the 500's cause is logged")
+	require.NotNil(t, find(func(l map[string]any) bool { return l["msg"] == "admin: internal error" && l["request_id"] == forcedID }),
+		"the 500's cause is logged with the request's id")
 	for _, name := range names {
 		require.NotNil(t, find(func(l map[string]any) bool {
 			return l["msg"] == "job started" && l["job"] == name && l["key"] != nil && l["attempt"] != nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -96,6 +97,7 @@ func TestInvitationsGoOutThroughSMTP(t *testing.T) {
 	messages := sink.received()
 	require.Len(t, messages, 1)
 	require.Contains(t, messages[0], "To: guest@example.org")
+	require.Contains(t, messages[0], "Date: "+f.clock.now().Format(time.RFC1123Z), "dated by the injected clock")
 	var stored struct {
 		Body    string `db:"body"`
 		SentVia string `db:"sent_via"`
@@ -105,6 +107,6 @@ func TestInvitationsGoOutThroughSMTP(t *testing.T) {
 	require.Contains(t, stored.Body, "[redacted]")
 	require.NotContains(t, messages[0], "[redacted]", "the delivered message carries the real token")
 
-	require.ErrorContains(t, SMTPMailer{Addr: sink.listener.Addr().String(), From: "x@example.com"}.Send("a@example.com\r\nBcc: b@example.com", "s", "b"),
+	require.ErrorContains(t, SMTPMailer{Addr: sink.listener.Addr().String(), From: "x@example.com"}.Send("a@example.com\r\nBcc: b@example.com", "s", "b", f.clock.now()),
 		"line break")
 }

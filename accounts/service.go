@@ -258,7 +258,7 @@ func queueMail(ctx context.Context, tx sqlx.QueryerContext, at time.Time, m *mai
 func (s *Service) deliver(ctx context.Context, mails []mail) error {
 	if s.Mailer != nil {
 		for _, m := range mails {
-			if err := s.Mailer.Send(m.to, m.subject, m.body); err != nil {
+			if err := s.Mailer.Send(m.to, m.subject, m.body, s.now()); err != nil {
 				return fmt.Errorf("outbox: %w", err)
 			}
 			if _, err := s.DB.ExecContext(ctx, `UPDATE outbox SET sent_via = 'smtp', sent_at = $1 WHERE id = $2`, s.now(), m.id); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/reports"
 )
 
@@ -142,17 +143,14 @@ func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (rep
 		return s, err
 	}
 	// The close's own checks, shown PASS/FAIL for finance.
-	var balance, out, inTransit, ledgerWithheld decimal.Decimal
+	var balance, out decimal.Decimal
 	if err := q.QueryRow(ctx, `
 		SELECT coalesce(sum(balance_us + balance_other), 0), coalesce(sum(paid_usd + withheld + carried_us + carried_other), 0) FROM payouts WHERE month = $1`,
 		month).Scan(&balance, &out); err != nil {
 		return s, err
 	}
-	if err := q.QueryRow(ctx, `
-		SELECT coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'payments:in_transit'), 0),
-		       coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'tax:us_withholding'), 0)
-		FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id WHERE lt.kind = 'payout' AND lt.reference LIKE $1`,
-		payout.MonthName(month)+":%").Scan(&inTransit, &ledgerWithheld); err != nil {
+	inTransit, ledgerWithheld, err := store.JournalPosted(ctx, q, month)
+	if err != nil {
 		return s, err
 	}
 	s.Checks = append(s.Checks,

@@ -249,11 +249,8 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 
 	err = db.WithPgx(ctx, r.DB, func(conn *pgx.Conn) error {
 		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
-			var inTransit decimal.Decimal
-			if err := tx.QueryRow(ctx, `
-				SELECT coalesce(sum(p.amount), 0) FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
-				WHERE lt.kind = 'payout' AND lt.reference LIKE $1 AND p.ledger_account = $2`,
-				result.Month+":%", store.PaymentsInTransit).Scan(&inTransit); err != nil {
+			inTransit, _, err := store.JournalPosted(ctx, tx, month)
+			if err != nil {
 				return err
 			}
 			manifestUSD := decimal.Zero

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -418,7 +417,7 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 		ledger.Posting{LedgerAccount: PaymentsInTransit, Amount: inTransit})
 	_, err := ledger.Post(ctx, tx, ledger.Transaction{
 		Kind:      "payout",
-		Reference: payout.MonthName(calendar.Month) + ":" + strconv.FormatInt(batch[0].AccountID, 10),
+		Reference: payoutReference(calendar.Month, batch[0].AccountID),
 		PostedAt:  s.now(),
 		Postings:  postings,
 	})

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/payout"
 )
 
 // querier is what pgx.Tx and *pgx.Conn share for reading.
@@ -119,12 +121,26 @@ func cycleTotals(ctx context.Context, q querier, month time.Time) (Totals, error
 	if err := rows.Err(); err != nil {
 		return t, err
 	}
+	t.LedgerInTransit, t.LedgerWithheld, err = JournalPosted(ctx, q, month)
+	return t, err
+}
+
+// payoutReference is the reference of a close batch's journal entry: the
+// cycle and the batch's first account ("2026-11:1234").
+func payoutReference(month time.Time, firstAccountID int64) string {
+	return payout.MonthName(month) + ":" + strconv.FormatInt(firstAccountID, 10)
+}
+
+// JournalPosted returns what a cycle's close posted to the journal:
+// payments in transit and the US-tax liability. The release and the
+// workbook check their figures against it.
+func JournalPosted(ctx context.Context, q Querier, month time.Time) (inTransit, withheld decimal.Decimal, err error) {
 	err = q.QueryRow(ctx, `
 		SELECT coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $2), 0), coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $3), 0)
 		FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
 		WHERE lt.kind = 'payout' AND lt.reference LIKE $1`,
-		month.Format("2006-01")+":%", PaymentsInTransit, USWithholding).Scan(&t.LedgerInTransit, &t.LedgerWithheld)
-	return t, err
+		payout.MonthName(month)+":%", PaymentsInTransit, USWithholding).Scan(&inTransit, &withheld)
+	return inTransit, withheld, err
 }
 
 // CycleTotals returns a cycle's totals as of now.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -260,7 +262,7 @@ func (c *Cycler) ReleaseCycle(ctx context.Context, month time.Time) (release.Res
 			return released, err
 		}
 		checker := checker{s: c.S, seed: c.Seed, month: month}
-		for _, name := range sortedKeys(left) {
+		for _, name := range slices.Sorted(maps.Keys(left)) {
 			if !bytes.Equal(left[name], after[name]) {
 				return released, checker.broken(InvariantCrashResume, "%s, left by a release crashed before, was rewritten differently", name)
 			}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -153,7 +155,7 @@ func seededReturns(ctx context.Context, s *Services, seed uint64, outDir string,
 		byFile[p.Rail+"/"+code] = append(byFile[p.Rail+"/"+code], p.AccountID)
 		returned = append(returned, p.AccountID)
 	}
-	for i, key := range sortedKeys(byFile) {
+	for i, key := range slices.Sorted(maps.Keys(byFile)) {
 		rail, code, _ := strings.Cut(key, "/")
 		spec := ReturnSpec{Month: month, AccountIDs: byFile[key], Code: code, Reason: "simulated " + code}
 		if _, err := ImportReturn(ctx, s, outDir, spec, fmt.Sprintf("%s-returns-%s-%d", rail, payout.MonthName(month), i+1)); err != nil {

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -529,7 +531,7 @@ func (r *scenarioRun) importFX(ctx context.Context, e Event) error {
 	}
 	var body strings.Builder
 	body.WriteString(release.FXHeader + "\n")
-	for _, currency := range sortedKeys(e.Rates) {
+	for _, currency := range slices.Sorted(maps.Keys(e.Rates)) {
 		fmt.Fprintf(&body, "%s,%s,%s,scenario\n", currency, e.Rates[currency], r.s.Clock.Now().Format(time.DateOnly))
 	}
 	_, err = release.ImportFX(ctx, r.s.DB, month, strings.NewReader(body.String()), r.s.Clock.Now())
@@ -635,14 +637,14 @@ func CheckExpectations(outDir string, expectations []CycleExpectation) ([]string
 		if want.State != "" && want.State != got.State {
 			diffs = append(diffs, fmt.Sprintf("%s: state: expected %s, got %s", want.Month, want.State, got.State))
 		}
-		for _, key := range sortedKeys(want.Totals) {
+		for _, key := range slices.Sorted(maps.Keys(want.Totals)) {
 			diffs = appendAmountDiff(diffs, want.Month+" totals."+key, want.Totals[key], got.Totals[key])
 		}
 		bySeller := map[string]accountResult{}
 		for _, a := range got.Accounts {
 			bySeller[a.SellerID] = a
 		}
-		for _, seller := range sortedKeys(want.Accounts) {
+		for _, seller := range slices.Sorted(maps.Keys(want.Accounts)) {
 			w := want.Accounts[seller]
 			g, found := bySeller[seller]
 			where := want.Month + " " + seller
@@ -693,13 +695,4 @@ func appendAmountDiff(diffs []string, where, want, got string) []string {
 		return append(diffs, fmt.Sprintf("%s: expected %s, got %s", where, want, got))
 	}
 	return diffs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -201,7 +202,7 @@ func printTotals(w io.Writer, t store.Totals) {
 	fmt.Fprintln(table, "\taccounts\tUSD\t")
 	row("evaluated", t.Accounts, t.Balance)
 	row("paid", t.Paid.Count, t.Paid.Amount)
-	for _, key := range sortedKeys(t.ByMethod) {
+	for _, key := range slices.Sorted(maps.Keys(t.ByMethod)) {
 		row("  by "+key, t.ByMethod[key].Count, t.ByMethod[key].Amount)
 	}
 	withheldCount := int64(0)
@@ -211,7 +212,7 @@ func printTotals(w io.Writer, t store.Totals) {
 		}
 	}
 	row("withheld (US tax)", withheldCount, t.Withheld)
-	for _, key := range sortedKeys(t.ByRate) {
+	for _, key := range slices.Sorted(maps.Keys(t.ByRate)) {
 		r := t.ByRate[key]
 		if r.Withheld.IsPositive() {
 			row("  at "+key, r.Count, r.Withheld)
@@ -238,15 +239,6 @@ var reasonOrder = []payout.Reason{payout.AccountNotVerified, payout.AgreementNot
 
 func reasonHolds(r payout.Reason) bool {
 	return r != payout.NegativeBalance && r != payout.ZeroBalance && r != payout.BelowThreshold
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (a *app) cycleApproveCommand() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -91,7 +92,7 @@ func (a *app) earningsGenerateCommand() *cobra.Command {
 				accountsOut = strings.TrimSuffix(out, ".csv") + ".accounts.csv"
 			}
 			if accountsOut != "" {
-				if err := writeFile(accountsOut, func(w io.Writer) error { return ledger.GenerateAccounts(w, opts) }); err != nil {
+				if err := atomicfile.Write(accountsOut, 0o644, func(w io.Writer) error { return ledger.GenerateAccounts(w, opts) }); err != nil {
 					return err
 				}
 			}
@@ -102,7 +103,7 @@ func (a *app) earningsGenerateCommand() *cobra.Command {
 				}
 				return w.Flush()
 			}
-			if err := writeFile(out, func(w io.Writer) error { return ledger.GenerateEarnings(w, opts) }); err != nil {
+			if err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return ledger.GenerateEarnings(w, opts) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stderr, "wrote %d lines to %s and %d accounts to %s\n", opts.Lines, out, opts.Publishers, accountsOut)
@@ -117,31 +118,4 @@ func (a *app) earningsGenerateCommand() *cobra.Command {
 	cmd.Flags().StringVar(&accountsOut, "accounts", "", "accounts CSV to write")
 	_ = cmd.MarkFlagRequired("month")
 	return cmd
-}
-
-// writeFile writes path through a temporary file and a rename, so a failure
-// never leaves a half-written file under the final name.
-func writeFile(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(w); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

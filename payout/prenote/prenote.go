@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/payout"
@@ -407,29 +408,10 @@ func nextBankingDay(day time.Time) time.Time {
 	return next
 }
 
-// writeFileAtomically writes through a temporary file and a rename: whoever
-// picks the file up never sees half of it.
+// writeFileAtomically writes the day's file whole or not at all.
 func writeFileAtomically(path string, body []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("prenote directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(body); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, 0o640, body)
 }

@@ -31,8 +31,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +43,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/internal/secret"
@@ -328,31 +331,7 @@ func writeManifest(result Result) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomically(result.ManifestPath, append(body, '\n'))
-}
-
-// writeFileAtomically writes through a temporary file and a rename: a reader
-// never sees a half-written file under the final name.
-func writeFileAtomically(path string, body []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(body); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(result.ManifestPath, 0o640, append(body, '\n'))
 }
 
 func digest(body []byte) string {
@@ -537,7 +516,7 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 	if !parsed.Totals.TotalCredit.Equal(total) || parsed.Totals.Entries != len(sent) || !totals.TotalCredit.Equal(total) {
 		return nil, nil, fmt.Errorf("%w: ACH file credits %s for %d entries, payouts %s for %d", ErrManifest, parsed.Totals.TotalCredit, parsed.Totals.Entries, total, len(sent))
 	}
-	if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, name), 0o640, buf.Bytes()); err != nil {
 		return nil, nil, err
 	}
 	if err := r.fault("mid_file_write"); err != nil {
@@ -555,7 +534,7 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 	}
 	var files []File
 	var sent []sentPayment
-	for _, currency := range sortedKeys(byCurrency) {
+	for _, currency := range slices.Sorted(maps.Keys(byCurrency)) {
 		group := byCurrency[currency]
 		name := "pain001-" + payout.MonthName(calendar.Month) + "-" + currency + ".xml"
 		message := sepa.Message{
@@ -590,7 +569,7 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 		if !readBack.ControlSum.Equal(total) || readBack.Transactions != len(group) || !written.ControlSum.Equal(total) {
 			return nil, nil, fmt.Errorf("%w: pain.001 %s control sum %s for %d, payouts %s for %d", ErrManifest, currency, readBack.ControlSum, readBack.Transactions, total, len(group))
 		}
-		if err := writeFileAtomically(filepath.Join(dir, name), buf.Bytes()); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, name), 0o640, buf.Bytes()); err != nil {
 			return nil, nil, err
 		}
 		if err := r.fault("mid_file_write"); err != nil {
@@ -627,7 +606,7 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: part.FileName, method: string(p.method), rail: "paypal",
 				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
 		}
-		if err := writeFileAtomically(filepath.Join(dir, part.FileName), part.Bytes); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, part.FileName), 0o640, part.Bytes); err != nil {
 			return err
 		}
 		if err := r.fault("mid_file_write"); err != nil {
@@ -641,13 +620,4 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 		return nil, nil, fmt.Errorf("PayPal batch: %w", err)
 	}
 	return files, sent, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -19,6 +19,31 @@
 //	key-expiry              30 5 * * *    day     30m
 //	year-end-tax-reports    0 8 15 1 *    year    4h   15 January
 //
+// and the tasks the close fans out into (no schedule; Job.Task):
+//
+//	close-start    MONTH/UNTIL        1h   freeze the cycle's input, enqueue its shards
+//	close-shard    MONTH/UNTIL/SHARD  4h   decide and write one shard
+//	close-finish   MONTH/UNTIL        1h   check totals, set the state, write the
+//	                                       workbook; start MONTH+1 while MONTH < UNTIL
+//
+// # Tasks
+//
+// A task is enqueued by another job with EnqueueTx, inside the transaction
+// that writes the enqueuing job's effects (usually the one that also calls
+// CompleteTx), so the next step exists exactly when this one is done. A task
+// occurrence is unique by (task, key) like a scheduled one and runs on the
+// same River queue, so any replica runs it; runs of different keys of a task
+// run in parallel (their lock is on name and key), up to Config.MaxWorkers
+// per replica. The close uses them: close-cycle (the 5th) enqueues
+// close-start for the earliest open month; close-start enqueues one
+// close-shard per shard; the shard whose done-marking transaction finds every
+// shard done enqueues close-finish in that transaction (the cycle's row lock
+// makes exactly one shard see it); close-finish chains to the next month up
+// to the occurrence's. A replica killed in the middle of a shard leaves the
+// River job running; River's rescuer makes it available again after
+// Config.RescueAfter (PAYRUN_JOB_RESCUE_AFTER) and another replica resumes
+// the shard after its last committed batch.
+//
 // # Occurrences and exactly once
 //
 // An occurrence is (job, key), e.g. (close-cycle, "2026-11"). It is computed

@@ -23,6 +23,16 @@ const (
 	YearEndTaxReports    = "year-end-tax-reports"
 )
 
+// Tasks: jobs with no schedule, enqueued by other jobs (EnqueueTx). The close
+// fans out into them: close-cycle starts a close-start task, which freezes
+// the cycle's input and enqueues one close-shard task per shard; the shard
+// that finds every shard done enqueues close-finish.
+const (
+	CloseStart  = "close-start"
+	CloseShard  = "close-shard"
+	CloseFinish = "close-finish"
+)
+
 // Default schedules: robfig/cron standard five-field expressions, read in UTC.
 // The daily housekeeping jobs are spread over the early morning so they do not
 // start in the same minute.
@@ -73,6 +83,10 @@ type Job struct {
 	// Timeout bounds one attempt (zero: DefaultTimeout; at most MaxTimeout).
 	// River cancels the attempt's context when it elapses.
 	Timeout time.Duration
+	// Task marks a job with no Schedule: other jobs enqueue it with
+	// EnqueueTx, once per key. Runs of different keys of a task may run at
+	// the same time (on any replicas); runs of one key never do.
+	Task bool
 	// Run does the work.
 	Run RunFunc
 }
@@ -118,6 +132,9 @@ func Standard(runs map[string]RunFunc) ([]Job, error) {
 		{Name: ExpireInvitations, Schedule: ExpireInvitationsSchedule, Period: DayKey},
 		{Name: KeyExpiry, Schedule: KeyExpirySchedule, Period: DayKey},
 		{Name: YearEndTaxReports, Schedule: YearEndTaxReportsSchedule, Period: YearKey, Timeout: 4 * time.Hour},
+		{Name: CloseStart, Task: true, Timeout: time.Hour},
+		{Name: CloseShard, Task: true, Timeout: 4 * time.Hour},
+		{Name: CloseFinish, Task: true, Timeout: time.Hour},
 	}
 	for name := range runs {
 		if !slices.ContainsFunc(all, func(job Job) bool { return job.Name == name }) {
@@ -146,6 +163,9 @@ func ApplySchedules(jobs []Job, overrides map[string]string) ([]Job, error) {
 		if index < 0 {
 			return nil, fmt.Errorf("%w: schedule given for %q", ErrUnknownJob, name)
 		}
+		if out[index].Task {
+			return nil, fmt.Errorf("%w: %q is a task enqueued by other jobs; it has no schedule", ErrBadSchedule, name)
+		}
 		out[index].Schedule = expression
 	}
 	seen := make(map[string]bool, len(out))
@@ -172,6 +192,12 @@ func checkJob(job Job) error {
 	}
 	if job.Timeout < 0 || job.Timeout > MaxTimeout {
 		return fmt.Errorf("%w: job %q timeout %s is outside 0..%s", ErrBadJob, job.Name, job.Timeout, MaxTimeout)
+	}
+	if job.Task {
+		if job.Schedule != "" {
+			return fmt.Errorf("%w: task %q must not have a schedule", ErrBadJob, job.Name)
+		}
+		return nil
 	}
 	if _, err := ParseSchedule(job.Name, job.Schedule); err != nil {
 		return err

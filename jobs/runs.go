@@ -96,6 +96,7 @@ type runState struct {
 	job   *river.Job[occurrenceArgs]
 	runID int64
 	now   func() time.Time
+	owner *Worker
 	// completeCalled is set once CompleteTx has marked the run in some
 	// transaction; whether that transaction committed is checked afterwards.
 	completeCalled atomic.Bool
@@ -165,11 +166,11 @@ func markFailed(ctx context.Context, database executor, runID int64, now time.Ti
 
 // abandonRunning closes runs of job left 'running' by a worker that died: it
 // is called under the job's lock, so no run of job is really in progress.
-func abandonRunning(ctx context.Context, database executor, job string, now time.Time) (int64, error) {
+func abandonRunning(ctx context.Context, database executor, job, key string, now time.Time) (int64, error) {
 	tag, err := database.Exec(ctx, `
 		UPDATE job_runs SET outcome = 'failed', finished_at = greatest($2, started_at),
 			error = 'abandoned: the worker running it stopped before recording an outcome'
-		WHERE job = $1 AND outcome = 'running'`, job, now)
+		WHERE job = $1 AND outcome = 'running' AND ($3 = '' OR occurrence_key = $3)`, job, now, key)
 	if err != nil {
 		return 0, err
 	}

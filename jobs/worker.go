@@ -31,8 +31,8 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 	// hardStopTimeout bounds waiting for cancelled jobs to return.
 	hardStopTimeout = 5 * time.Second
-	// maxConcurrentJobs bounds River's workers for the jobs queue.
-	maxConcurrentJobs = 8
+	// DefaultMaxWorkers is how many jobs a Worker runs at once by default.
+	DefaultMaxWorkers = 4
 	// busyRetryDelay is when an occurrence retries after finding an earlier
 	// run of its job still in progress (River's snooze: no attempt used).
 	busyRetryDelay = 30 * time.Second
@@ -82,6 +82,14 @@ type Config struct {
 	// ID names this process in River's tables (default: host name and
 	// start time).
 	ID string
+	// MaxWorkers is how many jobs this Worker runs at once (default
+	// DefaultMaxWorkers): the close's shards run in parallel up to it.
+	MaxWorkers int
+	// RescueAfter, when set, is the age at which a running job whose
+	// Worker died is retried by another (River's RescueStuckJobsAfter);
+	// every job's timeout is then capped at three quarters of it. Default:
+	// the longest timeout plus 15 minutes, at least an hour.
+	RescueAfter time.Duration
 
 	// fireEvery replaces the cron schedules as River's trigger (tests only:
 	// cron's resolution is a minute). Occurrences still come from the cron
@@ -147,17 +155,30 @@ func NewWorker(config Config) (*Worker, error) {
 	if config.busyRetryDelay > 0 {
 		w.busyDelay = config.busyRetryDelay
 	}
+	if config.MaxWorkers == 0 {
+		config.MaxWorkers = DefaultMaxWorkers
+	}
+	if config.MaxWorkers < 1 || config.MaxWorkers > 64 {
+		return nil, fmt.Errorf("jobs: MaxWorkers %d is outside 1..64", config.MaxWorkers)
+	}
 	longest := time.Duration(0)
 	periodic := make([]*river.PeriodicJob, 0, len(list))
 	for _, job := range list {
+		if job.Timeout == 0 {
+			job.Timeout = DefaultTimeout
+		}
+		if config.RescueAfter > 0 {
+			job.Timeout = min(job.Timeout, config.RescueAfter*3/4)
+		}
+		longest = max(longest, job.Timeout)
+		if job.Task {
+			w.jobs[job.Name] = &registered{Job: job}
+			continue
+		}
 		schedule, err := ParseSchedule(job.Name, job.Schedule)
 		if err != nil {
 			return nil, err
 		}
-		if job.Timeout == 0 {
-			job.Timeout = DefaultTimeout
-		}
-		longest = max(longest, job.Timeout)
 		entry := &registered{Job: job, schedule: schedule}
 		w.jobs[job.Name] = entry
 		var trigger river.PeriodicSchedule = schedule
@@ -173,16 +194,20 @@ func NewWorker(config Config) (*Worker, error) {
 	if err := river.AddWorkerSafely(workers, &riverWorker{owner: w, backoff: config.RetryBackoff}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	rescueAfter := max(longest+rescueMargin, time.Hour)
+	if config.RescueAfter > 0 {
+		rescueAfter = config.RescueAfter
+	}
 	client, err := river.NewClient(riverpgxv5.New(config.Pool), &river.Config{
 		ID:          config.ID,
 		Logger:      config.Logger,
 		MaxAttempts: config.MaxAttempts,
 		// A job still running past this age is taken for dead and retried;
 		// it must exceed every timeout or a live run would be "rescued".
-		RescueStuckJobsAfter: max(longest+rescueMargin, time.Hour),
-		JobTimeout:           DefaultTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		JobTimeout:           min(DefaultTimeout, longest),
 		PeriodicJobs:         periodic,
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: max(1, min(len(list), maxConcurrentJobs))}},
+		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: config.MaxWorkers}},
 		SoftStopTimeout:      config.ShutdownTimeout,
 		TestOnly:             config.testOnly,
 		Workers:              workers,
@@ -263,6 +288,9 @@ func (w *Worker) Enqueue(ctx context.Context, name string, at time.Time) (occurr
 	if !ok {
 		return Occurrence{}, false, fmt.Errorf("%w: %q", ErrUnknownJob, name)
 	}
+	if job.Task {
+		return Occurrence{}, false, fmt.Errorf("%w: %q is a task; the job that needs it enqueues it", ErrBadJob, name)
+	}
 	occurrence, err = occurrenceAt(job, at)
 	if err != nil {
 		return Occurrence{}, false, err
@@ -311,6 +339,36 @@ func (w *Worker) insertParams(occurrence Occurrence) (river.JobArgs, *river.Inse
 			},
 		},
 	}
+}
+
+// EnqueueTx enqueues task name for key inside tx, so it exists exactly when
+// tx commits. from is the occurrence whose Run enqueues it, and ctx the
+// context that Run was given (River's client travels in it). A key
+// already waiting, running or completed inserts nothing; inserted says
+// whether this call inserted it. Errors: ErrUnknownJob for a name that is
+// not a task of this Worker; River's error.
+func EnqueueTx(ctx context.Context, tx pgx.Tx, from Occurrence, name, key string) (inserted bool, err error) {
+	run := from.run
+	if run == nil {
+		return false, fmt.Errorf("jobs: EnqueueTx %s %s: not inside a job run", name, key)
+	}
+	job, ok := run.owner.jobs[name]
+	if !ok || !job.Task {
+		return false, fmt.Errorf("%w: %q is not a task of this worker", ErrUnknownJob, name)
+	}
+	if key == "" || len(key) > maxKeyLength {
+		return false, fmt.Errorf("%w: task %q: key %q must have 1..%d bytes", ErrBadJob, name, key, maxKeyLength)
+	}
+	args, opts := run.owner.insertParams(Occurrence{Name: name, Key: key, ScheduledAt: run.owner.clock()})
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: EnqueueTx %s %s: %w", name, key, err)
+	}
+	result, err := client.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return false, fmt.Errorf("jobs: enqueue %s %s: %w", name, key, err)
+	}
+	return !result.UniqueSkippedAsDuplicate, nil
 }
 
 // occurrenceArgs are the River job's arguments; only job and key take part
@@ -375,8 +433,14 @@ func (w *Worker) work(ctx context.Context, job *river.Job[occurrenceArgs]) error
 		return err
 	}
 	defer closeConn(lockConn) // drops the lock too
+	// A scheduled job's runs never overlap; a task's runs of one key never
+	// do (its keys run in parallel).
+	lockName := entry.Name
+	if entry.Task {
+		lockName = entry.Name + "/" + occurrence.Key
+	}
 	var locked bool
-	if err := lockConn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, jobLockClass, entry.Name).Scan(&locked); err != nil {
+	if err := lockConn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, jobLockClass, lockName).Scan(&locked); err != nil {
 		return fmt.Errorf("lock %s: %w", entry.Name, err)
 	}
 	if !locked {
@@ -394,7 +458,11 @@ func (w *Worker) work(ctx context.Context, job *river.Job[occurrenceArgs]) error
 		log.InfoContext(ctx, "occurrence already succeeded; not running it again")
 		return nil
 	}
-	if abandoned, err := abandonRunning(ctx, w.pool, occurrence.Name, w.clock()); err != nil {
+	abandonKey := ""
+	if entry.Task {
+		abandonKey = occurrence.Key
+	}
+	if abandoned, err := abandonRunning(ctx, w.pool, occurrence.Name, abandonKey, w.clock()); err != nil {
 		return fmt.Errorf("close abandoned runs of %s: %w", occurrence.Name, err)
 	} else if abandoned > 0 {
 		log.WarnContext(ctx, "closed runs left running by a stopped worker", "runs", abandoned)
@@ -403,7 +471,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[occurrenceArgs]) error
 	if err != nil {
 		return fmt.Errorf("record start of %s %s: %w", occurrence.Name, occurrence.Key, err)
 	}
-	state := &runState{job: job, runID: runID, now: w.clock}
+	state := &runState{job: job, runID: runID, now: w.clock, owner: w}
 	occurrence.run = state
 
 	started := time.Now()

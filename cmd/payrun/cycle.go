@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -55,18 +56,27 @@ func (a *app) policyFrom(path string) (payout.Policy, error) {
 
 func (a *app) cycleCloseCommand() *cobra.Command {
 	var monthText, policyPath, actor string
-	var dryRun bool
+	var dryRun, noWorkbook bool
+	var workers, shards int
 	cmd := &cobra.Command{
 		Use:   "close --month YYYY-MM",
 		Short: "Close a cycle: decide who is paid, held or carried, and post the payouts (exactly once)",
 		Long: "Close the payout cycle of a payment month. Every fact is read as of the cutoff (the 1st, 00:00 UTC).\n" +
 			"Closing twice, from two places at once or after a crash gives one result; a closed cycle is never changed.\n" +
-			"--dry-run computes everything and writes nothing.",
+			"--dry-run computes everything and writes nothing.\n" +
+			"The close freezes every account's input, splits the accounts into shards (PAYRUN_CLOSE_SHARDS, fixed for the cycle),\n" +
+			"closes --workers shards at a time, then checks the totals. The result is the same with any number of workers.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			month, err := monthFlag(monthText)
 			if err != nil {
 				return err
+			}
+			if workers < 1 || workers > 64 {
+				return usagef("--workers: %d is outside 1..64", workers)
+			}
+			if shards < 0 || shards > store.MaxShards {
+				return usagef("--shards: %d is outside 1..%d", shards, store.MaxShards)
 			}
 			policy, err := a.policyFrom(policyPath)
 			if err != nil {
@@ -76,13 +86,19 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 				update, done := a.progress("closing")
 				start := time.Now()
 				var workbook string
-				result, err := s.cycles.Close(cmd.Context(), store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
-					Progress: update, Fault: faultFromEnv(),
-					Report: func(ctx context.Context, q store.Querier) error {
+				if shards == 0 {
+					shards = a.config.CloseShards
+				}
+				options := store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
+					Progress: update, Fault: faultFromEnv(), Shards: shards, Workers: workers}
+				if !noWorkbook {
+					options.Report = func(ctx context.Context, q store.Querier) error {
 						var err error
 						workbook, err = cyclereport.Write(ctx, q, a.config.Out, month, dryRun)
 						return err
-					}})
+					}
+				}
+				result, err := s.cycles.Close(cmd.Context(), options)
 				done()
 				if err != nil {
 					return err
@@ -103,6 +119,9 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 					fmt.Fprintf(a.stdout, "cycle %s closed%s in %.1f s: state %s\n", result.Month, resumed, time.Since(start).Seconds(), result.State)
 				}
 				printTotals(a.stdout, result.Totals)
+				if workbook == "" {
+					workbook = "not written (--no-workbook; closing again writes it)"
+				}
 				fmt.Fprintf(a.stdout, "  workbook: %s\n", workbook)
 				return nil
 			})
@@ -111,6 +130,9 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults (default: PAYRUN_POLICY)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
+	cmd.Flags().IntVar(&workers, "workers", 1, "shards closed at once by this process")
+	cmd.Flags().IntVar(&shards, "shards", 0, "shards of a cycle that starts now, 1..1024 (default: PAYRUN_CLOSE_SHARDS)")
+	cmd.Flags().BoolVar(&noWorkbook, "no-workbook", false, "skip the cycle workbook (closing again writes a missing one)")
 	actorFlag(cmd, &actor)
 	a.addJSONFlag(cmd)
 	return cmd
@@ -129,11 +151,10 @@ func faultFromEnv() store.Fault {
 		point = name
 		fmt.Sscanf(count, "%d", &occurrence)
 	}
-	seen := 0
+	var seen atomic.Int64
 	return func(p string) error {
 		if p == point {
-			seen++
-			if seen == occurrence {
+			if seen.Add(1) == int64(occurrence) {
 				fmt.Fprintf(os.Stderr, "payrun: PAYRUN_FAULT: crashing at %s\n", spec)
 				os.Exit(3)
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,40 +32,109 @@ import (
 // its work done and does nothing.
 func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[string]jobs.RunFunc {
 	return withRunLogger(logger, map[string]jobs.RunFunc{
+		// The close fans out (package doc of payout/store): close-cycle
+		// starts the earliest month still open, close-start freezes its
+		// input and enqueues its shards, the last shard enqueues
+		// close-finish, which closes the month and starts the next one up
+		// to the occurrence's month (a catch-up after downtime). Keys carry
+		// the month being closed and the month the chain ends with.
 		jobs.CloseCycle: func(ctx context.Context, o jobs.Occurrence) error {
-			month, err := payout.ParseMonth(o.Key)
+			until, err := payout.ParseMonth(o.Key)
 			if err != nil {
 				return err
 			}
-			policy, err := a.policyFrom("")
+			months, err := monthsToClose(ctx, s, until)
 			if err != nil {
 				return err
 			}
-			// Catch up: close every earlier month still open, in order.
-			months, err := monthsToClose(ctx, s, month)
+			return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(months[0], until))
+		},
+		jobs.CloseStart: func(ctx context.Context, o jobs.Occurrence) error {
+			month, until, _, err := parseCloseKey(o.Key, false)
 			if err != nil {
 				return err
 			}
-			for _, month := range months {
-				start := time.Now()
-				result, err := s.cycles.Close(ctx, store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle,
-					Report: func(ctx context.Context, q store.Querier) error {
-						_, err := cyclereport.Write(ctx, q, a.config.Out, month, false)
-						return err
-					}})
-				if err != nil {
-					logging.FromContext(ctx).Error("cycle close failed", "cycle", payout.MonthName(month), "error", err)
-					return fmt.Errorf("close %s: %w", payout.MonthName(month), err)
+			options, err := a.closeOptions(month)
+			if err != nil {
+				return err
+			}
+			started, err := s.cycles.StartClose(ctx, options)
+			if err != nil {
+				logging.FromContext(ctx).Error("cycle close failed to start", "cycle", payout.MonthName(month), "error", err)
+				return fmt.Errorf("start close of %s: %w", payout.MonthName(month), err)
+			}
+			if started.Closed != nil {
+				if month.Before(until) {
+					return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(month.AddDate(0, 1, 0), until))
 				}
-				if !result.AlreadyClosed {
+				return nil
+			}
+			logging.FromContext(ctx).Info("cycle close started", "cycle", started.Month, "shards", started.Shards, "pending", len(started.Pending))
+			var keys []string
+			for _, shard := range started.Pending {
+				keys = append(keys, closeKey(month, until)+"/"+strconv.Itoa(shard))
+			}
+			if len(keys) == 0 { // every shard done, the finish lost: redo it
+				return a.completeEnqueuing(ctx, s, o, jobs.CloseFinish, closeKey(month, until))
+			}
+			return a.completeEnqueuing(ctx, s, o, jobs.CloseShard, keys...)
+		},
+		jobs.CloseShard: func(ctx context.Context, o jobs.Occurrence) error {
+			month, until, shard, err := parseCloseKey(o.Key, true)
+			if err != nil {
+				return err
+			}
+			options, err := a.closeOptions(month)
+			if err != nil {
+				return err
+			}
+			// The transaction marking the shard done also completes this run
+			// and, for the last shard, enqueues the finish.
+			options.ShardDone = func(ctx context.Context, tx pgx.Tx, allDone bool) error {
+				if allDone {
+					if _, err := jobs.EnqueueTx(ctx, tx, o, jobs.CloseFinish, closeKey(month, until)); err != nil {
+						return err
+					}
+				}
+				return jobs.CompleteTx(ctx, tx, o)
+			}
+			if err := s.cycles.CloseShard(ctx, month, shard, options); err != nil {
+				return fmt.Errorf("close shard %d of %s: %w", shard, payout.MonthName(month), err)
+			}
+			return nil
+		},
+		jobs.CloseFinish: func(ctx context.Context, o jobs.Occurrence) error {
+			month, until, _, err := parseCloseKey(o.Key, false)
+			if err != nil {
+				return err
+			}
+			options, err := a.closeOptions(month)
+			if err != nil {
+				return err
+			}
+			options.Report = func(ctx context.Context, q store.Querier) error {
+				_, err := cyclereport.Write(ctx, q, a.config.Out, month, false)
+				return err
+			}
+			result, err := s.cycles.FinishClose(ctx, month, options)
+			if err != nil {
+				logging.FromContext(ctx).Error("cycle close failed", "cycle", payout.MonthName(month), "error", err)
+				return fmt.Errorf("finish close of %s: %w", payout.MonthName(month), err)
+			}
+			if !result.AlreadyClosed {
+				var began time.Time
+				if err := s.db.GetContext(ctx, &began, `SELECT min(at) FROM cycle_events WHERE month = $1 AND state = 'closing'`, month); err == nil {
 					if body, err := json.Marshal(result.Totals); err == nil {
 						if totals, err := metrics.ParseCycleTotals(body); err == nil {
-							m.ObserveClose(result.Month, result.State, time.Since(start), totals)
+							m.ObserveClose(result.Month, result.State, a.now().Sub(began), totals)
 						}
 					}
 				}
-				logging.FromContext(ctx).Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
-					"paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
+			}
+			logging.FromContext(ctx).Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
+				"shards", result.Shards, "paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
+			if month.Before(until) {
+				return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(month.AddDate(0, 1, 0), until))
 			}
 			return nil
 		},
@@ -173,6 +243,58 @@ func instrument(m *metrics.Metrics, runs map[string]jobs.RunFunc) map[string]job
 		}
 	}
 	return wrapped
+}
+
+// closeOptions are the options every step of a scheduled close uses.
+func (a *app) closeOptions(month time.Time) (store.CloseOptions, error) {
+	policy, err := a.policyFrom("")
+	if err != nil {
+		return store.CloseOptions{}, err
+	}
+	return store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle, Shards: a.config.CloseShards, Fault: faultFromEnv()}, nil
+}
+
+// completeEnqueuing enqueues tasks (one per key) and completes run o in one
+// transaction: the next steps exist exactly when this one is done.
+func (a *app) completeEnqueuing(ctx context.Context, s *services, o jobs.Occurrence, task string, keys ...string) error {
+	return db.WithPgx(ctx, s.db, func(conn *pgx.Conn) error {
+		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
+			for _, key := range keys {
+				if _, err := jobs.EnqueueTx(ctx, tx, o, task, key); err != nil {
+					return err
+				}
+			}
+			return jobs.CompleteTx(ctx, tx, o)
+		})
+	})
+}
+
+// closeKey is the key of a close step: the month it closes and the month
+// the chain ends with, e.g. "2026-10/2026-11"; a shard's adds "/<shard>".
+func closeKey(month, until time.Time) string {
+	return payout.MonthName(month) + "/" + payout.MonthName(until)
+}
+
+func parseCloseKey(key string, withShard bool) (month, until time.Time, shard int, err error) {
+	parts, want, form := strings.Split(key, "/"), 2, "MONTH/UNTIL"
+	if withShard {
+		want, form = 3, "MONTH/UNTIL/SHARD"
+	}
+	if len(parts) != want {
+		return month, until, 0, fmt.Errorf("close step key %q is not %s", key, form)
+	}
+	if month, err = payout.ParseMonth(parts[0]); err != nil {
+		return month, until, 0, fmt.Errorf("close step key %q: %w", key, err)
+	}
+	if until, err = payout.ParseMonth(parts[1]); err != nil {
+		return month, until, 0, fmt.Errorf("close step key %q: %w", key, err)
+	}
+	if withShard {
+		if shard, err = strconv.Atoi(parts[2]); err != nil || shard < 0 {
+			return month, until, 0, fmt.Errorf("close step key %q: shard %q is not a number", key, parts[2])
+		}
+	}
+	return month, until, shard, nil
 }
 
 // monthsToClose lists the months a close-cycle occurrence must close, in

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -97,11 +100,16 @@ func (a *app) serveCommand() *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			runs, err := jobs.Standard(instrument(serveMetrics, a.jobRuns(s, logger, serveMetrics)))
+			selected, err := selectJobs(a.jobRuns(s, logger, serveMetrics), a.config.Jobs)
 			if err != nil {
 				return err
 			}
-			worker, err := jobs.NewWorker(jobs.Config{Pool: pool, Jobs: runs, Clock: a.now, Logger: logger})
+			runs, err := jobs.Standard(instrument(serveMetrics, selected))
+			if err != nil {
+				return err
+			}
+			worker, err := jobs.NewWorker(jobs.Config{Pool: pool, Jobs: runs, Clock: a.now, Logger: logger,
+				MaxWorkers: a.config.JobWorkers, RescueAfter: a.config.JobRescueAfter})
 			if err != nil {
 				return err
 			}
@@ -174,4 +182,27 @@ func (a *app) logger() *slog.Logger {
 		handler = slog.NewJSONHandler(a.stderr, nil)
 	}
 	return slog.New(logging.ContextHandler(logging.Redact(handler)))
+}
+
+// selectJobs keeps the runs of the jobs named in PAYRUN_JOBS (all when
+// names is empty). close-cycle brings the close's tasks with it.
+func selectJobs(runs map[string]jobs.RunFunc, names []string) (map[string]jobs.RunFunc, error) {
+	if len(names) == 0 {
+		return runs, nil
+	}
+	selected := map[string]jobs.RunFunc{}
+	for _, name := range names {
+		run, ok := runs[name]
+		if !ok {
+			known := slices.Sorted(maps.Keys(runs))
+			return nil, fmt.Errorf("PAYRUN_JOBS: %q is not a job (jobs: %s)", name, strings.Join(known, ", "))
+		}
+		selected[name] = run
+		if name == jobs.CloseCycle {
+			for _, task := range []string{jobs.CloseStart, jobs.CloseShard, jobs.CloseFinish} {
+				selected[task] = runs[task]
+			}
+		}
+	}
+	return selected, nil
 }

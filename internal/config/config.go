@@ -36,6 +36,10 @@ var Variables = []Variable{
 	{"PAYRUN_SMTP_FROM", "payrun@localhost", "sender address of outbox mail"},
 	{"PAYRUN_SMTP_USER", "unset", "SMTP user (PLAIN authentication) when the relay needs one"},
 	{"PAYRUN_SMTP_PASSWORD", "unset", "SMTP password"},
+	{"PAYRUN_CLOSE_SHARDS", "8", "shards a cycle's close is split into when it starts (1..1024); fixed for that cycle, so the result never depends on the number of workers"},
+	{"PAYRUN_JOB_WORKERS", "4", "jobs (close shards included) one `payrun serve` replica runs at once (1..64)"},
+	{"PAYRUN_JOBS", "all", "comma-separated jobs this `payrun serve` replica runs (e.g. close-cycle,release-payments); occurrences of the others wait for a replica that runs them"},
+	{"PAYRUN_JOB_RESCUE_AFTER", "longest job timeout + 15m (at least 1h)", "age at which a running job whose replica died is retried elsewhere (Go duration, e.g. 90s; every job's timeout is capped below it)"},
 	{"PAYRUN_NOW", "unset (the system clock)", "RFC 3339 instant a one-shot command takes as \"now\" (simulations, benchmarks, back-dated operations); warned on stderr"},
 	{"PAYRUN_ACH_DESTINATION", "(dev: 011000015)", "NACHA immediate destination: 9-digit routing number of the bank receiving the ACH file"},
 	{"PAYRUN_ACH_DESTINATION_NAME", "(dev: DEMO BANK)", "NACHA immediate destination name (23 characters)"},
@@ -70,6 +74,14 @@ type Config struct {
 	HoldingPeriod time.Duration
 	// Now, when set (PAYRUN_NOW), is the instant commands take as now.
 	Now time.Time
+	// CloseShards is how many shards a cycle's close starts with.
+	CloseShards int
+	// JobWorkers is how many jobs a serve replica runs at once.
+	JobWorkers int
+	// Jobs lists the jobs a serve replica runs (nil: all).
+	Jobs []string
+	// JobRescueAfter, when set, is River's rescue age (see jobs.Config).
+	JobRescueAfter time.Duration
 	// PolicyFile is the cycle policy (PAYRUN_POLICY); empty for defaults.
 	PolicyFile string
 	// SMTP relay for outbox mail; SMTPAddr empty writes files instead.
@@ -154,7 +166,40 @@ func Load(file string) (Config, error) {
 		return Config{}, fmt.Errorf("PAYRUN_HOLDING_DAYS: %q is not a whole number of days between 0 and 3650", get("PAYRUN_HOLDING_DAYS", ""))
 	}
 	cfg.HoldingPeriod = time.Duration(days) * 24 * time.Hour
+	if cfg.CloseShards, err = boundedInt(get, "PAYRUN_CLOSE_SHARDS", "8", 1, 1024); err != nil {
+		return Config{}, err
+	}
+	if cfg.JobWorkers, err = boundedInt(get, "PAYRUN_JOB_WORKERS", "4", 1, 64); err != nil {
+		return Config{}, err
+	}
+	if text := get("PAYRUN_JOBS", "all"); text != "all" {
+		for _, name := range strings.Split(text, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				cfg.Jobs = append(cfg.Jobs, name)
+			}
+		}
+		if len(cfg.Jobs) == 0 {
+			return Config{}, fmt.Errorf("PAYRUN_JOBS: %q names no job (use all, or job names separated by commas)", text)
+		}
+	}
+	if text := get("PAYRUN_JOB_RESCUE_AFTER", ""); text != "" {
+		rescue, err := time.ParseDuration(text)
+		if err != nil || rescue < 10*time.Second {
+			return Config{}, fmt.Errorf("PAYRUN_JOB_RESCUE_AFTER: %q is not a Go duration of at least 10s", text)
+		}
+		cfg.JobRescueAfter = rescue
+	}
 	return cfg, nil
+}
+
+// boundedInt reads a whole number between low and high.
+func boundedInt(get func(name, fallback string) string, name, fallback string, low, high int) (int, error) {
+	text := get(name, fallback)
+	n, err := strconv.Atoi(text)
+	if err != nil || n < low || n > high {
+		return 0, fmt.Errorf("%s: %q is not a whole number between %d and %d", name, text, low, high)
+	}
+	return n, nil
 }
 
 func readFile(file string, values map[string]string) error {

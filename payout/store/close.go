@@ -2,20 +2,16 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/db"
-	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/tax"
-	"github.com/payrun/payrun/tax/taxstore"
 )
 
 // Ledger accounts the close posts to.
@@ -39,9 +35,21 @@ const (
 // loses little work and locks stay short.
 const DefaultBatchSize = 2000
 
-// closeLockClass is the first key of the two-key advisory lock a close holds
-// on its month for its whole run ("payr" in ASCII); the second is YYYYMM.
-const closeLockClass int32 = 0x70617972
+// DefaultShards is how many shards a cycle is split into when CloseOptions
+// says nothing; MaxShards bounds the count (cycles.shards CHECKs it too).
+const (
+	DefaultShards = 8
+	MaxShards     = 1024
+)
+
+// Advisory lock classes (the first key of two-key locks): a close holds
+// closeLockClass on YYYYMM while it starts or finishes a month (the CLI's
+// Close for its whole run), and a shard's worker holds shardLockClass on
+// YYYYMM*1024+shard while it closes that shard.
+const (
+	closeLockClass int32 = 0x70617972 // "payr"
+	shardLockClass int32 = 0x70617973 // "pays"
+)
 
 // Errors callers branch on.
 var (
@@ -52,6 +60,8 @@ var (
 	ErrNotApprovable = errors.New("cycle is not awaiting approval")
 	ErrSameOperator  = errors.New("the approver must not be the operator who closed the cycle")
 	ErrNotReleasable = errors.New("cycle cannot be released in its state")
+	ErrShardsPending = errors.New("shards of the cycle are still open")
+	ErrBadShard      = errors.New("no such shard")
 )
 
 // Fault is called at named points of the close (see FaultPoints). A non-nil
@@ -59,10 +69,11 @@ var (
 // use it to prove a resumed close gives the same result.
 type Fault func(point string) error
 
-// FaultPoints are the named points of a close, in order.
+// FaultPoints are the named points of a close, in order. The three batch
+// points come once per batch of every shard.
 var FaultPoints = []string{"after_start", "mid_batch", "before_batch_commit", "after_batch_commit", "before_finish"}
 
-// CloseOptions configure one close.
+// CloseOptions configure a close, or one of its steps.
 type CloseOptions struct {
 	Month     time.Time
 	Policy    payout.Policy // used when the cycle starts; a resumed close keeps the recorded one
@@ -70,12 +81,25 @@ type CloseOptions struct {
 	DryRun    bool
 	BatchSize int
 	Fault     Fault
-	// Progress, when set, gets the number of accounts decided so far.
+	// Shards is how many shards a cycle that starts now is split into
+	// (0: DefaultShards). A cycle keeps the count it started with, so the
+	// result never depends on how many workers close it.
+	Shards int
+	// Workers is how many shards Close closes at once in this process
+	// (0: 1). A dry run always uses one.
+	Workers int
+	// Progress, when set, gets the number of accounts decided so far (over
+	// every shard; calls never overlap).
 	Progress func(accounts int64)
 	// Report, when set, writes the cycle's reports from q: inside the
 	// transaction a dry run rolls back, or after a close commits (and when
 	// the cycle was already closed, to restore a missing workbook).
 	Report func(ctx context.Context, q Querier) error
+	// ShardDone, when set, runs inside the transaction that marks a shard
+	// done, after the cycle's row is locked; allDone says whether every
+	// shard of the cycle is now done. The job wiring enqueues the finish
+	// step there, so exactly one shard does it.
+	ShardDone func(ctx context.Context, tx pgx.Tx, allDone bool) error
 }
 
 // Querier reads: what pgx.Tx and *pgx.Conn share.
@@ -88,461 +112,306 @@ type CloseResult struct {
 	AlreadyClosed bool   `json:"already_closed"`
 	Resumed       bool   `json:"resumed"`
 	DryRun        bool   `json:"dry_run"`
+	Shards        int    `json:"shards"`
 	Totals        Totals `json:"totals"`
 }
 
-// Close closes a cycle exactly once (SPEC §3.4). Two closes of one month
-// serialise on an advisory lock; the second finds the cycle closed and
-// reports AlreadyClosed without changing anything. A close that crashed is
-// resumed after its last committed batch and ends with exactly the result an
-// uninterrupted close would have. A dry run computes everything in one
-// transaction and rolls it back.
-// Errors: ErrFutureMonth, ErrPreviousOpen, ErrLaterCycle, a fault's error.
-func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, error) {
+// prepared checks options and fills in the defaults.
+func (s *Store) prepared(options CloseOptions) (payout.Calendar, CloseOptions, error) {
 	calendar := options.Policy.CalendarFor(options.Month)
 	if err := options.Policy.Validate(); err != nil {
-		return CloseResult{}, err
-	}
-	now := s.now()
-	if now.Before(calendar.Cutoff) {
-		return CloseResult{}, fmt.Errorf("%w: %s closes after %s (now %s)", ErrFutureMonth, payout.MonthName(calendar.Month), calendar.Cutoff.Format(time.RFC3339), now.Format(time.RFC3339))
+		return calendar, options, err
 	}
 	if options.BatchSize <= 0 {
 		options.BatchSize = DefaultBatchSize
 	}
-	fault := options.Fault
-	if fault == nil {
-		fault = func(string) error { return nil }
+	if options.Shards == 0 {
+		options.Shards = DefaultShards
+	}
+	if options.Shards < 1 || options.Shards > MaxShards {
+		return calendar, options, fmt.Errorf("shards: %d is outside 1..%d", options.Shards, MaxShards)
+	}
+	if options.Workers <= 0 || options.DryRun {
+		options.Workers = 1
+	}
+	if options.Fault == nil {
+		options.Fault = func(string) error { return nil }
+	}
+	if options.Progress != nil {
+		var mu sync.Mutex
+		progress := options.Progress
+		options.Progress = func(accounts int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress(accounts)
+		}
+	}
+	return calendar, options, nil
+}
+
+// Close closes a cycle exactly once (SPEC §3.4), in three steps (see
+// package doc): start (freeze every account's input and split the accounts
+// into shards), close each shard (options.Workers at a time), finish (check
+// the totals, set the state). Two closes of one month serialise on an
+// advisory lock; the second finds the cycle closed and reports
+// AlreadyClosed without changing anything. A close that crashed is resumed
+// after each shard's last committed batch and ends with exactly the result
+// an uninterrupted close would have. A dry run computes everything in one
+// transaction and rolls it back.
+// Errors: ErrFutureMonth, ErrPreviousOpen, ErrLaterCycle, a fault's error.
+func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, error) {
+	calendar, options, err := s.prepared(options)
+	if err != nil {
+		return CloseResult{}, err
+	}
+	if err := s.checkCutoff(calendar); err != nil {
+		return CloseResult{}, err
 	}
 	var result CloseResult
-	err := db.WithPgx(ctx, s.DB, func(lockConn *pgx.Conn) error {
-		key := int32(calendar.Month.Year()*100 + int(calendar.Month.Month()))
-		if _, err := lockConn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, closeLockClass, key); err != nil {
+	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), func(conn *pgx.Conn) error {
+		if options.DryRun {
+			result, err = s.dryRun(ctx, conn, calendar, options)
+			return err
+		}
+		started, err := s.start(ctx, &session{conn: conn}, calendar, options)
+		if err != nil {
+			return err
+		}
+		if started.closed != nil {
+			result = *started.closed
+			return s.report(ctx, conn, options)
+		}
+		if err := options.Fault("after_start"); err != nil {
+			return err
+		}
+		if err := s.closeShards(ctx, calendar.Month, started.pending, started.done, options); err != nil {
+			return err
+		}
+		if err := options.Fault("before_finish"); err != nil {
+			return err
+		}
+		result, err = s.finish(ctx, &session{conn: conn}, calendar.Month, options)
+		if err != nil {
+			return err
+		}
+		result.Resumed = started.resumed
+		return s.report(ctx, conn, options)
+	})
+	return result, err
+}
+
+// StartClose is the first step of a close run by separate jobs: it starts
+// the cycle (or finds it started) and returns the shards still open. A
+// cycle already closed comes back with AlreadyClosed in Closed.
+// Errors: as Close.
+func (s *Store) StartClose(ctx context.Context, options CloseOptions) (Started, error) {
+	calendar, options, err := s.prepared(options)
+	if err != nil {
+		return Started{}, err
+	}
+	if options.DryRun {
+		return Started{}, errors.New("StartClose: a dry run is one Close")
+	}
+	if err := s.checkCutoff(calendar); err != nil {
+		return Started{}, err
+	}
+	var started Started
+	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), func(conn *pgx.Conn) error {
+		st, err := s.start(ctx, &session{conn: conn}, calendar, options)
+		if err != nil {
+			return err
+		}
+		started = Started{Month: payout.MonthName(calendar.Month), Shards: st.shards, Pending: st.pending, Closed: st.closed}
+		if st.closed == nil {
+			return options.Fault("after_start")
+		}
+		return nil
+	})
+	return started, err
+}
+
+// Started is what StartClose found or did.
+type Started struct {
+	Month   string
+	Shards  int
+	Pending []int        // shards not yet done, in order
+	Closed  *CloseResult // set when the cycle was already closed
+}
+
+// CloseShard closes one shard of a started cycle (the second step), under
+// the shard's advisory lock, resuming after its last committed batch. A
+// shard already done, or a cycle no longer closing, is a no-op.
+// Errors: ErrUnknownCycle, ErrBadShard, a fault's error.
+func (s *Store) CloseShard(ctx context.Context, month time.Time, shard int, options CloseOptions) error {
+	options.Month = month
+	_, options, err := s.prepared(options)
+	if err != nil {
+		return err
+	}
+	var counter atomic.Int64
+	return s.closeShard(ctx, month, shard, options, &counter)
+}
+
+// FinishClose is the last step: once every shard is done it checks the
+// totals and moves the cycle to closed (or awaiting_approval), then writes
+// the reports. A cycle already past closing reports AlreadyClosed.
+// Errors: ErrUnknownCycle, ErrShardsPending, a broken conservation check.
+func (s *Store) FinishClose(ctx context.Context, month time.Time, options CloseOptions) (CloseResult, error) {
+	options.Month = month
+	_, options, err := s.prepared(options)
+	if err != nil {
+		return CloseResult{}, err
+	}
+	var result CloseResult
+	err = s.withLock(ctx, closeLockClass, monthKey(month), func(conn *pgx.Conn) error {
+		if err := options.Fault("before_finish"); err != nil {
+			return err
+		}
+		result, err = s.finish(ctx, &session{conn: conn}, month, options)
+		if err != nil {
+			return err
+		}
+		return s.report(ctx, conn, options)
+	})
+	return result, err
+}
+
+func (s *Store) checkCutoff(calendar payout.Calendar) error {
+	if now := s.now(); now.Before(calendar.Cutoff) {
+		return fmt.Errorf("%w: %s closes after %s (now %s)", ErrFutureMonth, payout.MonthName(calendar.Month), calendar.Cutoff.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (s *Store) report(ctx context.Context, conn *pgx.Conn, options CloseOptions) error {
+	if options.Report == nil {
+		return nil
+	}
+	return options.Report(ctx, conn)
+}
+
+// closeShards closes the pending shards, options.Workers at a time, each on
+// a connection of its own. The first error cancels the others.
+func (s *Store) closeShards(ctx context.Context, month time.Time, pending []int, done int64, options CloseOptions) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var counter atomic.Int64
+	counter.Store(done)
+	queue := make(chan int, len(pending))
+	for _, shard := range pending {
+		queue <- shard
+	}
+	close(queue)
+	var wg sync.WaitGroup
+	var first error
+	var once sync.Once
+	for range min(options.Workers, len(pending)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for shard := range queue {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := s.closeShard(ctx, month, shard, options, &counter); err != nil {
+					once.Do(func() { first = err; cancel(err) })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// withLock runs fn on a connection holding the two-key session advisory
+// lock (class, key), waiting for it.
+func (s *Store) withLock(ctx context.Context, class, key int32, fn func(conn *pgx.Conn) error) error {
+	return db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, class, key); err != nil {
 			return err
 		}
 		defer func() {
 			unlockCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			_, _ = lockConn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1, $2)`, closeLockClass, key)
+			_, _ = conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1, $2)`, class, key)
 		}()
-		var err error
-		result, err = s.close(ctx, lockConn, calendar, options, fault)
-		return err
+		return fn(conn)
 	})
-	return result, err
 }
 
-// cycleRow is a cycles row.
-type cycleRow struct {
-	Month        time.Time
-	State        string
-	Policy       []byte
-	TreatySHA    string
-	ResumeAfter  int64
-	AccountsDone int64
+func monthKey(month time.Time) int32 { return int32(month.Year()*100 + int(month.Month())) }
+
+// session is the transactions of one close step on one connection. In a
+// dry run every begin returns the same transaction and commit does nothing,
+// so the whole close is one transaction that is rolled back at the end.
+type session struct {
+	conn *pgx.Conn
+	dry  bool
+	tx   pgx.Tx
 }
 
-// close runs on writer, the connection holding the cycle's advisory lock:
-// the snapshot streams on another connection of the pool.
-func (s *Store) close(ctx context.Context, writer *pgx.Conn, calendar payout.Calendar, options CloseOptions, fault Fault) (CloseResult, error) {
-	result := CloseResult{Month: payout.MonthName(calendar.Month), DryRun: options.DryRun}
-	var tx pgx.Tx
-	begin := func() error {
-		if tx != nil && options.DryRun {
-			return nil // a dry run is one transaction
-		}
-		var err error
-		tx, err = writer.Begin(ctx)
-		return err
+func (s *session) begin(ctx context.Context) (pgx.Tx, error) {
+	if s.tx != nil && s.dry {
+		return s.tx, nil
 	}
-	commit := func() error {
-		if options.DryRun {
-			return nil
-		}
-		err := tx.Commit(ctx)
-		tx = nil
-		return err
+	if s.tx != nil {
+		return nil, errors.New("session: transaction already open")
 	}
-	defer func() {
-		if tx != nil {
-			rollbackCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = tx.Rollback(rollbackCtx)
-		}
-	}()
-
-	// Start (or find) the cycle.
-	if err := begin(); err != nil {
-		return result, err
-	}
-	cycle, previous, err := s.startCycle(ctx, tx, calendar, options)
-	if err != nil {
-		return result, err
-	}
-	if cycle.State != StateClosing {
-		result.State, result.AlreadyClosed = cycle.State, true
-		if result.Totals, err = cycleTotals(ctx, tx, calendar.Month); err != nil {
-			return result, err
-		}
-		if options.Report != nil && !options.DryRun {
-			return result, options.Report(ctx, tx)
-		}
-		return result, nil
-	}
-	result.Resumed = cycle.ResumeAfter > 0
-	var policy payout.Policy
-	if err := json.Unmarshal(cycle.Policy, &policy); err != nil {
-		return result, fmt.Errorf("cycle policy: %w", err)
-	}
-	treaties, err := taxstore.TreatyTableByVersion(ctx, s.DB, cycle.TreatySHA)
-	if err != nil {
-		return result, fmt.Errorf("cycle treaty table %s: %w", cycle.TreatySHA, err)
-	}
-	if err := commit(); err != nil {
-		return result, err
-	}
-	if err := fault("after_start"); err != nil {
-		return result, err
-	}
-
-	// Stream snapshots (reader connection) and write decisions in batches
-	// (writer connection).
-	prevCutoff := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	if previous != nil {
-		prevCutoff = *previous
-	}
-	done := cycle.AccountsDone
-	batch := make([]payout.Decision, 0, options.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := begin(); err != nil {
-			return err
-		}
-		if err := s.writeBatch(ctx, tx, calendar, batch, fault); err != nil {
-			return err
-		}
-		if err := fault("before_batch_commit"); err != nil {
-			return err
-		}
-		done += int64(len(batch))
-		if _, err := tx.Exec(ctx, `UPDATE cycles SET resume_after = $2, accounts_done = $3 WHERE month = $1`,
-			calendar.Month, batch[len(batch)-1].AccountID, done); err != nil {
-			return err
-		}
-		if err := commit(); err != nil {
-			return err
-		}
-		if options.Progress != nil {
-			options.Progress(done)
-		}
-		batch = batch[:0]
-		return fault("after_batch_commit")
-	}
-	err = s.streamSnapshots(ctx, calendar, prevCutoff, cycle.ResumeAfter, func(snapshot payout.Snapshot) error {
-		decision, err := payout.Decide(calendar, policy, treaties, snapshot)
-		if err != nil {
-			return err
-		}
-		batch = append(batch, decision)
-		if len(batch) >= options.BatchSize {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
-		return result, err
-	}
-	if err := flush(); err != nil {
-		return result, err
-	}
-	if err := fault("before_finish"); err != nil {
-		return result, err
-	}
-
-	// Finish: totals, checks, state.
-	if err := begin(); err != nil {
-		return result, err
-	}
-	totals, err := cycleTotals(ctx, tx, calendar.Month)
-	if err != nil {
-		return result, err
-	}
-	if err := totals.check(); err != nil {
-		return result, err
-	}
-	state := StateClosed
-	if policy.Approval {
-		state = StateAwaitingApproval
-	}
-	body, err := json.Marshal(totals)
-	if err != nil {
-		return result, err
-	}
-	now := s.now()
-	if _, err := tx.Exec(ctx, `UPDATE cycles SET state = $2, totals = $3, closed_at = $4, closed_by = $5 WHERE month = $1`,
-		calendar.Month, state, body, now, options.Actor); err != nil {
-		return result, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, $2, $3, $4)`, calendar.Month, state, now, options.Actor); err != nil {
-		return result, err
-	}
-	if options.DryRun {
-		result.State, result.Totals = state, totals
-		if options.Report != nil {
-			if err := options.Report(ctx, tx); err != nil {
-				return result, err
-			}
-		}
-		err := tx.Rollback(ctx)
-		tx = nil
-		return result, err
-	}
-	if err := commit(); err != nil {
-		return result, err
-	}
-	result.State, result.Totals = state, totals
-	if options.Report != nil {
-		return result, options.Report(ctx, writer)
-	}
-	return result, nil
+	tx, err := s.conn.Begin(ctx)
+	s.tx = tx
+	return tx, err
 }
 
-// startCycle creates the cycle row (state closing) or finds it, checks the
-// order of cycles, and returns the previous cycle's cutoff (nil for the
-// first cycle ever).
-func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, options CloseOptions) (cycleRow, *time.Time, error) {
-	var cycle cycleRow
-	err := tx.QueryRow(ctx, `SELECT month, state, policy, treaty_sha256, resume_after, accounts_done FROM cycles WHERE month = $1 FOR UPDATE`,
-		calendar.Month).Scan(&cycle.Month, &cycle.State, &cycle.Policy, &cycle.TreatySHA, &cycle.ResumeAfter, &cycle.AccountsDone)
-	found := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return cycle, nil, err
-	}
-	var previous *time.Time
-	var earlier *time.Time
-	if err := tx.QueryRow(ctx, `SELECT max(month) FROM cycles WHERE month < $1`, calendar.Month).Scan(&earlier); err != nil {
-		return cycle, nil, err
-	}
-	if earlier != nil {
-		expected := calendar.Month.AddDate(0, -1, 0)
-		var state string
-		err := tx.QueryRow(ctx, `SELECT state FROM cycles WHERE month = $1`, expected).Scan(&state)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (state == StateOpen || state == StateClosing)) {
-			return cycle, nil, fmt.Errorf("%w: close %s before %s", ErrPreviousOpen, payout.MonthName(expected), payout.MonthName(calendar.Month))
-		}
-		if err != nil {
-			return cycle, nil, err
-		}
-		previous = &expected
-	}
-	if found && cycle.State != StateOpen {
-		return cycle, previous, nil
-	}
-	var later bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cycles WHERE month > $1 AND state <> 'open')`, calendar.Month).Scan(&later); err != nil {
-		return cycle, nil, err
-	}
-	if later {
-		return cycle, nil, fmt.Errorf("%w than %s", ErrLaterCycle, payout.MonthName(calendar.Month))
-	}
-	// Every import that could stamp lines before the cutoff has committed
-	// once we hold the import lock exclusively (see ledger.ImportLockKey).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledger.ImportLockKey); err != nil {
-		return cycle, nil, err
-	}
-	treaties, err := taxstore.TreatyTableAt(ctx, s.DB, calendar.CloseAt)
-	if err != nil {
-		return cycle, nil, err
-	}
-	policy, err := json.Marshal(options.Policy)
-	if err != nil {
-		return cycle, nil, err
-	}
-	now := s.now()
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO cycles (month, state, cutoff, payment_date, policy, treaty_sha256) VALUES ($1, 'closing', $2, $3, $4, $5)
-		ON CONFLICT (month) DO UPDATE SET state = 'closing', policy = excluded.policy, treaty_sha256 = excluded.treaty_sha256`,
-		calendar.Month, calendar.Cutoff, calendar.PaymentDate, policy, treaties.Version()); err != nil {
-		return cycle, nil, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'closing', $2, $3)`, calendar.Month, now, options.Actor); err != nil {
-		return cycle, nil, err
-	}
-	cycle = cycleRow{Month: calendar.Month, State: StateClosing, Policy: policy, TreatySHA: treaties.Version()}
-	return cycle, previous, nil
-}
-
-// writeBatch writes one batch of decisions: the payouts rows (COPY) and one
-// balanced journal entry for the paid accounts among them.
-func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, batch []payout.Decision, fault Fault) error {
-	rows := make([][]any, 0, len(batch))
-	var postings []ledger.Posting
-	withheld, inTransit := decimal.Zero, decimal.Zero
-	for _, d := range batch {
-		var payoutAccountID, method, currency, paymentID, rate any
-		if d.PayoutAccount != nil {
-			payoutAccountID, method, currency = d.PayoutAccount.ID, string(d.PayoutAccount.Method), d.PayoutAccount.Currency
-		}
-		if d.Status == payout.Paid {
-			paymentID = payout.PaymentID(calendar.Month, d.AccountID)
-			rate = d.Rate
-			postings = append(postings,
-				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, true), Amount: d.CarriedUS.Sub(d.BalanceUS)},
-				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, false), Amount: d.CarriedOther.Sub(d.BalanceOther)})
-			withheld = withheld.Add(d.Withheld)
-			inTransit = inTransit.Add(d.Paid)
-		}
-		reasons := make([]string, len(d.Reasons))
-		for i, r := range d.Reasons {
-			reasons[i] = string(r)
-		}
-		rows = append(rows, []any{calendar.Month, d.AccountID, string(d.Status), reasons,
-			d.OpeningUS, d.OpeningOther, d.NewUS, d.NewOther, d.BalanceUS, d.BalanceOther,
-			d.WithholdingBase, rate, d.RateReason, d.Withheld, d.Paid, d.CarriedUS, d.CarriedOther,
-			payoutAccountID, method, currency, paymentID})
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payouts"}, payoutColumns, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("write payouts: %w", err)
-	}
-	if err := fault("mid_batch"); err != nil {
-		return err
-	}
-	if len(postings) == 0 {
+func (s *session) commit(ctx context.Context) error {
+	if s.dry {
 		return nil
 	}
-	postings = append(postings,
-		ledger.Posting{LedgerAccount: USWithholding, Amount: withheld},
-		ledger.Posting{LedgerAccount: PaymentsInTransit, Amount: inTransit})
-	_, err := ledger.Post(ctx, tx, ledger.Transaction{
-		Kind:      "payout",
-		Reference: payoutReference(calendar.Month, batch[0].AccountID),
-		PostedAt:  s.now(),
-		Postings:  postings,
-	})
+	err := s.tx.Commit(ctx)
+	s.tx = nil
 	return err
 }
 
-var payoutColumns = []string{"month", "account_id", "status", "reasons", "opening_us", "opening_other", "new_us", "new_other",
-	"balance_us", "balance_other", "withholding_base", "rate", "rate_reason", "withheld", "paid_usd", "carried_us", "carried_other",
-	"payout_account_id", "method", "currency", "payment_id"}
-
-// snapshotQuery reads, for every account with a non-zero balance in the
-// cycle, everything payout.Decide needs as of the cutoff. Cost follows the
-// month: the previous cycle's payouts rows, the returns recorded in the
-// window, and the earnings lines with available_at in [previous cutoff,
-// cutoff) — never older lines.
-const snapshotQuery = `
-WITH parts AS (
-    SELECT account_id, carried_us AS opening_us, carried_other AS opening_other, 0::numeric AS new_us, 0::numeric AS new_other
-      FROM payouts WHERE month = $3 AND account_id > $4
-    UNION ALL
-    SELECT account_id, 0, amount_usd, 0, 0
-      FROM payout_returns WHERE recorded_at >= $2 AND recorded_at < $1 AND account_id > $4
-    UNION ALL
-    SELECT account_id, 0, 0, coalesce(sum(amount) FILTER (WHERE market = 'US'), 0), coalesce(sum(amount) FILTER (WHERE market <> 'US'), 0)
-      FROM earnings_lines WHERE available_at >= $2 AND available_at < $1 AND account_id > $4
-     GROUP BY account_id
-), balances AS (
-    SELECT account_id, sum(opening_us) AS opening_us, sum(opening_other) AS opening_other, sum(new_us) AS new_us, sum(new_other) AS new_other
-      FROM parts GROUP BY account_id
-    HAVING sum(opening_us) + sum(new_us) <> 0 OR sum(opening_other) + sum(new_other) <> 0
-)
-SELECT b.account_id, a.seller_id, b.opening_us, b.opening_other, b.new_us, b.new_other,
-       coalesce(st.status, '') AS account_status,
-       coalesce(h.hold_on, false) AS hold_on,
-       EXISTS (SELECT 1 FROM agreements g
-                WHERE g.required_for_payout AND g.published_at + make_interval(days => g.grace_days) <= $1
-                  AND NOT EXISTS (SELECT 1 FROM agreement_acceptances x
-                                   WHERE x.account_id = b.account_id AND x.name = g.name AND x.version >= g.version AND x.accepted_at < $1)) AS agreement_hold,
-       pa.id AS payout_account_id, coalesce(pa.method, '') AS method, coalesce(pa.currency, '') AS currency,
-       coalesce(pa.bank_country, '') AS bank_country, coalesce(pe.status, '') AS payout_account_status,
-       tf.id AS tax_form_id, tf.submission, coalesce(tf.tin_digest, ''::bytea) AS tin_digest, tf.submitted_at,
-       coalesce(EXISTS (SELECT 1 FROM tin_match_results m WHERE m.tax_form_id = tf.id AND NOT m.matched AND m.at < $1), false) AS tin_match_failed,
-       coalesce((SELECT json_agg(json_build_object('at', c.at, 'legal_name', coalesce(c.legal_name, ''), 'tin_digest', coalesce(encode(c.tin_digest, 'hex'), '')) ORDER BY c.at, c.id)
-                   FROM tax_profile_changes c WHERE c.account_id = b.account_id AND c.at >= tf.submitted_at AND c.at < $1), '[]') AS changes
-FROM balances b
-JOIN accounts a ON a.id = b.account_id
-LEFT JOIN LATERAL (SELECT status FROM account_status_events WHERE account_id = b.account_id AND at < $1 ORDER BY at DESC, id DESC LIMIT 1) st ON true
-LEFT JOIN LATERAL (SELECT hold_on FROM payment_hold_events WHERE account_id = b.account_id AND at < $1 ORDER BY at DESC, id DESC LIMIT 1) h ON true
-LEFT JOIN LATERAL (SELECT id, method, currency, bank_country FROM payout_accounts WHERE account_id = b.account_id AND created_at < $1 ORDER BY created_at DESC, id DESC LIMIT 1) pa ON true
-LEFT JOIN LATERAL (SELECT status FROM payout_account_events WHERE payout_account_id = pa.id AND at < $1 ORDER BY at DESC, id DESC LIMIT 1) pe ON true
-LEFT JOIN LATERAL (SELECT id, submission, tin_digest, submitted_at FROM tax_forms WHERE account_id = b.account_id AND submitted_at < $1 ORDER BY submitted_at DESC, id DESC LIMIT 1) tf ON true
-ORDER BY b.account_id`
-
-type snapshotRow struct {
-	AccountID           int64           `db:"account_id"`
-	SellerID            string          `db:"seller_id"`
-	OpeningUS           decimal.Decimal `db:"opening_us"`
-	OpeningOther        decimal.Decimal `db:"opening_other"`
-	NewUS               decimal.Decimal `db:"new_us"`
-	NewOther            decimal.Decimal `db:"new_other"`
-	AccountStatus       string          `db:"account_status"`
-	HoldOn              bool            `db:"hold_on"`
-	AgreementHold       bool            `db:"agreement_hold"`
-	PayoutAccountID     sql.NullInt64   `db:"payout_account_id"`
-	Method              string          `db:"method"`
-	Currency            string          `db:"currency"`
-	BankCountry         string          `db:"bank_country"`
-	PayoutAccountStatus string          `db:"payout_account_status"`
-	TaxFormID           sql.NullInt64   `db:"tax_form_id"`
-	Submission          []byte          `db:"submission"`
-	TINDigest           []byte          `db:"tin_digest"`
-	SubmittedAt         sql.NullTime    `db:"submitted_at"`
-	TINMatchFailed      bool            `db:"tin_match_failed"`
-	Changes             []byte          `db:"changes"`
+// rollback ends an open transaction (deferred by every step).
+func (s *session) rollback() {
+	if s.tx == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.tx.Rollback(ctx)
+	s.tx = nil
 }
 
-// streamSnapshots runs snapshotQuery on a connection of its own and hands
-// each account's snapshot to fn, in account id order, holding one row at a
-// time in memory.
-func (s *Store) streamSnapshots(ctx context.Context, calendar payout.Calendar, prevCutoff time.Time, resumeAfter int64, fn func(payout.Snapshot) error) error {
-	rows, err := s.DB.QueryxContext(ctx, snapshotQuery, calendar.Cutoff, prevCutoff, calendar.Month.AddDate(0, -1, 0), resumeAfter)
+// dryRun runs the three steps in one transaction on conn and rolls it back.
+func (s *Store) dryRun(ctx context.Context, conn *pgx.Conn, calendar payout.Calendar, options CloseOptions) (CloseResult, error) {
+	ses := &session{conn: conn, dry: true}
+	defer ses.rollback()
+	started, err := s.start(ctx, ses, calendar, options)
 	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+		return CloseResult{}, err
 	}
-	defer rows.Close()
-	var row snapshotRow
-	for rows.Next() {
-		row = snapshotRow{}
-		if err := rows.StructScan(&row); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
-		}
-		snapshot, err := row.snapshot(calendar.Cutoff)
-		if err != nil {
-			return err
-		}
-		if err := fn(snapshot); err != nil {
-			return err
+	if started.closed != nil {
+		result := *started.closed
+		result.DryRun = true
+		return result, nil
+	}
+	var counter atomic.Int64
+	counter.Store(started.done)
+	for _, shard := range started.pending {
+		if err := s.runShard(ctx, ses, calendar.Month, shard, options, &counter); err != nil {
+			return CloseResult{}, err
 		}
 	}
-	return rows.Err()
-}
-
-func (r snapshotRow) snapshot(cutoff time.Time) (payout.Snapshot, error) {
-	s := payout.Snapshot{
-		AccountID: r.AccountID, SellerID: r.SellerID,
-		OpeningUS: r.OpeningUS, OpeningOther: r.OpeningOther, NewUS: r.NewUS, NewOther: r.NewOther,
-		AccountStatus: r.AccountStatus, HoldOn: r.HoldOn, AgreementHold: r.AgreementHold,
-	}
-	if r.PayoutAccountID.Valid {
-		s.PayoutAccount = &payout.PayoutAccountState{ID: r.PayoutAccountID.Int64, Method: payout.Method(r.Method),
-			Status: r.PayoutAccountStatus, Currency: r.Currency, BankCountry: r.BankCountry}
-	}
-	if !r.TaxFormID.Valid {
-		s.Tax = tax.StandingAt(nil, nil, cutoff)
-		return s, nil
-	}
-	record, err := taxstore.Row{ID: r.TaxFormID.Int64, Submission: r.Submission, TINDigest: r.TINDigest,
-		SubmittedAt: r.SubmittedAt.Time, TINMatchFailed: r.TINMatchFailed}.Record()
+	result, err := s.finish(ctx, ses, calendar.Month, options)
 	if err != nil {
-		return s, err
+		return result, err
 	}
-	var changes []taxstore.ChangeRow
-	if err := json.Unmarshal(r.Changes, &changes); err != nil {
-		return s, fmt.Errorf("account %d: profile changes: %w", r.AccountID, err)
+	result.Resumed, result.DryRun = started.resumed, true
+	if options.Report != nil {
+		if err := options.Report(ctx, ses.tx); err != nil {
+			return result, err
+		}
 	}
-	s.Tax = tax.StandingAt([]tax.Record{record}, taxstore.Changes(changes), cutoff)
-	return s, nil
+	return result, nil
 }

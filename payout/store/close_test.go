@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
@@ -291,4 +293,84 @@ func TestConcurrentClosesProduceOneResult(t *testing.T) {
 	var rows int
 	require.NoError(t, database.Get(&rows, `SELECT count(*) FROM payouts`))
 	require.Equal(t, 11, rows)
+}
+
+// The result of a close does not depend on how many workers close its
+// shards, nor on whether they run inside one Close or as separate steps:
+// byte-identical payouts, journal, balances and totals.
+func TestShardedCloseIsTheSameWithAnyNumberOfWorkers(t *testing.T) {
+	t.Parallel()
+	dump := func(close func(w *fixture.World)) string {
+		w := fixture.New(t)
+		october(w)
+		w.Set("2026-11-05T06:00:00Z")
+		close(w)
+		var inputs, shards int
+		require.NoError(t, w.DB.Get(&inputs, `SELECT count(*) FROM cycle_inputs`))
+		require.NoError(t, w.DB.Get(&shards, `SELECT count(DISTINCT shard) FROM cycle_inputs`))
+		require.Equal(t, 11, inputs, "every account with a balance is frozen once")
+		require.Greater(t, shards, 1, "the accounts spread over several shards")
+		return w.Dump()
+	}
+	want := dump(func(w *fixture.World) {
+		w.Close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2; o.Shards = 4; o.Workers = 1 })
+	})
+	for _, workers := range []int{2, 4} {
+		got := dump(func(w *fixture.World) {
+			w.Close("2026-11", func(o *store.CloseOptions) { o.BatchSize = 2; o.Shards = 4; o.Workers = workers })
+		})
+		require.Equal(t, want, got, "%d workers", workers)
+	}
+	// As separate steps, every shard at once (what the job queue does),
+	// each shard closed twice: exactly one shard sees every shard done.
+	got := dump(func(w *fixture.World) {
+		ctx := context.Background()
+		month, err := payout.ParseMonth("2026-11")
+		require.NoError(t, err)
+		options := store.CloseOptions{Month: month, Policy: payout.DefaultPolicy(), Actor: "test", BatchSize: 2, Shards: 4}
+		started, err := w.Store.StartClose(ctx, options)
+		require.NoError(t, err)
+		require.Equal(t, []int{0, 1, 2, 3}, started.Pending)
+		_, err = w.Store.FinishClose(ctx, options.Month, options)
+		require.ErrorIs(t, err, store.ErrShardsPending)
+		var lastOnes atomic.Int32
+		options.ShardDone = func(ctx context.Context, tx pgx.Tx, allDone bool) error {
+			if allDone {
+				lastOnes.Add(1)
+			}
+			return nil
+		}
+		var wg sync.WaitGroup
+		for _, shard := range append(started.Pending, started.Pending...) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, w.Store.CloseShard(ctx, options.Month, shard, options))
+			}()
+		}
+		wg.Wait()
+		require.EqualValues(t, 1, lastOnes.Load())
+		require.ErrorIs(t, w.Store.CloseShard(ctx, options.Month, 9, options), store.ErrBadShard)
+		result, err := w.Store.FinishClose(ctx, options.Month, options)
+		require.NoError(t, err)
+		require.Equal(t, store.StateClosed, result.State)
+		again, err := w.Store.FinishClose(ctx, options.Month, options)
+		require.NoError(t, err)
+		require.True(t, again.AlreadyClosed)
+	})
+	require.Equal(t, want, got, "separate steps")
+}
+
+func TestShardOfSpreadsAccountsEvenly(t *testing.T) {
+	t.Parallel()
+	counts := make([]int, 8)
+	for id := int64(1); id <= 80_000; id++ {
+		shard := store.ShardOf(id, 8)
+		require.Equal(t, shard, store.ShardOf(id, 8))
+		counts[shard]++
+	}
+	for shard, n := range counts {
+		require.InDelta(t, 10_000, n, 500, "shard %d", shard)
+	}
+	require.Zero(t, store.ShardOf(12345, 1))
 }

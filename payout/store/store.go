@@ -1,12 +1,43 @@
 // Package store is the cycle's Postgres side: payout accounts and their
-// verification, payment holds, account status, and the close itself, which
-// streams per-account snapshots out of the database, runs payout.Decide on
-// each and writes the decisions back in batched transactions.
+// verification, payment holds, account status, and the close itself.
 //
 // Every fact is an append-only history of timestamped events, read "as of"
 // an instant with a strict `at < instant`: a change made exactly at a cutoff
 // counts from the next cycle (SPEC §3.2). Times come from the injected clock
 // and are passed to SQL explicitly; nothing here calls now().
+//
+// # The close in three steps
+//
+//  1. Start (one transaction, under the month's advisory lock): create the
+//     cycle in state closing and freeze its input. One query reads every
+//     account with a balance and, as of the cutoff, what payout.Decide
+//     needs (balances from the month's earnings lines, the previous cycle's
+//     carried amounts and the returns; the latest status, hold, payout
+//     account, verification and tax form, each history read once and
+//     hash-joined). It streams into cycle_inputs with COPY, each account
+//     assigned to a shard by ShardOf (a hash of its id, modulo the cycle's
+//     shard count, recorded on the cycle). One cycle_shards row per shard.
+//  2. Shards (independent; any number at once, on any processes): a shard
+//     reads its accounts from cycle_inputs in id order, a batch at a time,
+//     decides each and writes, in one transaction per batch, the payouts
+//     rows, one balanced journal entry and the shard's resume pointer. The
+//     transaction of its last batch marks it done, with the cycle's row
+//     locked so exactly one shard sees every shard done. A shard runs under
+//     its own advisory lock; a crashed shard resumes after its last batch.
+//  3. Finish (one transaction, under the month's lock): with every shard
+//     done, check conservation, the journal against the payouts rows, and
+//     one payouts row per frozen input; set closed (or awaiting_approval).
+//
+// Because the input is frozen and the shard count fixed when the cycle
+// starts, the batches — and so every row and journal entry — are the same
+// however many workers close the shards and in whatever order: Close with
+// one worker or eight, or the jobs of `payrun serve` spread over replicas,
+// give byte-identical results. The month's lines are aggregated once, by one
+// parallel query, in step 1; step 2 never reads earnings_lines.
+//
+// Close runs the three steps in one process (CloseOptions.Workers shards at
+// a time); StartClose, CloseShard and FinishClose are the steps for the job
+// queue (package jobs: close-start, close-shard, close-finish).
 package store
 
 import (

@@ -1,0 +1,312 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/tax"
+	"github.com/payrun/payrun/tax/taxstore"
+)
+
+// closeShard closes one shard on a connection holding the shard's lock.
+func (s *Store) closeShard(ctx context.Context, month time.Time, shard int, options CloseOptions, counter *atomic.Int64) error {
+	key := int32(monthKey(month)*MaxShards) + int32(shard)
+	if shard < 0 || shard >= MaxShards {
+		return fmt.Errorf("%w: %d", ErrBadShard, shard)
+	}
+	return s.withLock(ctx, shardLockClass, key, func(conn *pgx.Conn) error {
+		return s.runShard(ctx, &session{conn: conn}, month, shard, options, counter)
+	})
+}
+
+// shardPlan is what a shard needs from its cycle.
+type shardPlan struct {
+	calendar payout.Calendar
+	policy   payout.Policy
+	treaties *tax.TreatyTable
+}
+
+// runShard decides the shard's accounts in account id order, a batch per
+// transaction. Each transaction writes the batch's payouts rows and journal
+// entry and moves the shard's resume pointer; the one that finds the shard
+// exhausted marks it done (and, with the cycle's row locked, tells
+// options.ShardDone whether every shard is now done).
+func (s *Store) runShard(ctx context.Context, ses *session, month time.Time, shard int, options CloseOptions, counter *atomic.Int64) error {
+	defer func() {
+		if !ses.dry {
+			ses.rollback()
+		}
+	}()
+	var plan *shardPlan
+	for {
+		tx, err := ses.begin(ctx)
+		if err != nil {
+			return err
+		}
+		var state string
+		var resumeAfter, accountsDone int64
+		var doneAt *time.Time
+		err = tx.QueryRow(ctx, `
+			SELECT c.state, s.resume_after, s.accounts_done, s.done_at
+			FROM cycles c JOIN cycle_shards s ON s.month = c.month WHERE c.month = $1 AND s.shard = $2`,
+			month, shard).Scan(&state, &resumeAfter, &accountsDone, &doneAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.noShard(ctx, tx, month, shard)
+		}
+		if err != nil {
+			return err
+		}
+		if state != StateClosing || doneAt != nil {
+			return ses.commit(ctx) // closed meanwhile, or done by another worker
+		}
+		if plan == nil {
+			if plan, err = s.planShard(ctx, tx, month); err != nil {
+				return err
+			}
+		}
+		batch, err := s.decideBatch(ctx, tx, plan, shard, resumeAfter, options.BatchSize)
+		if err != nil {
+			return err
+		}
+		last := len(batch) < options.BatchSize
+		if last {
+			// Lock the cycle first: shards finishing at the same moment take
+			// turns, so exactly one of them sees every shard done.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM cycles WHERE month = $1 FOR UPDATE`, month); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 0 {
+			if err := s.writeBatch(ctx, tx, plan.calendar, batch, options.Fault); err != nil {
+				return err
+			}
+			if err := options.Fault("before_batch_commit"); err != nil {
+				return err
+			}
+			resumeAfter = batch[len(batch)-1].AccountID
+			accountsDone += int64(len(batch))
+		}
+		var doneBy any
+		if last {
+			doneBy = options.Actor
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE cycle_shards SET resume_after = $3, accounts_done = $4,
+			       done_at = CASE WHEN $5::text IS NULL THEN NULL ELSE $6::timestamptz END, done_by = $5
+			 WHERE month = $1 AND shard = $2`, month, shard, resumeAfter, accountsDone, doneBy, s.now()); err != nil {
+			return fmt.Errorf("shard %d: %w", shard, err)
+		}
+		if last && options.ShardDone != nil {
+			var allDone bool
+			if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM cycle_shards WHERE month = $1 AND done_at IS NULL)`, month).Scan(&allDone); err != nil {
+				return err
+			}
+			if err := options.ShardDone(ctx, tx, allDone); err != nil {
+				return err
+			}
+		}
+		if err := ses.commit(ctx); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			total := counter.Add(int64(len(batch)))
+			if options.Progress != nil {
+				options.Progress(total)
+			}
+			if err := options.Fault("after_batch_commit"); err != nil {
+				return err
+			}
+		}
+		if last {
+			return nil
+		}
+	}
+}
+
+// noShard explains a missing cycle_shards row.
+func (s *Store) noShard(ctx context.Context, tx pgx.Tx, month time.Time, shard int) error {
+	var shards int
+	err := tx.QueryRow(ctx, `SELECT shards FROM cycles WHERE month = $1`, month).Scan(&shards)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrUnknownCycle, payout.MonthName(month))
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s has shards 0..%d, not %d", ErrBadShard, payout.MonthName(month), shards-1, shard)
+}
+
+// planShard reads the cycle's recorded policy and treaty table.
+func (s *Store) planShard(ctx context.Context, tx pgx.Tx, month time.Time) (*shardPlan, error) {
+	var policyJSON []byte
+	var treatySHA string
+	if err := tx.QueryRow(ctx, `SELECT policy, treaty_sha256 FROM cycles WHERE month = $1`, month).Scan(&policyJSON, &treatySHA); err != nil {
+		return nil, err
+	}
+	var policy payout.Policy
+	if err := json.Unmarshal(policyJSON, &policy); err != nil {
+		return nil, fmt.Errorf("cycle policy: %w", err)
+	}
+	treaties, err := taxstore.TreatyTableByVersion(ctx, s.DB, treatySHA)
+	if err != nil {
+		return nil, fmt.Errorf("cycle treaty table %s: %w", treatySHA, err)
+	}
+	return &shardPlan{calendar: policy.CalendarFor(month), policy: policy, treaties: treaties}, nil
+}
+
+// decideBatch reads the next batch of the shard's frozen input (keyset:
+// account ids after resumeAfter) and decides each account.
+func (s *Store) decideBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, shard int, resumeAfter int64, size int) ([]payout.Decision, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT i.account_id, i.seller_id, i.opening_us, i.opening_other, i.new_us, i.new_other, i.account_status, i.hold_on,
+		       i.agreement_hold, i.payout_account_id, i.method, i.currency, i.bank_country, i.payout_account_status,
+		       i.tax_form_id, tf.submission, coalesce(tf.tin_digest, ''::bytea), i.submitted_at, i.tin_match_failed, i.changes
+		FROM cycle_inputs i LEFT JOIN tax_forms tf ON tf.id = i.tax_form_id
+		WHERE i.month = $1 AND i.shard = $2 AND i.account_id > $3
+		ORDER BY i.account_id LIMIT $4`, plan.calendar.Month, shard, resumeAfter, size)
+	if err != nil {
+		return nil, fmt.Errorf("shard %d input: %w", shard, err)
+	}
+	defer rows.Close()
+	var snapshots []payout.Snapshot
+	for rows.Next() {
+		var r snapshotRow
+		if err := rows.Scan(&r.AccountID, &r.SellerID, &r.OpeningUS, &r.OpeningOther, &r.NewUS, &r.NewOther, &r.AccountStatus, &r.HoldOn,
+			&r.AgreementHold, &r.PayoutAccountID, &r.Method, &r.Currency, &r.BankCountry, &r.PayoutAccountStatus,
+			&r.TaxFormID, &r.Submission, &r.TINDigest, &r.SubmittedAt, &r.TINMatchFailed, &r.Changes); err != nil {
+			return nil, fmt.Errorf("shard %d input: %w", shard, err)
+		}
+		snapshot, err := r.snapshot(plan.calendar.Cutoff)
+		if err != nil {
+			return nil, err
+		}
+		snapshots = append(snapshots, snapshot)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("shard %d input: %w", shard, err)
+	}
+	rows.Close()
+	batch := make([]payout.Decision, 0, len(snapshots))
+	for _, snapshot := range snapshots {
+		decision, err := payout.Decide(plan.calendar, plan.policy, plan.treaties, snapshot)
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, decision)
+	}
+	return batch, nil
+}
+
+type snapshotRow struct {
+	AccountID           int64
+	SellerID            string
+	OpeningUS           decimal.Decimal
+	OpeningOther        decimal.Decimal
+	NewUS               decimal.Decimal
+	NewOther            decimal.Decimal
+	AccountStatus       string
+	HoldOn              bool
+	AgreementHold       bool
+	PayoutAccountID     sql.NullInt64
+	Method              string
+	Currency            string
+	BankCountry         string
+	PayoutAccountStatus string
+	TaxFormID           sql.NullInt64
+	Submission          []byte
+	TINDigest           []byte
+	SubmittedAt         sql.NullTime
+	TINMatchFailed      bool
+	Changes             []byte
+}
+
+func (r snapshotRow) snapshot(cutoff time.Time) (payout.Snapshot, error) {
+	s := payout.Snapshot{
+		AccountID: r.AccountID, SellerID: r.SellerID,
+		OpeningUS: r.OpeningUS, OpeningOther: r.OpeningOther, NewUS: r.NewUS, NewOther: r.NewOther,
+		AccountStatus: r.AccountStatus, HoldOn: r.HoldOn, AgreementHold: r.AgreementHold,
+	}
+	if r.PayoutAccountID.Valid {
+		s.PayoutAccount = &payout.PayoutAccountState{ID: r.PayoutAccountID.Int64, Method: payout.Method(r.Method),
+			Status: r.PayoutAccountStatus, Currency: r.Currency, BankCountry: r.BankCountry}
+	}
+	if !r.TaxFormID.Valid {
+		s.Tax = tax.StandingAt(nil, nil, cutoff)
+		return s, nil
+	}
+	record, err := taxstore.Row{ID: r.TaxFormID.Int64, Submission: r.Submission, TINDigest: r.TINDigest,
+		SubmittedAt: r.SubmittedAt.Time, TINMatchFailed: r.TINMatchFailed}.Record()
+	if err != nil {
+		return s, err
+	}
+	var changes []taxstore.ChangeRow
+	if err := json.Unmarshal(r.Changes, &changes); err != nil {
+		return s, fmt.Errorf("account %d: profile changes: %w", r.AccountID, err)
+	}
+	s.Tax = tax.StandingAt([]tax.Record{record}, taxstore.Changes(changes), cutoff)
+	return s, nil
+}
+
+// writeBatch writes one batch of decisions: the payouts rows (COPY) and one
+// balanced journal entry for the paid accounts among them.
+func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, batch []payout.Decision, fault Fault) error {
+	rows := make([][]any, 0, len(batch))
+	var postings []ledger.Posting
+	withheld, inTransit := decimal.Zero, decimal.Zero
+	for _, d := range batch {
+		var payoutAccountID, method, currency, paymentID, rate any
+		if d.PayoutAccount != nil {
+			payoutAccountID, method, currency = d.PayoutAccount.ID, string(d.PayoutAccount.Method), d.PayoutAccount.Currency
+		}
+		if d.Status == payout.Paid {
+			paymentID = payout.PaymentID(calendar.Month, d.AccountID)
+			rate = d.Rate
+			postings = append(postings,
+				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, true), Amount: d.CarriedUS.Sub(d.BalanceUS)},
+				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, false), Amount: d.CarriedOther.Sub(d.BalanceOther)})
+			withheld = withheld.Add(d.Withheld)
+			inTransit = inTransit.Add(d.Paid)
+		}
+		reasons := make([]string, len(d.Reasons))
+		for i, r := range d.Reasons {
+			reasons[i] = string(r)
+		}
+		rows = append(rows, []any{calendar.Month, d.AccountID, string(d.Status), reasons,
+			d.OpeningUS, d.OpeningOther, d.NewUS, d.NewOther, d.BalanceUS, d.BalanceOther,
+			d.WithholdingBase, rate, d.RateReason, d.Withheld, d.Paid, d.CarriedUS, d.CarriedOther,
+			payoutAccountID, method, currency, paymentID})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payouts"}, payoutColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("write payouts: %w", err)
+	}
+	if err := fault("mid_batch"); err != nil {
+		return err
+	}
+	if len(postings) == 0 {
+		return nil
+	}
+	postings = append(postings,
+		ledger.Posting{LedgerAccount: USWithholding, Amount: withheld},
+		ledger.Posting{LedgerAccount: PaymentsInTransit, Amount: inTransit})
+	_, err := ledger.Post(ctx, tx, ledger.Transaction{
+		Kind:      "payout",
+		Reference: payoutReference(calendar.Month, batch[0].AccountID),
+		PostedAt:  s.now(),
+		Postings:  postings,
+	})
+	return err
+}
+
+var payoutColumns = []string{"month", "account_id", "status", "reasons", "opening_us", "opening_other", "new_us", "new_other",
+	"balance_us", "balance_other", "withholding_base", "rate", "rate_reason", "withheld", "paid_usd", "carried_us", "carried_other",
+	"payout_account_id", "method", "currency", "payment_id"}

@@ -1,0 +1,330 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/tax/taxstore"
+)
+
+// cycleRow is a cycles row.
+type cycleRow struct {
+	Month     time.Time
+	State     string
+	Policy    []byte
+	TreatySHA string
+	Shards    int
+}
+
+// started is what the first step found or did.
+type started struct {
+	closed  *CloseResult // the cycle was past closing
+	shards  int
+	pending []int // shards not done yet
+	done    int64 // accounts already decided (a resumed close)
+	resumed bool
+}
+
+// start is the first step: in one transaction, create the cycle (state
+// closing) and freeze its input — every account with a balance, what
+// payout.Decide needs about it as of the cutoff, and its shard — or find
+// the cycle started (then the input is already there) or past closing.
+func (s *Store) start(ctx context.Context, ses *session, calendar payout.Calendar, options CloseOptions) (started, error) {
+	defer func() {
+		if !ses.dry {
+			ses.rollback()
+		}
+	}()
+	tx, err := ses.begin(ctx)
+	if err != nil {
+		return started{}, err
+	}
+	cycle, previous, err := s.startCycle(ctx, tx, calendar, options)
+	if err != nil {
+		return started{}, err
+	}
+	if cycle.State != StateClosing {
+		result := CloseResult{Month: payout.MonthName(calendar.Month), State: cycle.State, AlreadyClosed: true, Shards: cycle.Shards}
+		if result.Totals, err = cycleTotals(ctx, tx, calendar.Month); err != nil {
+			return started{}, err
+		}
+		return started{closed: &result}, ses.commit(ctx)
+	}
+	var frozen bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cycle_shards WHERE month = $1)`, calendar.Month).Scan(&frozen); err != nil {
+		return started{}, err
+	}
+	if !frozen {
+		prevCutoff := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+		if previous != nil {
+			prevCutoff = *previous
+		}
+		if err := s.freeze(ctx, tx, calendar, prevCutoff, cycle.Shards); err != nil {
+			return started{}, err
+		}
+	}
+	result := started{shards: cycle.Shards, resumed: frozen}
+	rows, err := tx.Query(ctx, `SELECT shard, accounts_done, done_at IS NOT NULL FROM cycle_shards WHERE month = $1 ORDER BY shard`, calendar.Month)
+	if err != nil {
+		return started{}, err
+	}
+	for rows.Next() {
+		var shard int
+		var done int64
+		var finished bool
+		if err := rows.Scan(&shard, &done, &finished); err != nil {
+			rows.Close()
+			return started{}, err
+		}
+		result.done += done
+		if !finished {
+			result.pending = append(result.pending, shard)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return started{}, err
+	}
+	return result, ses.commit(ctx)
+}
+
+// startCycle creates the cycle row (state closing) or finds it, checks the
+// order of cycles, and returns the previous cycle's cutoff (nil for the
+// first cycle ever).
+func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, options CloseOptions) (cycleRow, *time.Time, error) {
+	var cycle cycleRow
+	err := tx.QueryRow(ctx, `SELECT month, state, policy, treaty_sha256, shards FROM cycles WHERE month = $1 FOR UPDATE`,
+		calendar.Month).Scan(&cycle.Month, &cycle.State, &cycle.Policy, &cycle.TreatySHA, &cycle.Shards)
+	found := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return cycle, nil, err
+	}
+	var previous *time.Time
+	var earlier *time.Time
+	if err := tx.QueryRow(ctx, `SELECT max(month) FROM cycles WHERE month < $1`, calendar.Month).Scan(&earlier); err != nil {
+		return cycle, nil, err
+	}
+	if earlier != nil {
+		expected := calendar.Month.AddDate(0, -1, 0)
+		var state string
+		err := tx.QueryRow(ctx, `SELECT state FROM cycles WHERE month = $1`, expected).Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (state == StateOpen || state == StateClosing)) {
+			return cycle, nil, fmt.Errorf("%w: close %s before %s", ErrPreviousOpen, payout.MonthName(expected), payout.MonthName(calendar.Month))
+		}
+		if err != nil {
+			return cycle, nil, err
+		}
+		previous = &expected
+	}
+	if found && cycle.State != StateOpen {
+		return cycle, previous, nil
+	}
+	var later bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cycles WHERE month > $1 AND state <> 'open')`, calendar.Month).Scan(&later); err != nil {
+		return cycle, nil, err
+	}
+	if later {
+		return cycle, nil, fmt.Errorf("%w than %s", ErrLaterCycle, payout.MonthName(calendar.Month))
+	}
+	// Every import that could stamp lines before the cutoff has committed
+	// once we hold the import lock exclusively (see ledger.ImportLockKey).
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledger.ImportLockKey); err != nil {
+		return cycle, nil, err
+	}
+	treaties, err := taxstore.TreatyTableAt(ctx, s.DB, calendar.CloseAt)
+	if err != nil {
+		return cycle, nil, err
+	}
+	policy, err := json.Marshal(options.Policy)
+	if err != nil {
+		return cycle, nil, err
+	}
+	now := s.now()
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO cycles (month, state, cutoff, payment_date, policy, treaty_sha256, shards) VALUES ($1, 'closing', $2, $3, $4, $5, $6)
+		ON CONFLICT (month) DO UPDATE SET state = 'closing', policy = excluded.policy, treaty_sha256 = excluded.treaty_sha256, shards = excluded.shards`,
+		calendar.Month, calendar.Cutoff, calendar.PaymentDate, policy, treaties.Version(), options.Shards); err != nil {
+		return cycle, nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'closing', $2, $3)`, calendar.Month, now, options.Actor); err != nil {
+		return cycle, nil, err
+	}
+	cycle = cycleRow{Month: calendar.Month, State: StateClosing, Policy: policy, TreatySHA: treaties.Version(), Shards: options.Shards}
+	return cycle, previous, nil
+}
+
+// ShardOf is the shard of an account in a cycle split into shards: a
+// 64-bit mix of the id (splitmix64's finaliser), so neighbouring ids spread
+// evenly, modulo the count. It never changes for a cycle.
+func ShardOf(accountID int64, shards int) int {
+	x := uint64(accountID)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return int(x % uint64(shards))
+}
+
+// freeze writes the cycle's input: inputQuery streamed from a connection of
+// its own (a plain SELECT, so Postgres aggregates the month's lines with
+// parallel workers) into a COPY on tx, then one cycle_shards row per shard.
+// Memory stays flat: one row at a time. The import lock (taken by
+// startCycle, and again here for a cycle some older version left closing
+// without input) guarantees no line stamped before the cutoff commits later.
+func (s *Store) freeze(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, prevCutoff time.Time, shards int) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledger.ImportLockKey); err != nil {
+		return err
+	}
+	counts := make([]int64, shards)
+	err := db.WithPgx(ctx, s.DB, func(reader *pgx.Conn) error {
+		return db.PgxTx(ctx, reader, func(read pgx.Tx) error {
+			// The month's aggregation is one hash table per worker: give it
+			// the memory to stay off disk (this transaction only).
+			if _, err := read.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+				return err
+			}
+			rows, err := read.Query(ctx, inputQuery, calendar.Cutoff, prevCutoff, calendar.Month.AddDate(0, -1, 0))
+			if err != nil {
+				return fmt.Errorf("cycle input: %w", err)
+			}
+			defer rows.Close()
+			source := &inputSource{rows: rows, month: calendar.Month, counts: counts}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cycle_inputs"}, inputColumns, source); err != nil {
+				return fmt.Errorf("cycle input: %w", err)
+			}
+			return source.Err()
+		})
+	})
+	if err != nil {
+		return err
+	}
+	shardRows := make([][]any, shards)
+	for shard, count := range counts {
+		shardRows[shard] = []any{calendar.Month, shard, count}
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"cycle_shards"}, []string{"month", "shard", "accounts"}, pgx.CopyFromRows(shardRows))
+	return err
+}
+
+var inputColumns = []string{"month", "shard", "account_id", "seller_id", "opening_us", "opening_other", "new_us", "new_other",
+	"account_status", "hold_on", "agreement_hold", "payout_account_id", "method", "currency", "bank_country", "payout_account_status",
+	"tax_form_id", "submitted_at", "tin_match_failed", "changes"}
+
+// inputSource feeds inputQuery's rows to COPY, adding month and shard.
+type inputSource struct {
+	rows   pgx.Rows
+	month  time.Time
+	counts []int64
+	row    inputRow
+	err    error
+}
+
+type inputRow struct {
+	accountID                                  int64
+	sellerID                                   string
+	openingUS, openingOther, newUS, newOther   pgtype.Numeric
+	status                                     string
+	holdOn, agreementHold                      bool
+	payoutAccountID                            pgtype.Int8
+	method, currency, bankCountry, payoutState string
+	taxFormID                                  pgtype.Int8
+	submittedAt                                pgtype.Timestamptz
+	tinMatchFailed                             bool
+	changes                                    []byte
+}
+
+func (i *inputSource) Next() bool {
+	if i.err != nil || !i.rows.Next() {
+		return false
+	}
+	r := &i.row
+	i.err = i.rows.Scan(&r.accountID, &r.sellerID, &r.openingUS, &r.openingOther, &r.newUS, &r.newOther, &r.status, &r.holdOn,
+		&r.agreementHold, &r.payoutAccountID, &r.method, &r.currency, &r.bankCountry, &r.payoutState, &r.taxFormID, &r.submittedAt,
+		&r.tinMatchFailed, &r.changes)
+	return i.err == nil
+}
+
+func (i *inputSource) Values() ([]any, error) {
+	r := &i.row
+	shard := ShardOf(r.accountID, len(i.counts))
+	i.counts[shard]++
+	return []any{i.month, shard, r.accountID, r.sellerID, r.openingUS, r.openingOther, r.newUS, r.newOther, r.status, r.holdOn,
+		r.agreementHold, r.payoutAccountID, r.method, r.currency, r.bankCountry, r.payoutState, r.taxFormID, r.submittedAt,
+		r.tinMatchFailed, json.RawMessage(r.changes)}, nil
+}
+
+func (i *inputSource) Err() error {
+	if i.err != nil {
+		return i.err
+	}
+	return i.rows.Err()
+}
+
+// inputQuery reads, for every account with a non-zero balance in the cycle,
+// everything payout.Decide needs as of the cutoff ($1). Cost follows the
+// month: the previous cycle's payouts rows ($3), the returns recorded in the
+// window, and the earnings lines with available_at in [previous cutoff ($2),
+// cutoff) — never older lines. Each history is read once, latest event per
+// account before the cutoff (DISTINCT ON), and hash-joined to the balances,
+// rather than probed once per account.
+const inputQuery = `
+WITH parts AS (
+    SELECT account_id, carried_us AS opening_us, carried_other AS opening_other, 0::numeric AS new_us, 0::numeric AS new_other
+      FROM payouts WHERE month = $3
+    UNION ALL
+    SELECT account_id, 0, amount_usd, 0, 0
+      FROM payout_returns WHERE recorded_at >= $2 AND recorded_at < $1
+    UNION ALL
+    SELECT account_id, 0, 0, coalesce(sum(amount) FILTER (WHERE market = 'US'), 0), coalesce(sum(amount) FILTER (WHERE market <> 'US'), 0)
+      FROM earnings_lines WHERE available_at >= $2 AND available_at < $1
+     GROUP BY account_id
+), balances AS (
+    SELECT account_id, sum(opening_us) AS opening_us, sum(opening_other) AS opening_other, sum(new_us) AS new_us, sum(new_other) AS new_other
+      FROM parts GROUP BY account_id
+    HAVING sum(opening_us) + sum(new_us) <> 0 OR sum(opening_other) + sum(new_other) <> 0
+), st AS (
+    SELECT DISTINCT ON (account_id) account_id, status FROM account_status_events
+     WHERE at < $1 ORDER BY account_id, at DESC, id DESC
+), h AS (
+    SELECT DISTINCT ON (account_id) account_id, hold_on FROM payment_hold_events
+     WHERE at < $1 ORDER BY account_id, at DESC, id DESC
+), pa AS (
+    SELECT DISTINCT ON (account_id) account_id, id, method, currency, bank_country FROM payout_accounts
+     WHERE created_at < $1 ORDER BY account_id, created_at DESC, id DESC
+), pe AS (
+    SELECT DISTINCT ON (payout_account_id) payout_account_id, status FROM payout_account_events
+     WHERE at < $1 ORDER BY payout_account_id, at DESC, id DESC
+), tf AS (
+    SELECT DISTINCT ON (account_id) account_id, id, submitted_at FROM tax_forms
+     WHERE submitted_at < $1 ORDER BY account_id, submitted_at DESC, id DESC
+)
+SELECT b.account_id, a.seller_id, b.opening_us, b.opening_other, b.new_us, b.new_other,
+       coalesce(st.status, '') AS account_status,
+       coalesce(h.hold_on, false) AS hold_on,
+       EXISTS (SELECT 1 FROM agreements g
+                WHERE g.required_for_payout AND g.published_at + make_interval(days => g.grace_days) <= $1
+                  AND NOT EXISTS (SELECT 1 FROM agreement_acceptances x
+                                   WHERE x.account_id = b.account_id AND x.name = g.name AND x.version >= g.version AND x.accepted_at < $1)) AS agreement_hold,
+       pa.id AS payout_account_id, coalesce(pa.method, '') AS method, coalesce(pa.currency, '') AS currency,
+       coalesce(pa.bank_country, '') AS bank_country, coalesce(pe.status, '') AS payout_account_status,
+       tf.id AS tax_form_id, tf.submitted_at,
+       coalesce(EXISTS (SELECT 1 FROM tin_match_results m WHERE m.tax_form_id = tf.id AND NOT m.matched AND m.at < $1), false) AS tin_match_failed,
+       coalesce((SELECT json_agg(json_build_object('at', c.at, 'legal_name', coalesce(c.legal_name, ''), 'tin_digest', coalesce(encode(c.tin_digest, 'hex'), '')) ORDER BY c.at, c.id)
+                   FROM tax_profile_changes c WHERE c.account_id = b.account_id AND c.at >= tf.submitted_at AND c.at < $1), '[]') AS changes
+FROM balances b
+JOIN accounts a ON a.id = b.account_id
+LEFT JOIN st ON st.account_id = b.account_id
+LEFT JOIN h ON h.account_id = b.account_id
+LEFT JOIN pa ON pa.account_id = b.account_id
+LEFT JOIN pe ON pe.payout_account_id = pa.id
+LEFT JOIN tf ON tf.account_id = b.account_id`

@@ -2,24 +2,47 @@
 // simplest correct way to do the same I/O (the baseline), in the same run on
 // the same database server, and prints one report (also bench/results.json).
 //
-// Workloads:
+// Workloads (--workloads, all by default):
 //
-//	import     payrun earnings import of N generated lines, against a bare
-//	           COPY ... (FORMAT csv) of the same file into a plain table with
-//	           the same columns and no constraints or indexes.
-//	close      payrun cycle close over N lines and P publishers (all payable,
-//	           with the workbook), against the bare pipeline: one GROUP BY
-//	           over the same lines streamed into Go plus a COPY of P rows.
-//	release    payrun cycle release of that cycle: NACHA, pain.001 and PayPal
-//	           files for the paid publishers, plus the workbook rewritten.
+//	import     payrun earnings import of N generated lines (--sizes, 1M and
+//	           10M), against a bare COPY ... (FORMAT csv) of the same file
+//	           into a plain table with the same columns and no constraints or
+//	           indexes.
+//	close      payrun cycle close --no-workbook over N lines and P publishers
+//	           (--close-lines, --close-publishers; all payable), against the
+//	           bare pipeline: one GROUP BY over the same lines streamed into
+//	           Go plus a COPY of P rows. Twice: with 1 worker, and with
+//	           --workers 2 on an identical copy of the database (CREATE
+//	           DATABASE ... TEMPLATE, made before anything is timed), both
+//	           against the same baseline; the second row's target column says
+//	           how 2 workers compare with 1, and the two closes must decide
+//	           every payout the same way.
+//	release    (with close) payrun cycle release of the 1-worker cycle:
+//	           NACHA, pain.001 and PayPal files for the paid publishers, plus
+//	           the workbook the close skipped. No baseline: an absolute target.
+//	scale      payrun cycle close --no-workbook --workers 2 over 20M lines and
+//	           1M publishers (--scale-lines, --scale-publishers), against the
+//	           same bare pipeline; target: peak RSS under 400 MB. It is also
+//	           the close of 1M publishers.
+//	history    K months of L lines each, imported and closed in turn (closes
+//	           with the workbook): the close of month K against the close of
+//	           month 1 (cost follows the month, not the history).
+//	workbook   the cycle workbook of N generated paid publishers
+//	           (--workbook-rows, 100k and 1M) with reports.WriteCycleWorkbook,
+//	           against a bare excelize StreamWriter of the same rows and
+//	           columns (reports.WriteBareWorkbook). Each side runs in a
+//	           subprocess of this binary (--internal-workbook) for its own
+//	           peak RSS; the rows are generated as they are written, and the
+//	           time generating them takes alone is taken out.
 //	api        authenticated GETs of account details on payrun serve, with wrk
 //	           from a second process; the same server's /healthz as the floor.
-//	history    K months of L lines each, imported and closed in turn: the
-//	           close of month K against the close of month 1 (cost follows
-//	           the month, not the history).
+//	           And a mixed GET + PUT (If-Match) load: no 5xx, no lost update.
 //
 // payrun runs as a subprocess, so its peak RSS is the kernel's figure for the
-// whole process. Every workload gets a fresh database.
+// whole process. Every workload gets a fresh database; the close and scale
+// workloads' databases are imported, vacuumed and analyzed (as autovacuum
+// would) before anything is timed. Each row is printed on stderr as it is
+// measured; the whole report is printed on stdout at the end.
 package main
 
 import (
@@ -27,6 +50,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,14 +81,24 @@ type Result struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == internalWorkbookFlag {
+		if err := internalWorkbook(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	binary := flag.String("payrun", "bin/payrun", "the payrun binary to measure")
 	sizes := flag.String("sizes", "1000000,10000000", "comma-separated line counts for the import workload")
-	workloads := flag.String("workloads", "import,close,history,api", "comma-separated workloads to run")
+	workloads := flag.String("workloads", "import,close,scale,history,workbook,api", "comma-separated workloads to run")
 	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
 	mixedSeconds := flag.Int("mixed-seconds", 60, "seconds of the mixed read/write API load")
 	flag.IntVar(&wrkConnections, "api-connections", wrkConnections, "connections wrk keeps open")
 	closeLines := flag.Int64("close-lines", 10_000_000, "lines of the close workload")
 	closePublishers := flag.Int("close-publishers", 100_000, "publishers of the close workload")
+	scaleLines := flag.Int64("scale-lines", 20_000_000, "lines of the scale workload")
+	scalePublishers := flag.Int("scale-publishers", 1_000_000, "publishers of the scale workload")
+	workbookRows := flag.String("workbook-rows", "100000,1000000", "comma-separated row counts of the workbook workload")
 	historyLines := flag.Int64("history-lines", 500_000, "lines per month of the history workload")
 	historyPublishers := flag.Int("history-publishers", 10_000, "publishers of the history workload")
 	historyMonths := flag.Int("history-months", 12, "months of the history workload")
@@ -72,9 +106,16 @@ func main() {
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
+		scaleLines: *scaleLines, scalePublishers: *scalePublishers, workbookRows: *workbookRows, keepFiles: *work != "",
 		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds}
+	known := map[string]bool{"import": true, "close": true, "scale": true, "history": true, "workbook": true, "api": true}
 	for _, w := range strings.Split(*workloads, ",") {
-		plan.workloads[strings.TrimSpace(w)] = true
+		w = strings.TrimSpace(w)
+		if !known[w] {
+			fmt.Fprintf(os.Stderr, "bench: --workloads: unknown workload %q (import, close, scale, history, workbook, api)\n", w)
+			os.Exit(2)
+		}
+		plan.workloads[w] = true
 	}
 	if err := run(*binary, *sizes, *out, *work, plan); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -84,12 +125,14 @@ func main() {
 
 // plan says which workloads to run and how big.
 type plan struct {
-	workloads                          map[string]bool
-	closeLines, historyLines           int64
-	closePublishers, historyPublishers int
-	historyMonths                      int
-	apiSeconds                         int
-	mixedSeconds                       int
+	workloads                                           map[string]bool
+	closeLines, scaleLines, historyLines                int64
+	closePublishers, scalePublishers, historyPublishers int
+	historyMonths                                       int
+	workbookRows                                        string // comma-separated
+	apiSeconds                                          int
+	mixedSeconds                                        int
+	keepFiles                                           bool // --work given: keep generated files for the next run
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -107,9 +150,9 @@ func run(binary, sizes, out, work string, plan plan) error {
 		work = dir
 	}
 	var results []Result
-	add := func(r Result) {
+	add := func(r Result) { // progress on stderr, the whole report on stdout at the end
 		results = append(results, r)
-		report(results[len(results)-1:], len(results) == 1)
+		report(os.Stderr, results[len(results)-1:], true)
 	}
 	for _, field := range strings.Split(sizes, ",") {
 		if !plan.workloads["import"] {
@@ -134,6 +177,13 @@ func run(binary, sizes, out, work string, plan plan) error {
 			add(r)
 		}
 	}
+	if plan.workloads["scale"] {
+		result, err := benchScale(ctx, binary, serverURL, work, plan.scaleLines, plan.scalePublishers, plan.keepFiles)
+		if err != nil {
+			return err
+		}
+		add(result)
+	}
 	if plan.workloads["history"] {
 		historyResults, err := benchHistory(ctx, binary, serverURL, work, plan.historyLines, plan.historyPublishers, plan.historyMonths)
 		if err != nil {
@@ -142,6 +192,20 @@ func run(binary, sizes, out, work string, plan plan) error {
 		for _, r := range historyResults {
 			add(r)
 		}
+	}
+	for _, field := range strings.Split(plan.workbookRows, ",") {
+		if !plan.workloads["workbook"] {
+			break
+		}
+		rows, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || rows < 1 {
+			return fmt.Errorf("--workbook-rows: %q is not a positive number", field)
+		}
+		result, err := benchWorkbook(work, rows)
+		if err != nil {
+			return err
+		}
+		add(result)
 	}
 	if plan.workloads["api"] {
 		apiResults, err := benchAPI(ctx, binary, serverURL, plan.apiSeconds, plan.mixedSeconds)
@@ -152,6 +216,7 @@ func run(binary, sizes, out, work string, plan plan) error {
 			add(r)
 		}
 	}
+	report(os.Stdout, results, true)
 	body, err := json.MarshalIndent(map[string]any{"generated_at": time.Now().UTC().Format(time.RFC3339), "results": results}, "", "  ")
 	if err != nil {
 		return err
@@ -162,8 +227,8 @@ func run(binary, sizes, out, work string, plan plan) error {
 	return os.WriteFile(out, append(body, '\n'), 0o644)
 }
 
-func report(results []Result, header bool) {
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+func report(out io.Writer, results []Result, header bool) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if header {
 		fmt.Fprintln(w, "workload\titems\tpayrun s\tbaseline s\tratio\titems/s\tpeak RSS MB\ttarget\t")
 	}
@@ -234,13 +299,9 @@ func freshDatabase(ctx context.Context, serverURL, name string) (string, error) 
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
-	config, err := pgx.ParseConfig(serverURL)
+	databaseURL, err := urlOf(serverURL, name)
 	if err != nil {
 		return "", err
-	}
-	databaseURL := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", config.User, config.Host, config.Port, name)
-	if config.Password != "" {
-		databaseURL = fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", config.User, config.Password, config.Host, config.Port, name)
 	}
 	database, err := db.Open(ctx, databaseURL)
 	if err != nil {
@@ -251,6 +312,49 @@ func freshDatabase(ctx context.Context, serverURL, name string) (string, error) 
 		return "", err
 	}
 	return databaseURL, nil
+}
+
+// urlOf is the URL of database name on serverURL's server.
+func urlOf(serverURL, name string) (string, error) {
+	config, err := pgx.ParseConfig(serverURL)
+	if err != nil {
+		return "", err
+	}
+	if config.Password != "" {
+		return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", config.User, config.Password, config.Host, config.Port, name), nil
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", config.User, config.Host, config.Port, name), nil
+}
+
+// cloneDatabase drops and creates name as a copy of template (CREATE
+// DATABASE ... TEMPLATE), once no session is connected to template.
+func cloneDatabase(ctx context.Context, serverURL, template, name string) (string, error) {
+	admin, err := db.Open(ctx, serverURL)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		var sessions int
+		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`, template).Scan(&sessions); err != nil {
+			return "", err
+		}
+		if sessions == 0 {
+			_, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template)
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "being accessed by other users") || time.Since(start) > time.Minute {
+				return "", err
+			}
+		} else if time.Since(start) > time.Minute {
+			return "", fmt.Errorf("cannot copy database %s: %d sessions still connected to it", template, sessions)
+		}
+	}
+	return urlOf(serverURL, name)
 }
 
 func checkpoint(ctx context.Context, databaseURL string) error {

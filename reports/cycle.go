@@ -165,7 +165,9 @@ func WriteCycleWorkbook(path string, summary CycleSummary, data CycleData, opts 
 	if err := w.writeSummary(); err != nil {
 		return err
 	}
-	f.SetActiveSheet(0)
+	// The first sheet is active from NewFile on; SetActiveSheet would read
+	// every streamed sheet back into memory (slow under excelize's 16 MiB
+	// in-memory stream limit).
 	created := summary.Cutoff
 	if summary.ClosedAt != nil {
 		created = *summary.ClosedAt

@@ -376,7 +376,9 @@ func (b *statementBook) finish() error {
 	if err := b.f.SetColWidth(SheetStatement, "B", "B", 28); err != nil {
 		return err
 	}
-	b.f.SetActiveSheet(0)
+	// The first sheet is active from NewFile on; SetActiveSheet would read
+	// every streamed sheet back into memory (slow under excelize's 16 MiB
+	// in-memory stream limit).
 	created := h.GeneratedAt.UTC().Format(time.RFC3339)
 	return b.f.SetDocProps(&excelize.DocProperties{Creator: "payrun", Title: "Payout statement " + h.Month + " " + h.SellerID,
 		Created: created, Modified: created})

@@ -197,7 +197,9 @@ func writeYearEndWorkbook(path string, year int, sheetName, title string, column
 	if err := sheet.close(); err != nil {
 		return err
 	}
-	f.SetActiveSheet(0)
+	// The first sheet is active from NewFile on; SetActiveSheet would read
+	// every streamed sheet back into memory (slow under excelize's 16 MiB
+	// in-memory stream limit).
 	// A fixed creation time (the end of the tax year) keeps the bytes
 	// deterministic.
 	created := time.Date(year, time.December, 31, 23, 59, 59, 0, time.UTC).Format(time.RFC3339)

@@ -17,6 +17,7 @@
 //	expire-tax-forms        10 5 * * *    day     30m
 //	expire-invitations      20 5 * * *    day     30m
 //	key-expiry              30 5 * * *    day     30m
+//	maintain-partitions     40 5 * * *    day     30m  this month's and the next 3 months' partitions
 //	year-end-tax-reports    0 8 15 1 *    year    4h   15 January
 //
 // and the tasks the close fans out into (no schedule; Job.Task):

@@ -21,6 +21,7 @@ const (
 	ExpireInvitations    = "expire-invitations"
 	KeyExpiry            = "key-expiry"
 	YearEndTaxReports    = "year-end-tax-reports"
+	MaintainPartitions   = "maintain-partitions"
 )
 
 // Tasks: jobs with no schedule, enqueued by other jobs (EnqueueTx). The close
@@ -47,6 +48,9 @@ const (
 	ExpireTaxFormsSchedule       = "10 5 * * *"
 	ExpireInvitationsSchedule    = "20 5 * * *"
 	KeyExpirySchedule            = "30 5 * * *"
+	// MaintainPartitionsSchedule creates next months' partitions of the
+	// ledger tables ahead of the writers (ledger.EnsurePartitions).
+	MaintainPartitionsSchedule = "40 5 * * *"
 	// YearEndTaxReportsSchedule is mid-January: after December's cycle has
 	// closed (5 January) and before the 1042-S deadline (15 March).
 	YearEndTaxReportsSchedule = "0 8 15 1 *"
@@ -131,6 +135,7 @@ func Standard(runs map[string]RunFunc) ([]Job, error) {
 		{Name: ExpireTaxForms, Schedule: ExpireTaxFormsSchedule, Period: DayKey},
 		{Name: ExpireInvitations, Schedule: ExpireInvitationsSchedule, Period: DayKey},
 		{Name: KeyExpiry, Schedule: KeyExpirySchedule, Period: DayKey},
+		{Name: MaintainPartitions, Schedule: MaintainPartitionsSchedule, Period: DayKey},
 		{Name: YearEndTaxReports, Schedule: YearEndTaxReportsSchedule, Period: YearKey, Timeout: 4 * time.Hour},
 		{Name: CloseStart, Task: true, Timeout: time.Hour},
 		{Name: CloseShard, Task: true, Timeout: 4 * time.Hour},

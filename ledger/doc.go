@@ -6,8 +6,9 @@
 // An earnings line is one sale, refund, chargeback, reversal or adjustment,
 // in USD with up to six decimals. Lines are immutable: corrections are new
 // adjustment lines; the database refuses UPDATE, DELETE and TRUNCATE.
-// (revenue_source, transaction_id) is unique: [Import] skips a line imported
-// before with the same content and refuses one with other content.
+// (revenue_source, transaction_id) is unique (in earnings_keys, see
+// Partitions): [Import] skips a line imported before with the same content
+// and refuses one with other content.
 //
 // # Linking lines to payouts without rewriting them
 //
@@ -46,6 +47,65 @@
 // ledger_balances in the same trigger, so a balance can never drift from its
 // postings (see package migrations). [Post] checks the sum in Go first, to
 // fail with a clear error before touching the database.
+//
+// # Partitions
+//
+// earnings_lines is partitioned by the UTC month of available_at and postings
+// by the UTC month of posted_at (earnings_lines_YYYYMM, postings_YYYYMM;
+// migrations/060_partitions.sql). A close's window [previous cutoff, cutoff)
+// is one month of available_at, so it reads one partition, and so do a
+// statement's and a report's month ranges; the history stops costing
+// anything but disk, and a consumed month can be detached whole.
+//
+// There is no DEFAULT partition: a row for a month without a partition is an
+// error, never a row parked where pruning would miss it. So writers create
+// what they need first, through payrun_ensure_partitions(from, to), which
+// creates the missing months of both tables. It is idempotent, costs a name
+// lookup per month when nothing is missing, and serialises creators on
+// [PartitionLockKey]. Creating a partition locks its parent table until the
+// creating transaction ends, so creation happens ahead of the writers where
+// possible:
+//
+//   - the maintain-partitions job ensures this month and the next
+//     [PartitionMonthsAhead] ([EnsurePartitions], a transaction of its own);
+//   - [Import] ensures the months its lines can land in — available_at is
+//     between now and now + [FutureTolerance] + [MaxEligibleDelay] (400 days;
+//     or the holding period when longer) — in a transaction of its own before
+//     its import transaction, then checks them again inside it (the clock may
+//     have entered a new month while it waited for [ImportLockKey]);
+//   - [Post] ensures the month of its PostedAt in the same round trip as its
+//     INSERT; normally a no-op.
+//
+// A unique index on a partitioned table must contain the partition key, so
+// the idempotency key lives in earnings_keys (transaction_id, revenue_source
+// → available_at), written by a statement trigger on earnings_lines from the
+// statement's transition table: every writer keeps it, and a COPY that
+// repeats a key raises unique_violation, as the UNIQUE it replaces did. The
+// import's slow path looks a repeated key up there and compares the line in
+// the partition its available_at names. The trigger fires at the end of the
+// statement, so the fast path now learns of a repeat only after its COPY; an
+// import whose first lines repeat keys therefore goes straight to the slow
+// path. Keys compare bytewise (COLLATE "C", as do the lines' key columns).
+//
+// Each posting carries its transaction's posted_at (a trigger checks it), so a
+// transaction's postings share one partition and the zero-sum check reads
+// only the months of the postings it checks. The zero-sum and key triggers
+// are statement triggers of the parents, which do not fire for statements
+// naming a partition: partitions therefore refuse INSERT and TRUNCATE
+// themselves, and inherit the parents' row triggers (no UPDATE, no DELETE).
+//
+// # Archiving
+//
+// [DetachPartitions] (`payrun partitions detach --before YYYY-MM`) detaches
+// the months of both tables that no cycle can read again ([DetachRefusal]:
+// for lines, every cycle whose window reaches into the month is settled; for
+// postings, the month is before the oldest unsettled cycle's), all in one
+// transaction or none, and renames each to archive_<name>. An archive table
+// keeps its rows, stays append-only, and is the operator's to pg_dump and
+// drop. ledger_balances does not move: balances are kept, not recomputed
+// from postings. earnings_keys keeps the archived keys, so a line imported
+// again after its month was archived is refused (it can no longer be
+// compared) instead of being paid twice.
 //
 // # Failure modes
 //

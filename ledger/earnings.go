@@ -36,8 +36,13 @@ const (
 	// FutureTolerance is how far past "now" a transaction_at may be: clocks
 	// of source systems drift, but a sale a day in the future is an error.
 	FutureTolerance = 24 * time.Hour
-	// MaxEligibleDelay bounds eligible_at − transaction_at (ten years).
-	MaxEligibleDelay = 10 * 365 * 24 * time.Hour
+	// MaxEligibleDelay bounds eligible_at − transaction_at given in a file:
+	// a holding period of a year, plus a month of slack. It also bounds how
+	// far ahead an import needs partitions (see Import): a line's
+	// available_at is at most now + FutureTolerance + MaxEligibleDelay.
+	MaxEligibleDelay = MaxEligibleDays * 24 * time.Hour
+	// MaxEligibleDays is MaxEligibleDelay in days, as errors say it.
+	MaxEligibleDays = 400
 )
 
 // EarliestTransaction is the earliest transaction_at accepted.
@@ -293,7 +298,7 @@ func (p *lineParser) validate(lineNumber int64, record []string) (EarningsLine, 
 			return bad("eligible_at", "before transaction_at")
 		}
 		if eligible.Sub(at) > MaxEligibleDelay {
-			return bad("eligible_at", "more than ten years after transaction_at")
+			return bad("eligible_at", fmt.Sprintf("%s is more than %d days after transaction_at", record[7], MaxEligibleDays))
 		}
 		line.EligibleAt = eligible
 		line.EligibleGiven = true

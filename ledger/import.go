@@ -39,10 +39,11 @@ type ImportOptions struct {
 	// HoldingPeriod sets eligible_at = transaction_at + HoldingPeriod for
 	// lines that give no eligible_at.
 	HoldingPeriod time.Duration
-	// Clock tells the time. It is read once, after the import holds
-	// ImportLockKey: that instant stamps the import (imported_at, and
-	// available_at = max(eligible_at, imported_at) of its lines) and bounds
-	// transaction_at from above.
+	// Clock tells the time. The reading taken after the import holds
+	// ImportLockKey stamps the import (imported_at, and available_at =
+	// max(eligible_at, imported_at) of its lines) and bounds transaction_at
+	// from above. One earlier reading only decides which partitions to
+	// create ahead (see Import).
 	Clock func() time.Time
 	// Progress, when set, is called with the lines read so far.
 	Progress func(lines int64)
@@ -57,7 +58,8 @@ type ImportResult struct {
 	Total     decimal.Decimal
 }
 
-// Opener opens the file to import; the import may read it twice (see Import).
+// Opener opens the file to import; the import may open and read it more than
+// once (see Import).
 type Opener func() (io.ReadCloser, error)
 
 // Import loads an earnings CSV atomically and idempotently (SPEC §2):
@@ -71,14 +73,28 @@ type Opener func() (io.ReadCloser, error)
 //   - the new lines, one balanced journal entry crediting each publisher's
 //     US-sourced and other balances, and the import record commit together.
 //
-// The first pass COPYs straight into earnings_lines. Only when that meets a
+// The first pass COPYs straight into earnings_lines; a trigger writes the
+// keys to earnings_keys in the same statement. Only when that meets a
 // duplicate key does the import roll it back and read the file a second time
 // into a staging table to sort new, identical and conflicting lines; the file
-// must not change in between (its sha256 is compared).
+// must not change in between (its sha256 is compared). A file whose first
+// lines repeat keys skips the first pass (see probeRepeats). So the file is
+// opened up to three times.
+//
+// A line lands in the partition of its available_at month, which is between
+// now and now + FutureTolerance + MaxEligibleDelay (or the holding period, if
+// longer). Before its transaction, the import creates the missing partitions
+// of those months in a short transaction of its own (creating one locks
+// earnings_lines until commit); inside, it checks them again for the instant
+// it stamps, which costs a name lookup per month.
 // Errors: *ImportError, or a database or I/O error (nothing imported).
 func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportOptions) (ImportResult, error) {
 	sellers, err := sellerIndex(ctx, database)
 	if err != nil {
+		return ImportResult{}, err
+	}
+	from, to := importMonths(options.Clock().UTC(), options.HoldingPeriod)
+	if _, err := EnsurePartitions(ctx, database, from, to); err != nil {
 		return ImportResult{}, err
 	}
 	var result ImportResult
@@ -91,6 +107,19 @@ func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportO
 				return err
 			}
 			now := options.Clock().UTC()
+			// Normally the months ensured above; more when the clock moved
+			// into a new month while the import waited for the lock.
+			from, to := importMonths(now, options.HoldingPeriod)
+			if err := ensurePartitionsTx(ctx, tx, from, to); err != nil {
+				return err
+			}
+			repeats, err := probeRepeats(ctx, tx, open, sellers, options, now)
+			if err != nil {
+				return err
+			}
+			if repeats {
+				return slowPath(ctx, tx, open, sellers, options, now, "", &result)
+			}
 			if _, err := tx.Exec(ctx, `SAVEPOINT fast_path`); err != nil {
 				return err
 			}
@@ -115,6 +144,68 @@ func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportO
 		result.ImportID = 0
 	}
 	return result, nil
+}
+
+// importMonths returns the first and last month an import stamped now can
+// write lines to: available_at = max(eligible_at, now), and eligible_at is at
+// most transaction_at (≤ now + FutureTolerance) + MaxEligibleDelay, or + the
+// holding period for lines that give none.
+func importMonths(now time.Time, holdingPeriod time.Duration) (from, to time.Time) {
+	return MonthStart(now), MonthStart(now.Add(FutureTolerance + max(MaxEligibleDelay, holdingPeriod)))
+}
+
+// What probeRepeats reads from the top of a file: a re-sent file, or one
+// overlapping the previous one, repeats lines there. At most probeLines
+// lines in at most probeBytes (1000 lines of 260 bytes; a generated line has
+// about 80), so a file of bad lines costs no more than that.
+const (
+	probeLines = 1000
+	probeBytes = 256 << 10
+)
+
+// probeRepeats reports whether the first probeLines valid lines of the file
+// repeat a key already imported or each other. The fast path learns about a
+// repeated key only when its COPY ends (earnings_keys is written by a
+// statement trigger), so a file that repeats lines goes straight to the slow
+// path instead of copying everything first and rolling it back. Problems
+// with the lines are left to the pass that follows.
+func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time) (bool, error) {
+	file, err := open()
+	if err != nil {
+		return false, fmt.Errorf("open: %w", err)
+	}
+	defer file.Close()
+	var problems ImportError
+	// A line cut at probeBytes is at worst a wrong key: a missed repeat (the
+	// fast path still finds it) or a needless slow path (still correct).
+	parser, err := newLineParser(io.LimitReader(file, probeBytes), sellers, options.HoldingPeriod, now, &problems)
+	if err != nil {
+		return false, nil // the copy pass reports it
+	}
+	seen := make(map[[2]string]bool, probeLines)
+	var transactionIDs, revenueSources []string
+	for len(seen) < probeLines {
+		line, ok := parser.next()
+		if !ok {
+			break
+		}
+		key := [2]string{line.TransactionID, line.RevenueSource}
+		if seen[key] {
+			return true, nil
+		}
+		seen[key] = true
+		transactionIDs = append(transactionIDs, line.TransactionID)
+		revenueSources = append(revenueSources, line.RevenueSource)
+	}
+	if len(transactionIDs) == 0 {
+		return false, nil
+	}
+	var repeats bool
+	err = tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM earnings_keys k
+		               JOIN unnest($1::text[], $2::text[]) AS probe (transaction_id, revenue_source) USING (transaction_id, revenue_source))`,
+		transactionIDs, revenueSources).Scan(&repeats)
+	return repeats, err
 }
 
 // passResult is what one read of the file produced.
@@ -326,17 +417,32 @@ func (s *lineSource) totals() (map[bucket]decimal.Decimal, decimal.Decimal) {
 	return sums, total
 }
 
+// slowPathWorkMemory is the work_mem of the slow path's transaction: its
+// joins hash the file's keys (about 75 MB per million lines), and at the
+// server's default (4 MB) they spill to disk in 16 to 32 batches. A
+// per-transaction setting, per hash or sort node, on one connection.
+const slowPathWorkMemory = "64MB"
+
 // slowPath handles a file that repeats lines already imported (or repeats
 // itself): stage it, report conflicts and in-file duplicates, insert the new
 // lines and count the identical ones as skipped.
+//
+// The file's keys are looked up in earnings_keys once, into a temporary
+// table of (line, available_at) that the comparison and the insert then join
+// by line number; available_at names the one partition that holds the line
+// imported before.
 func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, firstSHA string, result *ImportResult) error {
-	if _, err := tx.Exec(ctx, `
-		CREATE TEMP TABLE earnings_staging (
-			line bigint, account_id bigint, revenue_source text, transaction_id text, transaction_type text,
+	for _, statement := range []string{
+		`SET LOCAL work_mem = '` + slowPathWorkMemory + `'`,
+		`CREATE TEMP TABLE earnings_staging (
+			line bigint, account_id bigint, revenue_source text COLLATE "C", transaction_id text COLLATE "C", transaction_type text,
 			market text, transaction_at timestamptz, amount numeric(20, 6), eligible_at timestamptz, available_at timestamptz,
 			eligible_given boolean
-		) ON COMMIT DROP`); err != nil {
-		return err
+		) ON COMMIT DROP`,
+	} {
+		if _, err := tx.Exec(ctx, statement); err != nil {
+			return err
+		}
 	}
 	pass, err := copyPass(ctx, tx, open, sellers, options, now, 0, "earnings_staging")
 	if err != nil {
@@ -345,11 +451,25 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if firstSHA != "" && pass.sha256 != firstSHA {
 		return errors.New("the file changed while it was being imported: import it again")
 	}
+	// Temporary tables have no statistics until analyzed: without them the
+	// planner guesses a tenth of the rows and sorts where it should hash.
+	for _, statement := range []string{
+		`ANALYZE earnings_staging`,
+		`CREATE TEMP TABLE earnings_matched ON COMMIT DROP AS
+			SELECT s.line, k.available_at FROM earnings_staging s JOIN earnings_keys k USING (revenue_source, transaction_id)`,
+		`ANALYZE earnings_matched`,
+	} {
+		if _, err := tx.Exec(ctx, statement); err != nil {
+			return err
+		}
+	}
 	var problems ImportError
 	duplicates, err := tx.Query(ctx, `
 		SELECT lines[1], lines[2:] FROM (
-			SELECT array_agg(line ORDER BY line) AS lines FROM earnings_staging
-			GROUP BY revenue_source, transaction_id HAVING count(*) > 1
+			SELECT array_agg(s.line ORDER BY s.line) AS lines FROM earnings_staging s
+			JOIN (SELECT revenue_source, transaction_id FROM earnings_staging
+			      GROUP BY revenue_source, transaction_id HAVING count(*) > 1) repeated USING (revenue_source, transaction_id)
+			GROUP BY s.revenue_source, s.transaction_id
 		) d ORDER BY lines[1] LIMIT $1`, MaxReportedErrors)
 	if err != nil {
 		return err
@@ -367,24 +487,7 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if err := duplicates.Err(); err != nil {
 		return err
 	}
-	conflicts, err := tx.Query(ctx, `
-		SELECT s.line, e.import_id FROM earnings_staging s
-		JOIN earnings_lines e USING (revenue_source, transaction_id)
-		WHERE (s.account_id, s.transaction_type, s.market, s.transaction_at, s.amount)
-		      IS DISTINCT FROM (e.account_id, e.transaction_type, e.market, e.transaction_at, e.amount)
-		   OR (s.eligible_given AND s.eligible_at <> e.eligible_at)
-		ORDER BY s.line LIMIT $1`, MaxReportedErrors)
-	if err != nil {
-		return err
-	}
-	for conflicts.Next() {
-		var line, importID int64
-		if err := conflicts.Scan(&line, &importID); err != nil {
-			return err
-		}
-		problems.add(RowError{Line: line, Column: "transaction_id", Reason: fmt.Sprintf("already imported (import %d) with different content", importID)})
-	}
-	if err := conflicts.Err(); err != nil {
+	if err := findConflicts(ctx, tx, &problems); err != nil {
 		return err
 	}
 	if problems.Total > 0 {
@@ -396,7 +499,7 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 			INSERT INTO earnings_lines (import_id, account_id, revenue_source, transaction_id, transaction_type, market, transaction_at, amount, eligible_at, available_at)
 			SELECT $1, s.account_id, s.revenue_source, s.transaction_id, s.transaction_type, s.market, s.transaction_at, s.amount, s.eligible_at, s.available_at
 			FROM earnings_staging s
-			WHERE NOT EXISTS (SELECT 1 FROM earnings_lines e WHERE e.revenue_source = s.revenue_source AND e.transaction_id = s.transaction_id)
+			WHERE NOT EXISTS (SELECT 1 FROM earnings_matched m WHERE m.line = s.line)
 			ORDER BY s.line
 			RETURNING account_id, market, amount
 		)
@@ -423,6 +526,50 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	}
 	result.LinesRead, result.Imported, result.Skipped, result.Total = pass.linesRead, imported, pass.linesRead-imported, total
 	return finish(ctx, tx, options.SourceName, now, pass.sha256, sums, result)
+}
+
+// findConflicts reports the staged lines whose key was imported before with
+// other content. The comparison reads only the partitions of the months the
+// matched keys' available_at fall in (one, for a file imported before in one
+// go). A key whose line was archived (its partition detached) cannot be
+// compared and is refused too.
+func findConflicts(ctx context.Context, tx pgx.Tx, problems *ImportError) error {
+	var first, last *time.Time
+	if err := tx.QueryRow(ctx, `SELECT min(available_at), max(available_at) FROM earnings_matched`).Scan(&first, &last); err != nil {
+		return err
+	}
+	if first == nil {
+		return nil // every key is new
+	}
+	// The bounds are parameters, so the planner prunes to their partitions.
+	conflicts, err := tx.Query(ctx, `
+		SELECT s.line, e.import_id, m.available_at FROM earnings_staging s
+		JOIN earnings_matched m USING (line)
+		LEFT JOIN earnings_lines e ON e.available_at >= $2 AND e.available_at <= $3
+		     AND e.available_at = m.available_at AND e.transaction_id = s.transaction_id AND e.revenue_source = s.revenue_source
+		WHERE e.import_id IS NULL
+		   OR (s.account_id, s.transaction_type, s.market, s.transaction_at, s.amount)
+		      IS DISTINCT FROM (e.account_id, e.transaction_type, e.market, e.transaction_at, e.amount)
+		   OR (s.eligible_given AND s.eligible_at <> e.eligible_at)
+		ORDER BY s.line LIMIT $1`, MaxReportedErrors, *first, *last)
+	if err != nil {
+		return err
+	}
+	defer conflicts.Close()
+	for conflicts.Next() {
+		var line int64
+		var importID *int64
+		var available time.Time
+		if err := conflicts.Scan(&line, &importID, &available); err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("already imported, and archived with the lines available in %s: it cannot be compared", monthName(available))
+		if importID != nil {
+			reason = fmt.Sprintf("already imported (import %d) with different content", *importID)
+		}
+		problems.add(RowError{Line: line, Column: "transaction_id", Reason: reason})
+	}
+	return conflicts.Err()
 }
 
 // finish posts the journal entry for the new lines and records the import.

@@ -46,11 +46,18 @@ type Transaction struct {
 var ErrUnbalanced = errors.New("ledger transaction does not balance")
 
 // Post writes a balanced transaction inside tx and returns its id. Zero
-// postings are dropped. The database checks the zero sum again and updates
-// ledger_balances in the same statement (migrations/001_ledger.sql).
+// postings are dropped. Every posting carries the transaction's PostedAt,
+// which puts it in the postings partition of that UTC month; Post creates the
+// partition when it is missing (the maintain-partitions job normally has, so
+// this costs one name lookup, sent with the INSERT in one round trip). The
+// database checks the zero sum again and updates ledger_balances in the same
+// statement (migrations/001_ledger.sql, 060_partitions.sql).
 // Errors: ErrUnbalanced, or the database's error (a duplicate Kind+Reference
 // is a unique violation).
 func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error) {
+	// Microseconds, as Postgres keeps them: the trigger compares the postings'
+	// posted_at with the transaction's.
+	postedAt := transaction.PostedAt.UTC().Truncate(time.Microsecond)
 	sum := decimal.Zero
 	rows := make([][]any, 0, len(transaction.Postings))
 	for _, posting := range transaction.Postings {
@@ -58,7 +65,7 @@ func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error
 			continue
 		}
 		sum = sum.Add(posting.Amount)
-		rows = append(rows, []any{int64(0), posting.LedgerAccount, posting.Amount})
+		rows = append(rows, []any{int64(0), posting.LedgerAccount, posting.Amount, postedAt})
 	}
 	if !sum.IsZero() {
 		return 0, fmt.Errorf("%w: %s %s sums to %s", ErrUnbalanced, transaction.Kind, transaction.Reference, sum)
@@ -67,18 +74,29 @@ func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error
 		return 0, nil
 	}
 	var id int64
-	err := tx.QueryRow(ctx,
-		`INSERT INTO ledger_transactions (kind, reference, posted_at) VALUES ($1, $2, $3) RETURNING id`,
-		transaction.Kind, transaction.Reference, transaction.PostedAt.UTC()).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("ledger transaction %s %s: %w", transaction.Kind, transaction.Reference, err)
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT payrun_ensure_partitions($1::date, $1::date)`, MonthStart(postedAt))
+	batch.Queue(`INSERT INTO ledger_transactions (kind, reference, posted_at) VALUES ($1, $2, $3) RETURNING id`,
+		transaction.Kind, transaction.Reference, postedAt)
+	results := tx.SendBatch(ctx, batch)
+	_, ensureErr := results.Exec()
+	insertErr := results.QueryRow().Scan(&id)
+	closeErr := results.Close()
+	if ensureErr != nil {
+		return 0, fmt.Errorf("ledger transaction %s %s: postings partition for %s: %w", transaction.Kind, transaction.Reference, monthName(postedAt), ensureErr)
+	}
+	if insertErr == nil {
+		insertErr = closeErr
+	}
+	if insertErr != nil {
+		return 0, fmt.Errorf("ledger transaction %s %s: %w", transaction.Kind, transaction.Reference, insertErr)
 	}
 	for _, row := range rows {
 		row[0] = id
 	}
 	// One COPY statement: the zero-sum trigger fires once for the whole entry.
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"postings"},
-		[]string{"transaction_id", "ledger_account", "amount"}, pgx.CopyFromRows(rows)); err != nil {
+		[]string{"transaction_id", "ledger_account", "amount", "posted_at"}, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("postings of %s %s: %w", transaction.Kind, transaction.Reference, err)
 	}
 	return id, nil

@@ -30,22 +30,35 @@ func TestDatabaseEnforcesTheJournalRules(t *testing.T) {
 		}
 		return tx.Commit()
 	}
-	newTx := `INSERT INTO ledger_transactions (id, kind, reference, posted_at) OVERRIDING SYSTEM VALUE VALUES (100, 'test', 'r', now())`
+	require.NoError(t, exec(`SELECT payrun_ensure_partitions('2026-11-01', '2026-11-01')`))
+	newTx := `INSERT INTO ledger_transactions (id, kind, reference, posted_at) OVERRIDING SYSTEM VALUE VALUES (100, 'test', 'r', '2026-11-23T12:00:00Z')`
+	const columns = `INSERT INTO postings (transaction_id, ledger_account, amount, posted_at) VALUES `
 
 	require.ErrorContains(t, exec(newTx,
-		`INSERT INTO postings VALUES (100, 'publisher:1:us', 10), (100, 'platform:earnings', -9.99)`),
+		columns+`(100, 'publisher:1:us', 10, '2026-11-23T12:00:00Z'), (100, 'platform:earnings', -9.99, '2026-11-23T12:00:00Z')`),
 		"does not balance")
 	require.ErrorContains(t, exec(newTx,
-		`INSERT INTO postings VALUES (100, 'publisher:1:us', 10)`,
-		`INSERT INTO postings VALUES (100, 'platform:earnings', -10)`),
+		columns+`(100, 'publisher:1:us', 10, '2026-11-23T12:00:00Z')`,
+		columns+`(100, 'platform:earnings', -10, '2026-11-23T12:00:00Z')`),
 		"does not balance", "each statement must leave the transaction balanced")
 	require.ErrorContains(t, exec(newTx), "fewer than two postings")
-	require.NoError(t, exec(newTx, `INSERT INTO postings VALUES (100, 'publisher:1:us', 10), (100, 'platform:earnings', -10)`))
+	// A posting dated otherwise than its transaction would sit in another
+	// month's partition.
+	require.ErrorContains(t, exec(newTx,
+		columns+`(100, 'publisher:1:us', 10, '2026-11-23T12:00:00Z'), (100, 'platform:earnings', -10, '2026-11-24T12:00:00Z')`),
+		"has posted_at")
+	// The partitions refuse writes that bypass the parent's triggers.
+	require.ErrorContains(t, exec(newTx,
+		`INSERT INTO postings_202611 (transaction_id, ledger_account, amount, posted_at) VALUES (100, 'publisher:1:us', 10, '2026-11-23T12:00:00Z'), (100, 'platform:earnings', -9, '2026-11-23T12:00:00Z')`),
+		"through its parent table")
+	require.NoError(t, exec(newTx, columns+`(100, 'publisher:1:us', 10, '2026-11-23T12:00:00Z'), (100, 'platform:earnings', -10, '2026-11-23T12:00:00Z')`))
 
 	for _, statement := range []string{
 		`UPDATE postings SET amount = 11 WHERE ledger_account = 'publisher:1:us'`,
 		`DELETE FROM postings`,
 		`TRUNCATE postings CASCADE`,
+		`TRUNCATE postings_202611`,
+		`DELETE FROM postings_202611`,
 		`UPDATE ledger_transactions SET reference = 'x'`,
 		`DELETE FROM ledger_transactions`,
 		`UPDATE ledger_balances SET balance = 0`,

@@ -64,6 +64,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 				return fmt.Errorf("start close of %s: %w", payout.MonthName(month), err)
 			}
 			if started.Closed != nil {
+				logging.FromContext(ctx).Info("cycle closed", "cycle", started.Closed.Month, "state", started.Closed.State, "already_closed", true)
 				if month.Before(until) {
 					return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(month.AddDate(0, 1, 0), until))
 				}
@@ -209,6 +210,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			logging.FromContext(ctx).Info("app keys expiring within 30 days", "count", expiring)
 			return err
 		},
+		jobs.MaintainPartitions: a.maintainPartitions(s),
 	})
 }
 

@@ -45,12 +45,14 @@ func TestTwoServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 		}
 	})
 	database := dbtest.Open(t, url)
-	// Wait for the catch-up runs of the seven daily, monthly and yearly jobs.
-	deadline := time.Now().Add(45 * time.Second)
+	// Wait for the catch-up runs of the eight daily, monthly and yearly jobs
+	// and the close's tasks down to its finish.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var done int
+		var done, finished int
 		require.NoError(t, database.Get(&done, `SELECT count(DISTINCT job) FROM job_runs WHERE outcome = 'succeeded'`))
-		if done >= 7 || time.Now().After(deadline) {
+		require.NoError(t, database.Get(&finished, `SELECT count(*) FROM job_runs WHERE job = 'close-finish' AND outcome = 'succeeded'`))
+		if (done >= 11 && finished > 0) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)

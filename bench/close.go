@@ -302,6 +302,10 @@ func barePipeline(ctx context.Context, databaseURL string, cutoff time.Time) (ti
 	if _, err := writer.Exec(ctx, `CREATE TABLE bare_payouts (account_id bigint, us numeric(20,6), other numeric(20,6), paid numeric(20,2))`); err != nil {
 		return 0, err
 	}
+	// The same memory for the aggregation as payrun's close gives itself.
+	if _, err := reader.Exec(ctx, `SET work_mem = '128MB'`); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	rows, err := reader.Query(ctx, `
 		SELECT account_id, coalesce(sum(amount) FILTER (WHERE market = 'US'), 0)::text, coalesce(sum(amount) FILTER (WHERE market <> 'US'), 0)::text
@@ -309,22 +313,22 @@ func barePipeline(ctx context.Context, databaseURL string, cutoff time.Time) (ti
 	if err != nil {
 		return 0, err
 	}
-	var out [][]any
-	for rows.Next() {
+	defer rows.Close()
+	// Streamed: one row at a time from the query into the COPY.
+	var scanErr error
+	source := pgx.CopyFromFunc(func() ([]any, error) {
+		if !rows.Next() {
+			return nil, rows.Err()
+		}
 		var id int64
 		var us, other string
-		if err := rows.Scan(&id, &us, &other); err != nil {
-			rows.Close()
-			return 0, err
+		if scanErr = rows.Scan(&id, &us, &other); scanErr != nil {
+			return nil, scanErr
 		}
 		u, o := decimal.RequireFromString(us), decimal.RequireFromString(other)
-		out = append(out, []any{id, u.String(), o.String(), u.Add(o).RoundFloor(2).String()})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if _, err := writer.CopyFrom(ctx, pgx.Identifier{"bare_payouts"}, []string{"account_id", "us", "other", "paid"}, pgx.CopyFromRows(out)); err != nil {
+		return []any{id, u.String(), o.String(), u.Add(o).RoundFloor(2).String()}, nil
+	})
+	if _, err := writer.CopyFrom(ctx, pgx.Identifier{"bare_payouts"}, []string{"account_id", "us", "other", "paid"}, source); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil

@@ -38,6 +38,10 @@
 //	           from a second process; the same server's /healthz as the floor.
 //	           And a mixed GET + PUT (If-Match) load: no 5xx, no lost update.
 //
+// The bench process itself stays small (every baseline streams): Linux starts
+// a child's ru_maxrss from its parent's resident size at fork, so a large
+// bench process would inflate every figure measured after it.
+//
 // payrun runs as a subprocess, so its peak RSS is the kernel's figure for the
 // whole process. Every workload gets a fresh database; the close and scale
 // workloads' databases are imported, vacuumed and analyzed (as autovacuum
@@ -405,6 +409,11 @@ func runPayrun(binary, databaseURL string, env []string, args ...string) (time.D
 		return 0, 0, fmt.Errorf("payrun %s: %w", strings.Join(args, " "), err)
 	}
 	fmt.Fprintf(os.Stderr, "bench: payrun %s: %s", strings.Join(args, " "), firstLine(string(output)))
+	for _, line := range strings.Split(string(output), "\n") {
+		if strings.Contains(line, "input frozen in") { // a close's phases
+			fmt.Fprintf(os.Stderr, "bench:   %s\n", strings.TrimSpace(line))
+		}
+	}
 	var rss int64
 	if usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = usage.Maxrss * 1024 // Linux reports kilobytes

@@ -117,6 +117,10 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 						resumed = " (resumed an interrupted close)"
 					}
 					fmt.Fprintf(a.stdout, "cycle %s closed%s in %.1f s: state %s\n", result.Month, resumed, time.Since(start).Seconds(), result.State)
+					if p := result.Phases; p != nil {
+						fmt.Fprintf(a.stdout, "  %d shards, %d at a time: input frozen in %.2f s, shards closed in %.2f s, finished in %.2f s\n",
+							result.Shards, workers, p.Start, p.Shards, p.Finish)
+					}
 				}
 				printTotals(a.stdout, result.Totals)
 				if workbook == "" {

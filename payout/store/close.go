@@ -114,6 +114,15 @@ type CloseResult struct {
 	DryRun        bool   `json:"dry_run"`
 	Shards        int    `json:"shards"`
 	Totals        Totals `json:"totals"`
+	// Phases are the seconds each step of this call took (Close only).
+	Phases *Phases `json:"phases,omitempty"`
+}
+
+// Phases are the wall-clock seconds of a close's three steps.
+type Phases struct {
+	Start  float64 `json:"start_seconds"`
+	Shards float64 `json:"shards_seconds"`
+	Finish float64 `json:"finish_seconds"`
 }
 
 // prepared checks options and fills in the defaults.
@@ -173,6 +182,14 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 			result, err = s.dryRun(ctx, conn, calendar, options)
 			return err
 		}
+		var phases Phases
+		clock := time.Now()
+		lap := func() float64 {
+			now := time.Now()
+			seconds := now.Sub(clock).Seconds()
+			clock = now
+			return seconds
+		}
 		started, err := s.start(ctx, &session{conn: conn}, calendar, options)
 		if err != nil {
 			return err
@@ -181,12 +198,14 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 			result = *started.closed
 			return s.report(ctx, conn, options)
 		}
+		phases.Start = lap()
 		if err := options.Fault("after_start"); err != nil {
 			return err
 		}
 		if err := s.closeShards(ctx, calendar.Month, started.pending, started.done, options); err != nil {
 			return err
 		}
+		phases.Shards = lap()
 		if err := options.Fault("before_finish"); err != nil {
 			return err
 		}
@@ -194,7 +213,8 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 		if err != nil {
 			return err
 		}
-		result.Resumed = started.resumed
+		phases.Finish = lap()
+		result.Resumed, result.Phases = started.resumed, &phases
 		return s.report(ctx, conn, options)
 	})
 	return result, err

@@ -434,10 +434,11 @@ func (w *Worker) work(ctx context.Context, job *river.Job[occurrenceArgs]) error
 	}
 	defer closeConn(lockConn) // drops the lock too
 	// A scheduled job's runs never overlap; a task's runs of one key never
-	// do (its keys run in parallel).
-	lockName := entry.Name
+	// do (its keys run in parallel), so a task's lock and its abandoned runs
+	// are per key.
+	lockName, scopeKey := entry.Name, ""
 	if entry.Task {
-		lockName = entry.Name + "/" + occurrence.Key
+		lockName, scopeKey = entry.Name+"/"+occurrence.Key, occurrence.Key
 	}
 	var locked bool
 	if err := lockConn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, jobLockClass, lockName).Scan(&locked); err != nil {
@@ -458,11 +459,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[occurrenceArgs]) error
 		log.InfoContext(ctx, "occurrence already succeeded; not running it again")
 		return nil
 	}
-	abandonKey := ""
-	if entry.Task {
-		abandonKey = occurrence.Key
-	}
-	if abandoned, err := abandonRunning(ctx, w.pool, occurrence.Name, abandonKey, w.clock()); err != nil {
+	if abandoned, err := abandonRunning(ctx, w.pool, occurrence.Name, scopeKey, w.clock()); err != nil {
 		return fmt.Errorf("close abandoned runs of %s: %w", occurrence.Name, err)
 	} else if abandoned > 0 {
 		log.WarnContext(ctx, "closed runs left running by a stopped worker", "runs", abandoned)

@@ -208,6 +208,16 @@ func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[strin
 	return repeats, err
 }
 
+// execAll runs statements in order in tx, stopping at the first error.
+func execAll(ctx context.Context, tx pgx.Tx, statements ...string) error {
+	for _, statement := range statements {
+		if _, err := tx.Exec(ctx, statement); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // passResult is what one read of the file produced.
 type passResult struct {
 	linesRead int64
@@ -432,17 +442,14 @@ const slowPathWorkMemory = "64MB"
 // by line number; available_at names the one partition that holds the line
 // imported before.
 func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, firstSHA string, result *ImportResult) error {
-	for _, statement := range []string{
-		`SET LOCAL work_mem = '` + slowPathWorkMemory + `'`,
+	if err := execAll(ctx, tx,
+		`SET LOCAL work_mem = '`+slowPathWorkMemory+`'`,
 		`CREATE TEMP TABLE earnings_staging (
 			line bigint, account_id bigint, revenue_source text COLLATE "C", transaction_id text COLLATE "C", transaction_type text,
 			market text, transaction_at timestamptz, amount numeric(20, 6), eligible_at timestamptz, available_at timestamptz,
 			eligible_given boolean
-		) ON COMMIT DROP`,
-	} {
-		if _, err := tx.Exec(ctx, statement); err != nil {
-			return err
-		}
+		) ON COMMIT DROP`); err != nil {
+		return err
 	}
 	pass, err := copyPass(ctx, tx, open, sellers, options, now, 0, "earnings_staging")
 	if err != nil {
@@ -453,15 +460,12 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	}
 	// Temporary tables have no statistics until analyzed: without them the
 	// planner guesses a tenth of the rows and sorts where it should hash.
-	for _, statement := range []string{
+	if err := execAll(ctx, tx,
 		`ANALYZE earnings_staging`,
 		`CREATE TEMP TABLE earnings_matched ON COMMIT DROP AS
 			SELECT s.line, k.available_at FROM earnings_staging s JOIN earnings_keys k USING (revenue_source, transaction_id)`,
-		`ANALYZE earnings_matched`,
-	} {
-		if _, err := tx.Exec(ctx, statement); err != nil {
-			return err
-		}
+		`ANALYZE earnings_matched`); err != nil {
+		return err
 	}
 	var problems ImportError
 	duplicates, err := tx.Query(ctx, `

@@ -293,17 +293,15 @@ func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, 
 			}
 			for i, p := range detached {
 				archive := ArchivePrefix + p.Name
-				for _, statement := range []string{
+				if err := execAll(ctx, tx,
 					fmt.Sprintf(`ALTER TABLE %s DETACH PARTITION %s`, quote(p.Table), quote(p.Name)),
 					fmt.Sprintf(`ALTER TABLE %s RENAME TO %s`, quote(p.Name), quote(archive)),
 					// DETACH drops the row triggers cloned from the parent; the
 					// statement triggers of the partition (TRUNCATE, INSERT) stay.
 					fmt.Sprintf(`CREATE TRIGGER %s BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION append_only()`,
 						quote(archive+"_append_only"), quote(archive)),
-				} {
-					if _, err := tx.Exec(ctx, statement); err != nil {
-						return fmt.Errorf("detach %s: %w", p.Name, err)
-					}
+				); err != nil {
+					return fmt.Errorf("detach %s: %w", p.Name, err)
 				}
 				detached[i].Name, detached[i].Attached = archive, false
 			}

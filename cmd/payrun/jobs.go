@@ -50,11 +50,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(months[0], until))
 		},
 		jobs.CloseStart: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, _, err := parseCloseKey(o.Key, false)
-			if err != nil {
-				return err
-			}
-			options, err := a.closeOptions(month)
+			month, until, _, options, err := a.closeStep(o.Key, false)
 			if err != nil {
 				return err
 			}
@@ -81,11 +77,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			return a.completeEnqueuing(ctx, s, o, jobs.CloseShard, keys...)
 		},
 		jobs.CloseShard: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, shard, err := parseCloseKey(o.Key, true)
-			if err != nil {
-				return err
-			}
-			options, err := a.closeOptions(month)
+			month, until, shard, options, err := a.closeStep(o.Key, true)
 			if err != nil {
 				return err
 			}
@@ -105,11 +97,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			return nil
 		},
 		jobs.CloseFinish: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, _, err := parseCloseKey(o.Key, false)
-			if err != nil {
-				return err
-			}
-			options, err := a.closeOptions(month)
+			month, until, _, options, err := a.closeStep(o.Key, false)
 			if err != nil {
 				return err
 			}
@@ -247,13 +235,18 @@ func instrument(m *metrics.Metrics, runs map[string]jobs.RunFunc) map[string]job
 	return wrapped
 }
 
-// closeOptions are the options every step of a scheduled close uses.
-func (a *app) closeOptions(month time.Time) (store.CloseOptions, error) {
+// closeStep reads a close step's key and returns the options every step of
+// a scheduled close uses.
+func (a *app) closeStep(key string, withShard bool) (month, until time.Time, shard int, options store.CloseOptions, err error) {
+	if month, until, shard, err = parseCloseKey(key, withShard); err != nil {
+		return month, until, shard, options, err
+	}
 	policy, err := a.policyFrom("")
 	if err != nil {
-		return store.CloseOptions{}, err
+		return month, until, shard, options, err
 	}
-	return store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle, Shards: a.config.CloseShards, Fault: faultFromEnv()}, nil
+	options = store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle, Shards: a.config.CloseShards, Fault: faultFromEnv()}
+	return month, until, shard, options, nil
 }
 
 // completeEnqueuing enqueues tasks (one per key) and completes run o in one

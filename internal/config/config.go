@@ -161,9 +161,9 @@ func Load(file string) (Config, error) {
 		}
 		cfg.Now = now.UTC()
 	}
-	days, err := strconv.Atoi(get("PAYRUN_HOLDING_DAYS", "30"))
-	if err != nil || days < 0 || days > 3650 {
-		return Config{}, fmt.Errorf("PAYRUN_HOLDING_DAYS: %q is not a whole number of days between 0 and 3650", get("PAYRUN_HOLDING_DAYS", ""))
+	days, err := boundedInt(get, "PAYRUN_HOLDING_DAYS", "30", 0, 3650)
+	if err != nil {
+		return Config{}, err
 	}
 	cfg.HoldingPeriod = time.Duration(days) * 24 * time.Hour
 	if cfg.CloseShards, err = boundedInt(get, "PAYRUN_CLOSE_SHARDS", "8", 1, 1024); err != nil {

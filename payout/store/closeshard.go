@@ -20,11 +20,10 @@ import (
 
 // closeShard closes one shard on a connection holding the shard's lock.
 func (s *Store) closeShard(ctx context.Context, month time.Time, shard int, options CloseOptions, counter *atomic.Int64) error {
-	key := int32(monthKey(month)*MaxShards) + int32(shard)
 	if shard < 0 || shard >= MaxShards {
 		return fmt.Errorf("%w: %d", ErrBadShard, shard)
 	}
-	return s.withLock(ctx, shardLockClass, key, func(conn *pgx.Conn) error {
+	return s.withLock(ctx, shardLockClass, monthKey(month)*MaxShards+int32(shard), func(conn *pgx.Conn) error {
 		return s.runShard(ctx, &session{conn: conn}, month, shard, options, counter)
 	})
 }

@@ -107,6 +107,20 @@
 // again after its month was archived is refused (it can no longer be
 // compared) instead of being paid twice.
 //
+// # Totals
+//
+// Beside its lines, an import writes earnings_totals: one row per UTC month
+// of available_at, publisher account, part (US-sourced or other) and import,
+// with the sum and the count of those lines, in the same transaction
+// (migrations/080_earnings_totals.sql). The fast path sums in Go while the
+// lines stream into COPY; the slow path sums the lines it inserted. A cycle's
+// window [previous cutoff, cutoff) is a run of whole months, so a close sums
+// the window's totals — about one row per publisher and import — and never
+// reads a line: its cost follows the publishers, not the lines. The lines
+// remain the record; [VerifyTotals] recomputes the totals from them (the
+// import tests and every simulated cycle run it). Totals of an archived month
+// stay, like its keys.
+//
 // # Failure modes
 //
 // An import is one transaction: a bad line, a conflict, a crash or a cancelled

@@ -222,13 +222,22 @@ func execAll(ctx context.Context, tx pgx.Tx, statements ...string) error {
 type passResult struct {
 	linesRead int64
 	total     decimal.Decimal
-	sums      map[bucket]decimal.Decimal
+	sums      map[bucket]bucketTotal
 	sha256    string
 }
 
+// bucket is one row of earnings_totals for the import: a publisher's
+// US-sourced or other lines available in one UTC month.
 type bucket struct {
+	month     time.Time
 	accountID int64
 	usSourced bool
+}
+
+// bucketTotal is the sum and the number of a bucket's lines.
+type bucketTotal struct {
+	amount decimal.Decimal
+	lines  int64
 }
 
 // copyPass streams the file through validation into table with COPY.
@@ -290,6 +299,8 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
+var totalsColumns = []string{"month", "account_id", "us_sourced", "import_id", "amount", "lines"}
+
 var earningsColumns = []string{"import_id", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at"}
 
 var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at", "eligible_given"}
@@ -305,13 +316,15 @@ type lineSource struct {
 }
 
 // amountSum totals amounts exactly: in micro-dollars while they fit an
-// int64, in decimal beyond.
+// int64, in decimal beyond. It counts the lines too.
 type amountSum struct {
 	micros int64
 	big    decimal.Decimal
+	lines  int64
 }
 
 func (a *amountSum) add(amount decimal.Decimal, text string) {
+	a.lines++
 	if micros, ok := microDollars(text); ok {
 		if sum := a.micros + micros; (micros >= 0) == (sum >= a.micros) {
 			a.micros = sum
@@ -365,6 +378,7 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 		fields = len(stagingColumns)
 	}
 	buf := make([]byte, 0, 512)
+	var month monthOf
 	for {
 		line, ok := s.parser.next()
 		if !ok {
@@ -373,7 +387,11 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 		if s.parser.problems.Total > 0 {
 			continue
 		}
-		key := bucket{line.AccountID, line.USSourced()}
+		available := line.EligibleAt
+		if s.now.After(available) {
+			available = s.now
+		}
+		key := bucket{month.of(available), line.AccountID, line.USSourced()}
 		sum := s.sums[key]
 		if sum == nil {
 			sum = &amountSum{big: decimal.Zero}
@@ -382,10 +400,6 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 		sum.add(line.Amount, line.AmountText)
 		if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
 			s.progress(s.parser.linesRead)
-		}
-		available := line.EligibleAt
-		if s.now.After(available) {
-			available = s.now
 		}
 		buf = appendTupleStart(buf[:0], fields)
 		if s.staging {
@@ -415,13 +429,27 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 	return out.Flush()
 }
 
+// monthOf maps instants to the start of their UTC month, remembering the
+// last month it computed (a file's lines mostly fall in one or two).
+type monthOf struct {
+	start, end time.Time
+}
+
+func (m *monthOf) of(t time.Time) time.Time {
+	if t.Before(m.start) || !t.Before(m.end) {
+		m.start = MonthStart(t)
+		m.end = m.start.AddDate(0, 1, 0)
+	}
+	return m.start
+}
+
 // totals returns the sums per bucket and overall.
-func (s *lineSource) totals() (map[bucket]decimal.Decimal, decimal.Decimal) {
-	sums := make(map[bucket]decimal.Decimal, len(s.sums))
+func (s *lineSource) totals() (map[bucket]bucketTotal, decimal.Decimal) {
+	sums := make(map[bucket]bucketTotal, len(s.sums))
 	total := decimal.Zero
 	for key, sum := range s.sums {
 		v := sum.value()
-		sums[key] = v
+		sums[key] = bucketTotal{amount: v, lines: sum.lines}
 		total = total.Add(v)
 	}
 	return sums, total
@@ -505,25 +533,26 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 			FROM earnings_staging s
 			WHERE NOT EXISTS (SELECT 1 FROM earnings_matched m WHERE m.line = s.line)
 			ORDER BY s.line
-			RETURNING account_id, market, amount
+			RETURNING account_id, market, amount, available_at
 		)
-		SELECT account_id, market = 'US', sum(amount), count(*) FROM inserted GROUP BY 1, 2`, result.ImportID)
+		SELECT date_trunc('month', available_at, 'UTC'), account_id, market = 'US', sum(amount), count(*)
+		FROM inserted GROUP BY 1, 2, 3`, result.ImportID)
 	if err != nil {
 		return err
 	}
-	sums := map[bucket]decimal.Decimal{}
+	sums := map[bucket]bucketTotal{}
 	total := decimal.Zero
 	var imported int64
 	for rows.Next() {
 		var key bucket
-		var sum decimal.Decimal
-		var count int64
-		if err := rows.Scan(&key.accountID, &key.usSourced, &sum, &count); err != nil {
+		var sum bucketTotal
+		if err := rows.Scan(&key.month, &key.accountID, &key.usSourced, &sum.amount, &sum.lines); err != nil {
 			return err
 		}
+		key.month = key.month.UTC()
 		sums[key] = sum
-		total = total.Add(sum)
-		imported += count
+		total = total.Add(sum.amount)
+		imported += sum.lines
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -576,13 +605,32 @@ func findConflicts(ctx context.Context, tx pgx.Tx, problems *ImportError) error 
 	return conflicts.Err()
 }
 
-// finish posts the journal entry for the new lines and records the import.
-func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sha string, sums map[bucket]decimal.Decimal, result *ImportResult) error {
+// finish posts the journal entry for the new lines, writes their totals and
+// records the import.
+func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sha string, sums map[bucket]bucketTotal, result *ImportResult) error {
 	if result.Imported == 0 {
 		return nil // nothing new: no import record, no journal entry
 	}
-	keys := make([]bucket, 0, len(sums))
-	for key := range sums {
+	type part struct {
+		accountID int64
+		usSourced bool
+	}
+	parts := map[part]decimal.Decimal{}
+	totals := make([][]any, 0, len(sums))
+	for key, sum := range sums {
+		p := part{key.accountID, key.usSourced}
+		if v, ok := parts[p]; ok {
+			parts[p] = v.Add(sum.amount)
+		} else {
+			parts[p] = sum.amount
+		}
+		totals = append(totals, []any{key.month, key.accountID, key.usSourced, result.ImportID, sum.amount, sum.lines})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"earnings_totals"}, totalsColumns, pgx.CopyFromRows(totals)); err != nil {
+		return fmt.Errorf("earnings totals: %w", err)
+	}
+	keys := make([]part, 0, len(parts))
+	for key := range parts {
 		keys = append(keys, key)
 	}
 	// A fixed order: deterministic journal rows, and rows locked in one order.
@@ -594,7 +642,7 @@ func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sh
 	})
 	postings := make([]Posting, 0, len(keys)+1)
 	for _, key := range keys {
-		postings = append(postings, Posting{LedgerAccount: PublisherAccount(key.accountID, key.usSourced), Amount: sums[key]})
+		postings = append(postings, Posting{LedgerAccount: PublisherAccount(key.accountID, key.usSourced), Amount: parts[key]})
 	}
 	postings = append(postings, Posting{LedgerAccount: PlatformEarnings, Amount: result.Total.Neg()})
 	if _, err := Post(ctx, tx, Transaction{

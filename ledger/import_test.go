@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,8 +45,8 @@ func createAccounts(t *testing.T, database *sqlx.DB, sellers ...string) map[stri
 
 // snapshot is everything an import may change, to prove a refused one changed nothing.
 type snapshot struct {
-	Lines, Imports, Transactions, Postings int64
-	Balances                               map[string]string
+	Lines, Imports, Transactions, Postings, Totals, Keys int64
+	Balances                                             map[string]string
 }
 
 func takeSnapshot(t *testing.T, database *sqlx.DB) snapshot {
@@ -53,8 +54,9 @@ func takeSnapshot(t *testing.T, database *sqlx.DB) snapshot {
 	var s snapshot
 	require.NoError(t, database.QueryRow(`SELECT
 		(SELECT count(*) FROM earnings_lines), (SELECT count(*) FROM earnings_imports),
-		(SELECT count(*) FROM ledger_transactions), (SELECT count(*) FROM postings)`).
-		Scan(&s.Lines, &s.Imports, &s.Transactions, &s.Postings))
+		(SELECT count(*) FROM ledger_transactions), (SELECT count(*) FROM postings),
+		(SELECT count(*) FROM earnings_totals), (SELECT count(*) FROM earnings_keys)`).
+		Scan(&s.Lines, &s.Imports, &s.Transactions, &s.Postings, &s.Totals, &s.Keys))
 	s.Balances = map[string]string{}
 	rows, err := database.Query(`SELECT ledger_account, balance::text FROM ledger_balances`)
 	require.NoError(t, err)
@@ -69,9 +71,11 @@ func takeSnapshot(t *testing.T, database *sqlx.DB) snapshot {
 
 // checkLedger verifies the ledger's invariants against the lines themselves:
 // every transaction sums to zero, each publisher's two balances equal the sum
-// of its lines, and platform:earnings is minus the total.
+// of its lines, platform:earnings is minus the total, and earnings_totals
+// sums the lines by month, account, part and import.
 func checkLedger(t *testing.T, database *sqlx.DB) {
 	t.Helper()
+	require.NoError(t, ledger.VerifyTotals(context.Background(), database))
 	var unbalanced int
 	require.NoError(t, database.Get(&unbalanced, `SELECT count(*) FROM (SELECT transaction_id FROM postings GROUP BY 1 HAVING sum(amount) <> 0) x`))
 	require.Zero(t, unbalanced, "unbalanced ledger transactions")
@@ -151,6 +155,36 @@ func TestImportCreditsBalancesAndIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, database.Get(&available, `SELECT available_at FROM earnings_lines WHERE transaction_id = 't9'`))
 	require.True(t, available.Equal(time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)), available.String())
+	checkLedger(t, database)
+
+	// The totals: one row per month of availability, account, part and
+	// import; t9 is December's.
+	type total struct {
+		Month     time.Time `db:"month"`
+		AccountID int64     `db:"account_id"`
+		USSourced bool      `db:"us_sourced"`
+		Amount    string    `db:"amount"`
+		Lines     int64     `db:"lines"`
+	}
+	var totals []total
+	require.NoError(t, database.Select(&totals, `SELECT month, account_id, us_sourced, amount::text AS amount, lines FROM earnings_totals
+		WHERE account_id = $1 ORDER BY import_id, month, us_sourced`, ids["A2"]))
+	november, december := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range totals {
+		totals[i].Month = totals[i].Month.UTC()
+	}
+	require.Equal(t, []total{
+		{november, ids["A2"], false, "7.000000", 1}, {november, ids["A2"], true, "1.000000", 1},
+		{november, ids["A2"], false, "0.000001", 1},
+		{december, ids["A2"], true, "3.000000", 1},
+	}, totals)
+
+	// A total that drifts from its lines is named.
+	_, err = database.Exec(`INSERT INTO earnings_totals (month, account_id, us_sourced, import_id, amount, lines) VALUES ('2026-12-01T00:00:00Z', $1, true, 999, 1, 1)`, ids["A2"])
+	require.NoError(t, err)
+	err = ledger.VerifyTotals(ctx, database)
+	require.ErrorIs(t, err, ledger.ErrTotalsDrift)
+	require.ErrorContains(t, err, fmt.Sprintf("2026-12, account %d, publisher:%d:us, import 999: the lines sum to 0.000000, the totals say 1.000000", ids["A2"], ids["A2"]))
 }
 
 func TestImportRefusesBadFilesAndChangesNothing(t *testing.T) {

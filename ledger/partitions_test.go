@@ -376,6 +376,8 @@ func TestDetachPartitions(t *testing.T) {
 	require.Equal(t, before.Balances, after.Balances, "detaching moved a balance")
 	require.Equal(t, before.Lines-1, after.Lines)
 	require.Less(t, after.Postings, before.Postings)
+	require.Equal(t, before.Totals, after.Totals, "the totals of an archived month stay")
+	require.NoError(t, ledger.VerifyTotals(ctx, database), "totals of archived months are not compared")
 
 	list, err := ledger.Partitions(ctx, database)
 	require.NoError(t, err)

@@ -117,9 +117,16 @@ func (c checker) journal(ctx context.Context) error {
 
 // conservation (SPEC §1): Σ earnings lines = Σ publisher balances + US tax
 // withheld + payments in transit + whatever later stages moved elsewhere
-// (settled or returned payments), to the micro-dollar; and the earnings
-// source account holds exactly minus every line.
+// (settled or returned payments), to the micro-dollar; the earnings source
+// account holds exactly minus every line; and the earnings totals the close
+// reads sum the lines exactly.
 func (c checker) conservation(ctx context.Context) error {
+	if err := ledger.VerifyTotals(ctx, c.s.DB); err != nil {
+		if errors.Is(err, ledger.ErrTotalsDrift) {
+			return c.broken(InvariantConservation, "%v", err)
+		}
+		return err
+	}
 	var earnings, publishers, withheld, inTransit, elsewhere, source decimal.Decimal
 	err := c.s.DB.QueryRowxContext(ctx, `
 		SELECT (SELECT coalesce(sum(amount), 0) FROM earnings_lines),

@@ -176,8 +176,8 @@ func ShardOf(accountID int64, shards int) int {
 }
 
 // freeze writes the cycle's input: inputQuery streamed from a connection of
-// its own (a plain SELECT, so Postgres aggregates the month's lines with
-// parallel workers) into a COPY on tx, then one cycle_shards row per shard.
+// its own (a plain SELECT, so Postgres may use parallel workers) into a COPY
+// on tx, then one cycle_shards row per shard.
 // Memory stays flat: one row at a time. The import lock (taken by
 // startCycle, and again here for a cycle some older version left closing
 // without input) guarantees no line stamped before the cutoff commits later.
@@ -188,8 +188,8 @@ func (s *Store) freeze(ctx context.Context, tx pgx.Tx, calendar payout.Calendar,
 	counts := make([]int64, shards)
 	err := db.WithPgx(ctx, s.DB, func(reader *pgx.Conn) error {
 		return db.PgxTx(ctx, reader, func(read pgx.Tx) error {
-			// The month's aggregation is one hash table per worker: give it
-			// the memory to stay off disk (this transaction only).
+			// The joins hash every history and the month's balances: give
+			// them the memory to stay off disk (this transaction only).
 			if _, err := read.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 				return err
 			}
@@ -273,8 +273,9 @@ func (i *inputSource) Err() error {
 // inputQuery reads, for every account with a non-zero balance in the cycle,
 // everything payout.Decide needs as of the cutoff ($1). Cost follows the
 // month: the previous cycle's payouts rows ($3), the returns recorded in the
-// window, and the earnings lines with available_at in [previous cutoff ($2),
-// cutoff) — never older lines. Each history is read once, latest event per
+// window, and the earnings totals of the months in [previous cutoff ($2),
+// cutoff) — the lines available in the window, summed by their imports;
+// never older months, never a line. Each history is read once, latest event per
 // account before the cutoff (DISTINCT ON), and hash-joined to the balances,
 // rather than probed once per account.
 const inputQuery = `
@@ -285,8 +286,8 @@ WITH parts AS (
     SELECT account_id, 0, amount_usd, 0, 0
       FROM payout_returns WHERE recorded_at >= $2 AND recorded_at < $1
     UNION ALL
-    SELECT account_id, 0, 0, coalesce(sum(amount) FILTER (WHERE market = 'US'), 0), coalesce(sum(amount) FILTER (WHERE market <> 'US'), 0)
-      FROM earnings_lines WHERE available_at >= $2 AND available_at < $1
+    SELECT account_id, 0, 0, coalesce(sum(amount) FILTER (WHERE us_sourced), 0), coalesce(sum(amount) FILTER (WHERE NOT us_sourced), 0)
+      FROM earnings_totals WHERE month >= $2 AND month < $1
      GROUP BY account_id
 ), balances AS (
     SELECT account_id, sum(opening_us) AS opening_us, sum(opening_other) AS opening_other, sum(new_us) AS new_us, sum(new_other) AS new_other

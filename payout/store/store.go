@@ -32,8 +32,14 @@
 // starts, the batches — and so every row and journal entry — are the same
 // however many workers close the shards and in whatever order: Close with
 // one worker or eight, or the jobs of `payrun serve` spread over replicas,
-// give byte-identical results. The month's lines are aggregated once, by one
-// parallel query, in step 1; step 2 never reads earnings_lines.
+// give byte-identical results.
+//
+// The close never reads an earnings line: step 1 sums the month's
+// earnings_totals, which every import writes beside its lines (one row per
+// import, account, part and month of availability; package ledger,
+// "Totals"). A cycle's window is whole months, so those rows add up to
+// exactly the lines available in it, and the close's cost follows the
+// publishers with a balance, not the lines.
 //
 // Close runs the three steps in one process (CloseOptions.Workers shards at
 // a time); StartClose, CloseShard and FinishClose are the steps for the job

@@ -13,5 +13,10 @@
 //     TRUNCATE raise (append_only);
 //   - ledger_balances is maintained by the same trigger that checks the sum, so
 //     balances and postings can never disagree;
-//   - amounts are NUMERIC, never NaN, with the signs each table knows.
+//   - amounts are NUMERIC, never NaN, with the signs each table knows;
+//   - the bulk tables of a close (payouts, cycle_inputs, postings) check that
+//     what they refer to exists once per statement, with one join over the
+//     statement's new rows (090), instead of a foreign key's probe and row
+//     lock per row; the rows they refer to are never deleted (accounts and
+//     cycles refuse DELETE and TRUNCATE; the rest is append-only).
 package migrations

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -177,7 +179,7 @@ func (s *Store) decideBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, sha
 		return nil, fmt.Errorf("shard %d input: %w", shard, err)
 	}
 	defer rows.Close()
-	var snapshots []payout.Snapshot
+	var inputs []snapshotRow
 	for rows.Next() {
 		var r snapshotRow
 		if err := rows.Scan(&r.AccountID, &r.SellerID, &r.OpeningUS, &r.OpeningOther, &r.NewUS, &r.NewOther, &r.AccountStatus, &r.HoldOn,
@@ -185,26 +187,54 @@ func (s *Store) decideBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, sha
 			&r.TaxFormID, &r.Submission, &r.TINDigest, &r.SubmittedAt, &r.TINMatchFailed, &r.Changes); err != nil {
 			return nil, fmt.Errorf("shard %d input: %w", shard, err)
 		}
-		snapshot, err := r.snapshot(plan.calendar.Cutoff)
-		if err != nil {
-			return nil, err
-		}
-		snapshots = append(snapshots, snapshot)
+		inputs = append(inputs, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("shard %d input: %w", shard, err)
 	}
 	rows.Close()
-	batch := make([]payout.Decision, 0, len(snapshots))
-	for _, snapshot := range snapshots {
-		decision, err := payout.Decide(plan.calendar, plan.policy, plan.treaties, snapshot)
+	return decideAll(plan, inputs)
+}
+
+// decideAll decides inputs in order, on every CPU: the tax form's JSON and
+// the decision are pure CPU work (most of a shard's Go time) while the
+// database waits, so a shard closed alone still uses every core. The result,
+// and the error when several inputs fail (the first in order), do not depend
+// on the number of CPUs.
+func decideAll(plan *shardPlan, inputs []snapshotRow) ([]payout.Decision, error) {
+	batch := make([]payout.Decision, len(inputs))
+	errs := make([]error, len(inputs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(inputs)/decideChunk))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(decideChunk)) - decideChunk
+				if start >= len(inputs) {
+					return
+				}
+				for i := start; i < min(start+decideChunk, len(inputs)); i++ {
+					snapshot, err := inputs[i].snapshot(plan.calendar.Cutoff)
+					if err == nil {
+						batch[i], err = payout.Decide(plan.calendar, plan.policy, plan.treaties, snapshot)
+					}
+					errs[i] = err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		batch = append(batch, decision)
 	}
 	return batch, nil
 }
+
+// decideChunk is how many inputs a decideAll worker takes at a time.
+const decideChunk = 64
 
 type snapshotRow struct {
 	AccountID           int64

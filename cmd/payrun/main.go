@@ -12,13 +12,35 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
+	os.Exit(profiled(func() int { return run(ctx, os.Args[1:]) }))
+}
+
+// profiled runs f under a CPU profile written to $PAYRUN_CPU_PROFILE, when
+// set (for engineers measuring a command: go tool pprof bin/payrun FILE).
+func profiled(f func() int) int {
+	path := os.Getenv("PAYRUN_CPU_PROFILE")
+	if path == "" {
+		return f()
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "payrun: PAYRUN_CPU_PROFILE:", err)
+		return 1
+	}
+	defer file.Close()
+	if err := pprof.StartCPUProfile(file); err != nil {
+		fmt.Fprintln(os.Stderr, "payrun: PAYRUN_CPU_PROFILE:", err)
+		return 1
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // run executes one command line and returns the process exit code.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -134,7 +135,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults (default: PAYRUN_POLICY)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
-	cmd.Flags().IntVar(&workers, "workers", 1, "shards closed at once by this process")
+	cmd.Flags().IntVar(&workers, "workers", min(64, runtime.NumCPU()), "shards closed at once by this process (default: the number of CPUs)")
 	cmd.Flags().IntVar(&shards, "shards", 0, "shards of a cycle that starts now, 1..1024 (default: PAYRUN_CLOSE_SHARDS)")
 	cmd.Flags().BoolVar(&noWorkbook, "no-workbook", false, "skip the cycle workbook (closing again writes a missing one)")
 	actorFlag(cmd, &actor)

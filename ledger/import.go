@@ -619,11 +619,7 @@ func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sh
 	totals := make([][]any, 0, len(sums))
 	for key, sum := range sums {
 		p := part{key.accountID, key.usSourced}
-		if v, ok := parts[p]; ok {
-			parts[p] = v.Add(sum.amount)
-		} else {
-			parts[p] = sum.amount
-		}
+		parts[p] = parts[p].Add(sum.amount)
 		totals = append(totals, []any{key.month, key.accountID, key.usSourced, result.ImportID, sum.amount, sum.lines})
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"earnings_totals"}, totalsColumns, pgx.CopyFromRows(totals)); err != nil {

@@ -36,8 +36,7 @@ func VerifyTotals(ctx context.Context, q RowQuerier) error {
 		      FROM earnings_lines GROUP BY 1, 2, 3, 4
 		), attached AS (
 		    -- Totals of archived (detached) months have no lines to compare.
-		    SELECT t.* FROM earnings_totals t
-		     WHERE EXISTS (SELECT 1 FROM earnings_lines e WHERE e.available_at >= t.month AND e.available_at < t.month + interval '1 month')
+		    SELECT * FROM earnings_totals WHERE month IN (SELECT month FROM lines)
 		)
 		SELECT coalesce(l.month, t.month), coalesce(l.account_id, t.account_id), coalesce(l.us_sourced, t.us_sourced),
 		       coalesce(l.import_id, t.import_id), coalesce(l.amount, 0), coalesce(t.amount, 0)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"iter"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,8 +75,8 @@ type Opener func() (io.ReadCloser, error)
 //   - the new lines, one balanced journal entry crediting each publisher's
 //     US-sourced and other balances, and the import record commit together.
 //
-// The first pass COPYs straight into earnings_lines; a trigger writes the
-// keys to earnings_keys in the same statement. Only when that meets a
+// The first pass COPYs straight into earnings_lines, then the same lines' keys
+// into earnings_keys (see keySpool). Only when that meets a
 // duplicate key does the import roll it back and read the file a second time
 // into a staging table to sort new, identical and conflicting lines; the file
 // must not change in between (its sha256 is compared). A file whose first
@@ -165,8 +167,8 @@ const (
 
 // probeRepeats reports whether the first probeLines valid lines of the file
 // repeat a key already imported or each other. The fast path learns about a
-// repeated key only when its COPY ends (earnings_keys is written by a
-// statement trigger), so a file that repeats lines goes straight to the slow
+// repeated key only from the keys' COPY, after every line was copied, so a
+// file that repeats lines goes straight to the slow
 // path instead of copying everything first and rolling it back. Problems
 // with the lines are left to the pass that follows.
 func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time) (bool, error) {
@@ -222,7 +224,7 @@ func execAll(ctx context.Context, tx pgx.Tx, statements ...string) error {
 type passResult struct {
 	linesRead int64
 	total     decimal.Decimal
-	sums      map[bucket]bucketTotal
+	sums      map[bucket]*amountSum
 	sha256    string
 }
 
@@ -232,12 +234,6 @@ type bucket struct {
 	month     time.Time
 	accountID int64
 	usSourced bool
-}
-
-// bucketTotal is the sum and the number of a bucket's lines.
-type bucketTotal struct {
-	amount decimal.Decimal
-	lines  int64
 }
 
 // copyPass streams the file through validation into table with COPY.
@@ -262,6 +258,13 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	columns := earningsColumns
 	if source.staging {
 		columns = stagingColumns
+	} else {
+		keys, err := newKeySpool()
+		if err != nil {
+			return passResult{}, err
+		}
+		defer keys.Close()
+		source.keys = keys
 	}
 	reader, writer := io.Pipe()
 	produced := make(chan error, 1)
@@ -292,8 +295,10 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if options.Progress != nil {
 		options.Progress(parser.linesRead)
 	}
-	sums, total := source.totals()
-	pass := passResult{linesRead: parser.linesRead, total: total, sums: sums, sha256: hexSum(digest)}
+	pass := passResult{linesRead: parser.linesRead, total: sumAll(source.sums), sums: source.sums, sha256: hexSum(digest)}
+	if copyErr == nil && source.keys != nil {
+		copyErr = source.keys.copyTo(ctx, tx)
+	}
 	return pass, copyErr
 }
 
@@ -302,6 +307,8 @@ func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 var totalsColumns = []string{"month", "account_id", "us_sourced", "import_id", "amount", "lines"}
 
 var earningsColumns = []string{"import_id", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at"}
+
+var keysColumns = []string{"transaction_id", "revenue_source", "available_at"}
 
 var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at", "eligible_given"}
 
@@ -313,6 +320,7 @@ type lineSource struct {
 	staging  bool
 	progress func(int64)
 	sums     map[bucket]*amountSum
+	keys     *keySpool // the lines' keys, for earnings_keys (not when staging)
 }
 
 // amountSum totals amounts exactly: in micro-dollars while they fit an
@@ -422,6 +430,11 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 		if _, err := out.Write(buf); err != nil {
 			return err
 		}
+		if s.keys != nil {
+			if err := s.keys.add(line.TransactionID, line.RevenueSource, available); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := out.Write(copyBinaryTrailer); err != nil {
 		return err
@@ -443,16 +456,13 @@ func (m *monthOf) of(t time.Time) time.Time {
 	return m.start
 }
 
-// totals returns the sums per bucket and overall.
-func (s *lineSource) totals() (map[bucket]bucketTotal, decimal.Decimal) {
-	sums := make(map[bucket]bucketTotal, len(s.sums))
+// sumAll is the total of every bucket.
+func sumAll(sums map[bucket]*amountSum) decimal.Decimal {
 	total := decimal.Zero
-	for key, sum := range s.sums {
-		v := sum.value()
-		sums[key] = bucketTotal{amount: v, lines: sum.lines}
-		total = total.Add(v)
+	for _, sum := range sums {
+		total = total.Add(sum.value())
 	}
-	return sums, total
+	return total
 }
 
 // slowPathWorkMemory is the work_mem of the slow path's transaction: its
@@ -526,6 +536,7 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 		sort.Slice(problems.Rows, func(a, b int) bool { return problems.Rows[a].Line < problems.Rows[b].Line })
 		return &problems
 	}
+	// The keys of exactly the lines inserted, in the same statement.
 	rows, err := tx.Query(ctx, `
 		WITH inserted AS (
 			INSERT INTO earnings_lines (import_id, account_id, revenue_source, transaction_id, transaction_type, market, transaction_at, amount, eligible_at, available_at)
@@ -533,25 +544,28 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 			FROM earnings_staging s
 			WHERE NOT EXISTS (SELECT 1 FROM earnings_matched m WHERE m.line = s.line)
 			ORDER BY s.line
-			RETURNING account_id, market, amount, available_at
+			RETURNING account_id, market, amount, available_at, transaction_id, revenue_source
+		), keys AS (
+			INSERT INTO earnings_keys (transaction_id, revenue_source, available_at)
+			SELECT transaction_id, revenue_source, available_at FROM inserted
 		)
 		SELECT date_trunc('month', available_at, 'UTC'), account_id, market = 'US', sum(amount), count(*)
 		FROM inserted GROUP BY 1, 2, 3`, result.ImportID)
 	if err != nil {
 		return err
 	}
-	sums := map[bucket]bucketTotal{}
+	sums := map[bucket]*amountSum{}
 	total := decimal.Zero
 	var imported int64
 	for rows.Next() {
 		var key bucket
-		var sum bucketTotal
-		if err := rows.Scan(&key.month, &key.accountID, &key.usSourced, &sum.amount, &sum.lines); err != nil {
+		sum := &amountSum{}
+		if err := rows.Scan(&key.month, &key.accountID, &key.usSourced, &sum.big, &sum.lines); err != nil {
 			return err
 		}
 		key.month = key.month.UTC()
 		sums[key] = sum
-		total = total.Add(sum.amount)
+		total = total.Add(sum.big)
 		imported += sum.lines
 	}
 	if err := rows.Err(); err != nil {
@@ -607,7 +621,10 @@ func findConflicts(ctx context.Context, tx pgx.Tx, problems *ImportError) error 
 
 // finish posts the journal entry for the new lines, writes their totals and
 // records the import.
-func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sha string, sums map[bucket]bucketTotal, result *ImportResult) error {
+//
+// It holds one entry per bucket, then one per publisher part, and never the
+// totals' rows: they stream into their COPY.
+func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sha string, sums map[bucket]*amountSum, result *ImportResult) error {
 	if result.Imported == 0 {
 		return nil // nothing new: no import record, no journal entry
 	}
@@ -616,15 +633,25 @@ func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sh
 		usSourced bool
 	}
 	parts := map[part]decimal.Decimal{}
-	totals := make([][]any, 0, len(sums))
 	for key, sum := range sums {
 		p := part{key.accountID, key.usSourced}
-		parts[p] = parts[p].Add(sum.amount)
-		totals = append(totals, []any{key.month, key.accountID, key.usSourced, result.ImportID, sum.amount, sum.lines})
+		parts[p] = parts[p].Add(sum.value())
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"earnings_totals"}, totalsColumns, pgx.CopyFromRows(totals)); err != nil {
+	next, stop := iter.Pull2(maps.All(sums))
+	defer stop()
+	row := make([]any, len(totalsColumns))
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"earnings_totals"}, totalsColumns, pgx.CopyFromFunc(func() ([]any, error) {
+		key, sum, ok := next()
+		if !ok {
+			return nil, nil
+		}
+		row[0], row[1], row[2], row[3], row[4], row[5] = key.month, key.accountID, key.usSourced, result.ImportID, sum.value(), sum.lines
+		return row, nil
+	})); err != nil {
 		return fmt.Errorf("earnings totals: %w", err)
 	}
+	stop()
+	sums = nil // the caller keeps no reference: the buckets can go before the postings are built
 	keys := make([]part, 0, len(parts))
 	for key := range parts {
 		keys = append(keys, key)

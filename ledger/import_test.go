@@ -76,6 +76,7 @@ func takeSnapshot(t *testing.T, database *sqlx.DB) snapshot {
 func checkLedger(t *testing.T, database *sqlx.DB) {
 	t.Helper()
 	require.NoError(t, ledger.VerifyTotals(context.Background(), database))
+	require.NoError(t, ledger.VerifyKeys(context.Background(), database))
 	var unbalanced int
 	require.NoError(t, database.Get(&unbalanced, `SELECT count(*) FROM (SELECT transaction_id FROM postings GROUP BY 1 HAVING sum(amount) <> 0) x`))
 	require.Zero(t, unbalanced, "unbalanced ledger transactions")
@@ -185,6 +186,13 @@ func TestImportCreditsBalancesAndIsIdempotent(t *testing.T) {
 	err = ledger.VerifyTotals(ctx, database)
 	require.ErrorIs(t, err, ledger.ErrTotalsDrift)
 	require.ErrorContains(t, err, fmt.Sprintf("2026-12, account %d, publisher:%d:us, import 999: the lines sum to 0.000000, the totals say 1.000000", ids["A2"], ids["A2"]))
+
+	// So is a key without its line.
+	_, err = database.Exec(`INSERT INTO earnings_keys (transaction_id, revenue_source, available_at) VALUES ('t8', 'app', '2026-12-02T00:00:00Z')`)
+	require.NoError(t, err)
+	err = ledger.VerifyKeys(ctx, database)
+	require.ErrorIs(t, err, ledger.ErrKeysDrift)
+	require.ErrorContains(t, err, "app t8: the key (available 2026-12-02T00:00:00Z) has no line")
 }
 
 func TestImportRefusesBadFilesAndChangesNothing(t *testing.T) {

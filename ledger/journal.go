@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,19 +59,20 @@ func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error
 	// Microseconds, as Postgres keeps them: the trigger compares the postings'
 	// posted_at with the transaction's.
 	postedAt := transaction.PostedAt.UTC().Truncate(time.Microsecond)
+	isZero := func(p Posting) bool { return p.Amount.IsZero() }
+	postings := transaction.Postings
+	if slices.ContainsFunc(postings, isZero) {
+		// A copy without the zeros, only then: an import's entry is big.
+		postings = slices.DeleteFunc(slices.Clone(postings), isZero)
+	}
 	sum := decimal.Zero
-	rows := make([][]any, 0, len(transaction.Postings))
-	for _, posting := range transaction.Postings {
-		if posting.Amount.IsZero() {
-			continue
-		}
+	for _, posting := range postings {
 		sum = sum.Add(posting.Amount)
-		rows = append(rows, []any{int64(0), posting.LedgerAccount, posting.Amount, postedAt})
 	}
 	if !sum.IsZero() {
 		return 0, fmt.Errorf("%w: %s %s sums to %s", ErrUnbalanced, transaction.Kind, transaction.Reference, sum)
 	}
-	if len(rows) == 0 {
+	if len(postings) == 0 {
 		return 0, nil
 	}
 	var id int64
@@ -91,12 +93,14 @@ func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error
 	if insertErr != nil {
 		return 0, fmt.Errorf("ledger transaction %s %s: %w", transaction.Kind, transaction.Reference, insertErr)
 	}
-	for _, row := range rows {
-		row[0] = id
-	}
 	// One COPY statement: the zero-sum trigger fires once for the whole entry.
+	// The rows stream: an import's entry has two postings per publisher.
+	row := []any{id, "", decimal.Zero, postedAt}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"postings"},
-		[]string{"transaction_id", "ledger_account", "amount", "posted_at"}, pgx.CopyFromRows(rows)); err != nil {
+		[]string{"transaction_id", "ledger_account", "amount", "posted_at"}, pgx.CopyFromSlice(len(postings), func(i int) ([]any, error) {
+			row[1], row[2] = postings[i].LedgerAccount, postings[i].Amount
+			return row, nil
+		})); err != nil {
 		return 0, fmt.Errorf("postings of %s %s: %w", transaction.Kind, transaction.Reference, err)
 	}
 	return id, nil

@@ -136,20 +136,26 @@ func TestImportIdempotencyAcrossPartitions(t *testing.T) {
 		fmt.Fprintf(&fresh, "m%04d,A2,app,purchase,GB,2026-11-20T10:00:00Z,0.01\n", i)
 	}
 	fresh.WriteString("t1,A1,app,purchase,US,2026-10-01T10:00:00Z,11\n")
+	conflict := fmt.Sprintf("already imported (import %d) with different content", result.ImportID)
+	// A key repeated inside the file after the probe's reach: the keys' COPY
+	// refuses it, and the slow path names both lines.
+	twice := strings.Replace(fresh.String(), "t1,A1,app,purchase,US,2026-10-01T10:00:00Z,11", "m0007,A2,app,purchase,GB,2026-11-20T10:00:00Z,0.01", 1)
 	for _, tc := range []struct {
 		name, file string
 		line       int64
+		reason     string
 	}{
-		{"slow path first", header + "t9,A1,app,purchase,US,2026-12-01T10:00:00Z,5\n" + "t1,A1,app,purchase,US,2026-10-01T10:00:00Z,11\n", 3},
-		{"fast path first", fresh.String(), 1003},
+		{"slow path first", header + "t9,A1,app,purchase,US,2026-12-01T10:00:00Z,5\n" + "t1,A1,app,purchase,US,2026-10-01T10:00:00Z,11\n", 3, conflict},
+		{"fast path first", fresh.String(), 1003, conflict},
+		{"repeated in the file", twice, 1003, "duplicate of line 9 (same revenue_source and transaction_id)"},
 	} {
 		_, err := importAt(t, database, tc.file, "2027-01-23T12:00:00Z")
 		var importErr *ledger.ImportError
 		require.ErrorAs(t, err, &importErr, tc.name)
-		require.Equal(t, []ledger.RowError{{Line: tc.line, Column: "transaction_id",
-			Reason: fmt.Sprintf("already imported (import %d) with different content", result.ImportID)}}, importErr.Rows, tc.name)
+		require.Equal(t, []ledger.RowError{{Line: tc.line, Column: "transaction_id", Reason: tc.reason}}, importErr.Rows, tc.name)
 		require.Equal(t, after, takeSnapshot(t, database), tc.name)
 	}
+	checkLedger(t, database)
 }
 
 // eligible_at is at most MaxEligibleDays after transaction_at, and a line

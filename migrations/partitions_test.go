@@ -71,7 +71,8 @@ func TestPartitionsMigrationKeepsRows(t *testing.T) {
 	require.Len(t, before.Postings, 6)
 	require.Len(t, before.Balances, 3)
 
-	_, err = migrations.Up(ctx, database.DB)
+	// Up to 090: 100 moves writing the keys from the trigger to the import.
+	_, err = migrations.UpTo(ctx, database.DB, 90)
 	require.NoError(t, err)
 	// New connections: statements prepared before the migration would see
 	// result columns with another collation ("cached plan must not change

@@ -35,7 +35,8 @@
 //   - balances_reconcile: per publisher and part (US/other), the ledger
 //     balance = what the newest cycle carried + lines available from its
 //     cutoff on + returns recorded since;
-//   - lines_paid_once: cycle windows are contiguous months; every payouts
+//   - lines_paid_once: every line has its idempotency key and every key its
+//     line (ledger.VerifyKeys); cycle windows are contiguous months; every payouts
 //     row's new amounts are exactly its lines with available_at in
 //     [previous cutoff, cutoff), its opening amounts exactly the previous
 //     cycle's carried amounts (+ returns), and no non-zero balance is missing;

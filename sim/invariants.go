@@ -260,6 +260,13 @@ func (c checker) cutoffs(ctx context.Context) (cutoff, previous time.Time, err e
 // contiguous and every balance is consumed or carried, no line is paid twice
 // and none is forgotten.
 func (c checker) linesOnce(ctx context.Context) error {
+	// Each line was imported once: it and its idempotency key, one to one.
+	if err := ledger.VerifyKeys(ctx, c.s.DB); err != nil {
+		if errors.Is(err, ledger.ErrKeysDrift) {
+			return c.broken(InvariantLinesOnce, "%v", err)
+		}
+		return err
+	}
 	cutoff, previous, err := c.cutoffs(ctx)
 	if err != nil {
 		return err

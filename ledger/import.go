@@ -75,9 +75,9 @@ type Opener func() (io.ReadCloser, error)
 //   - the new lines, one balanced journal entry crediting each publisher's
 //     US-sourced and other balances, and the import record commit together.
 //
-// The first pass COPYs straight into earnings_lines, then the same lines' keys
-// into earnings_keys (see keySpool). Only when that meets a
-// duplicate key does the import roll it back and read the file a second time
+// The first pass COPYs straight into earnings_lines, then the same lines'
+// keys into earnings_keys (see keySpool). Only when that meets a duplicate
+// key does the import roll it back and read the file a second time
 // into a staging table to sort new, identical and conflicting lines; the file
 // must not change in between (its sha256 is compared). A file whose first
 // lines repeat keys skips the first pass (see probeRepeats). So the file is
@@ -168,9 +168,9 @@ const (
 // probeRepeats reports whether the first probeLines valid lines of the file
 // repeat a key already imported or each other. The fast path learns about a
 // repeated key only from the keys' COPY, after every line was copied, so a
-// file that repeats lines goes straight to the slow
-// path instead of copying everything first and rolling it back. Problems
-// with the lines are left to the pass that follows.
+// file that repeats lines goes straight to the slow path instead of copying
+// everything first and rolling it back. Problems with the lines are left to
+// the pass that follows.
 func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time) (bool, error) {
 	file, err := open()
 	if err != nil {
@@ -312,7 +312,8 @@ var keysColumns = []string{"transaction_id", "revenue_source", "available_at"}
 
 var stagingColumns = []string{"line", "account_id", "revenue_source", "transaction_id", "transaction_type", "market", "transaction_at", "amount", "eligible_at", "available_at", "eligible_given"}
 
-// lineSource turns validated lines into CSV rows for COPY and totals them.
+// lineSource turns validated lines into binary COPY rows, totals them and
+// spools their keys.
 type lineSource struct {
 	parser   *lineParser
 	importID int64

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/payrun/payrun/internal/httprec"
 )
 
 // RequestIDHeader carries a request's id, in and out.
@@ -66,9 +68,9 @@ func Middleware(logger *slog.Logger, next http.Handler, route func(*http.Request
 		ctx = NewContext(context.WithValue(ctx, requestKey{}, info), requestLogger)
 		r = r.WithContext(ctx)
 		info.request = r
-		recorder := &statusRecorder{ResponseWriter: w}
+		recorder := &httprec.Recorder{ResponseWriter: w}
 		defer func() {
-			status := recorder.status
+			status := recorder.Status
 			recovered := recover()
 			if status == 0 {
 				status = http.StatusOK
@@ -80,7 +82,7 @@ func Middleware(logger *slog.Logger, next http.Handler, route func(*http.Request
 			if status >= 500 || (recovered != nil && recovered != http.ErrAbortHandler) {
 				level = slog.LevelError
 			}
-			attrs := []slog.Attr{slog.Int("status", status), slog.Duration("duration", time.Since(started)), slog.Int64("bytes", recorder.bytes)}
+			attrs := []slog.Attr{slog.Int("status", status), slog.Duration("duration", time.Since(started)), slog.Int64("bytes", recorder.Bytes)}
 			if recovered != nil && recovered != http.ErrAbortHandler {
 				attrs = append(attrs, slog.String("panic", fmt.Sprint(recovered)))
 			}
@@ -114,39 +116,3 @@ func newRequestID() string {
 	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
 	return hex.EncodeToString(b)
 }
-
-// statusRecorder remembers the status and counts the body bytes written
-// through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	// 1xx responses are informational; the final status comes later.
-	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(body []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(body)
-	s.bytes += int64(n)
-	return n, err
-}
-
-// Flush passes flushes through (streamed responses).
-func (s *statusRecorder) Flush() {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	_ = http.NewResponseController(s.ResponseWriter).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

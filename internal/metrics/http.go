@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/payrun/payrun/internal/httprec"
 )
 
 // RouteOther is the route label of a request no route matched: raw paths
@@ -35,11 +37,11 @@ func Middleware(m *Metrics, next http.Handler, route func(*http.Request) string)
 		if chi.RouteContext(r.Context()) == nil {
 			r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, chi.NewRouteContext()))
 		}
-		recorder := &statusRecorder{ResponseWriter: w}
+		recorder := &httprec.Recorder{ResponseWriter: w}
 		defer func() {
 			// Also on a panic (http.Server recovers it): the request was
 			// served, badly. A handler that never wrote answered 200.
-			code := recorder.status
+			code := recorder.Status
 			if code == 0 {
 				code = http.StatusOK
 				if recovered := recover(); recovered != nil {
@@ -85,37 +87,3 @@ func methodLabel(method string) string {
 	}
 	return MethodOther
 }
-
-// statusRecorder remembers the status code written through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	// 1xx responses are informational; the final status comes later.
-	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(body []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(body)
-}
-
-// Flush passes flushes through (streamed responses).
-func (s *statusRecorder) Flush() {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	// A writer that cannot flush has nothing to flush.
-	_ = http.NewResponseController(s.ResponseWriter).Flush()
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer
-// (deadlines, hijacking).
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -65,6 +65,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/internal/config"
 	"github.com/payrun/payrun/internal/db"
@@ -290,16 +291,27 @@ func benchImport(ctx context.Context, binary, serverURL, work string, lines int6
 	}, nil
 }
 
+// dropDatabase drops name on the server (closing its sessions) and returns
+// the open connection to the server, for the caller to create it again.
+func dropDatabase(ctx context.Context, serverURL, name string) (*sqlx.DB, error) {
+	admin, err := db.Open(ctx, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		admin.Close()
+		return nil, err
+	}
+	return admin, nil
+}
+
 // freshDatabase drops and creates name on the server and migrates it.
 func freshDatabase(ctx context.Context, serverURL, name string) (string, error) {
-	admin, err := db.Open(ctx, serverURL)
+	admin, err := dropDatabase(ctx, serverURL, name)
 	if err != nil {
 		return "", err
 	}
 	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return "", err
-	}
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
@@ -333,14 +345,11 @@ func urlOf(serverURL, name string) (string, error) {
 // cloneDatabase drops and creates name as a copy of template (CREATE
 // DATABASE ... TEMPLATE), once no session is connected to template.
 func cloneDatabase(ctx context.Context, serverURL, template, name string) (string, error) {
-	admin, err := db.Open(ctx, serverURL)
+	admin, err := dropDatabase(ctx, serverURL, name)
 	if err != nil {
 		return "", err
 	}
 	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return "", err
-	}
 	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
 		var sessions int
 		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`, template).Scan(&sessions); err != nil {

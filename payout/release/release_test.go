@@ -99,7 +99,8 @@ func TestReleaseWritesFilesThatMatchTheLedger(t *testing.T) {
 	body, err := os.ReadFile(eur)
 	require.NoError(t, err)
 	require.Contains(t, string(body), `<InstdAmt Ccy="EUR">230.85</InstdAmt>`)
-	xsd := filepath.Join(repoRoot(t), "..", "shared", "xsd", "pain.001.001.09.EPC-SCT-2023.xsd")
+	// The EPC XSD is vendored with the SEPA writer's tests (payout/sepa/testdata/README.md).
+	xsd := filepath.Join(repoRoot(t), "payout", "sepa", "testdata", "pain.001.001.09.EPC-SCT-2023.xsd")
 	out, err := exec.Command("xmllint", "--noout", "--schema", xsd, eur).CombinedOutput()
 	require.NoError(t, err, "xmllint (run `make deps`): %s", out)
 

@@ -62,10 +62,10 @@
 // # Validation against the published formats
 //
 // SEPA-only messages are validated in tests with xmllint against the EPC
-// implementation-guideline XSD (EPC132-08 2023, pain.001.001.09), kept in
-// ../shared/xsd beside the repository. That XSD admits only SLEV, so
-// messages with cross-border blocks are checked structurally (read back,
-// counts and sums recomputed).
+// implementation-guideline XSD (EPC132-08 2023 version 1.0, pain.001.001.09),
+// vendored unmodified in testdata/ (testdata/README.md says where it comes
+// from). That XSD admits only SLEV, so messages with cross-border blocks are
+// checked structurally (read back, counts and sums recomputed).
 //
 // # Limits and gaps
 //

@@ -16,26 +16,16 @@ import (
 )
 
 // epcSchemaName is the EPC implementation-guideline XSD for SCT pain.001.001.09
-// (EPC132-08, 2023 version), kept in shared/xsd beside the repository.
+// (EPC132-08, 2023 version 1.0), vendored unmodified in testdata/ (see
+// testdata/README.md for where it comes from).
 const epcSchemaName = "pain.001.001.09.EPC-SCT-2023.xsd"
 
-// epcSchema finds shared/xsd/<epcSchemaName>: the repository root is the
-// nearest directory above the working directory that holds go.mod, and
-// shared/ sits beside it.
+// epcSchema returns the path of the vendored EPC XSD. Tests run in the
+// package directory, so testdata/ is relative to it.
 func epcSchema(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.mod above the working directory")
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "xsd", epcSchemaName)
-	_, err = os.Stat(path)
+	path := filepath.Join("testdata", epcSchemaName)
+	_, err := os.Stat(path)
 	require.NoError(t, err, "EPC schema not found at %s", path)
 	return path
 }

@@ -53,7 +53,8 @@ func newFixture(t *testing.T, accountType ledger.AccountType) fixture {
 	admin, err := svc.Directory.UserByName(ctx, database, tenant, "ada")
 	require.NoError(t, err)
 	return fixture{svc: svc, clock: c, account: account, tenant: tenant,
-		admin: Principal{Kind: KindUser, ID: admin.ID, Name: "ada@contoso.onmicrosoft.com", AccountID: account.ID, TenantID: tenant.ID, GlobalAdmin: true}}
+		admin: Principal{Kind: KindUser, ID: admin.ID, Name: "ada@contoso.onmicrosoft.com", AccountID: account.ID, TenantID: tenant.ID, GlobalAdmin: true,
+			Permissions: RolePermissions(RoleOwner)}}
 }
 
 func TestAgreementsHold(t *testing.T) {

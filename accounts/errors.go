@@ -42,6 +42,9 @@ type Error struct {
 	Field      string
 	Reason     string
 	RetryAfter time.Duration
+	// Missing names the permissions a refused grant needed and the caller
+	// lacks (KindForbidden from the grant rule only).
+	Missing []Permission
 }
 
 func (e *Error) Error() string {

@@ -71,7 +71,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor Principal, accountID in
 		if err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", roles)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Service) AddExistingGroup(ctx context.Context, actor Principal, account
 		if err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", roles)
 		if err != nil {
 			return err
 		}
@@ -135,6 +135,9 @@ func (s *Service) DeleteGroup(ctx context.Context, actor Principal, accountID, g
 		}
 		before, err := groupMember(ctx, tx, accountID, groupID)
 		if err != nil {
+			return err
+		}
+		if err := requireHoldsMember(ctx, tx, actor, accountID, before.RoleList, "group_id", "deleting group "+before.DisplayName); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_members WHERE account_id = $1 AND group_id = $2`, accountID, groupID); err != nil {
@@ -251,7 +254,7 @@ func (s *Service) CreateApp(ctx context.Context, actor Principal, accountID int6
 		if err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", a.Roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", a.Roles)
 		if err != nil {
 			return err
 		}
@@ -291,7 +294,7 @@ func (s *Service) AddExistingApp(ctx context.Context, actor Principal, accountID
 		if _, err := s.associatedTenant(ctx, tx, accountID, tenant.TenantID, "client_id"); err != nil {
 			return notFound("client_id", "no app %q in this account's tenants", clientID)
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", roles)
 		if err != nil {
 			return err
 		}
@@ -319,6 +322,9 @@ func (s *Service) RemoveApp(ctx context.Context, actor Principal, accountID int6
 		}
 		before, err := appMember(ctx, tx, accountID, clientID)
 		if err != nil {
+			return err
+		}
+		if err := requireHoldsMember(ctx, tx, actor, accountID, before.RoleList, "client_id", "removing app "+clientID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_members WHERE account_id = $1 AND app_id = $2`, accountID, before.AppID); err != nil {
@@ -362,6 +368,10 @@ func (s *Service) AddKey(ctx context.Context, actor Principal, accountID int64, 
 		if err != nil {
 			return err
 		}
+		// A key is the app's credential: holding one is acting as the app.
+		if err := requireHoldsMember(ctx, tx, actor, accountID, app.RoleList, "client_id", "managing the keys of app "+clientID); err != nil {
+			return err
+		}
 		now := s.now()
 		if key, err = s.Directory.AddKey(ctx, tx, app.AppID, hash, now, now.AddDate(0, 0, validDays)); err != nil {
 			return err
@@ -382,6 +392,10 @@ func (s *Service) RemoveKey(ctx context.Context, actor Principal, accountID int6
 		}
 		app, err := appMember(ctx, tx, accountID, clientID)
 		if err != nil {
+			return err
+		}
+		// A key is the app's credential: holding one is acting as the app.
+		if err := requireHoldsMember(ctx, tx, actor, accountID, app.RoleList, "client_id", "managing the keys of app "+clientID); err != nil {
 			return err
 		}
 		now := s.now()

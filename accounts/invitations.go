@@ -83,7 +83,7 @@ func (s *Service) Invite(ctx context.Context, actor Principal, accountID int64, 
 		if err := requireGlobalAdmin(actor, tenant); err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", roles)
 		if err != nil {
 			return err
 		}
@@ -169,6 +169,10 @@ func (s *Service) ResendInvitation(ctx context.Context, actor Principal, account
 			return err
 		}
 		if err := requireGlobalAdmin(actor, tenant); err != nil {
+			return err
+		}
+		// A resent invitation grants its roles again.
+		if err := requireRoleGrant(ctx, tx, actor, accountID, "invitation_id", before.RoleList); err != nil {
 			return err
 		}
 		now := s.now()

@@ -159,8 +159,13 @@ func (s *Service) CreatePermissionSet(ctx context.Context, actor Principal, acco
 		}
 	}
 	view := PermissionSetView{Name: name}
+	defined := PermissionSet{}
 	for _, p := range list {
 		view.Permissions = append(view.Permissions, Permission(p))
+		defined[Permission(p)] = true
+	}
+	if err := requireGrant(actor, defined, "permissions", "defining permission set "+name); err != nil {
+		return PermissionSetView{}, err
 	}
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
@@ -187,8 +192,12 @@ func (s *Service) DeletePermissionSet(ctx context.Context, actor Principal, acco
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}
+		// A pending invitation holds the name too: were the set deleted and a
+		// wider one defined under its name, accepting would grant the new one.
 		var inUse bool
-		if err := tx.GetContext(ctx, &inUse, `SELECT EXISTS (SELECT 1 FROM account_members WHERE account_id = $1 AND $2 = ANY (roles))`, accountID, name); err != nil {
+		if err := tx.GetContext(ctx, &inUse, `
+			SELECT EXISTS (SELECT 1 FROM account_members WHERE account_id = $1 AND $2 = ANY (roles))
+			    OR EXISTS (SELECT 1 FROM invitations WHERE account_id = $1 AND status = 'pending' AND $2 = ANY (roles))`, accountID, name); err != nil {
 			return err
 		}
 		if inUse {

@@ -129,7 +129,7 @@ func (s *Service) AddExistingUsers(ctx context.Context, actor Principal, account
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", roles)
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, accountID int
 		if err := requireGlobalAdmin(actor, tenant); err != nil {
 			return err
 		}
-		roleList, err := checkRoles(ctx, tx, accountID, "roles", u.Roles)
+		roleList, err := grantableRoles(ctx, tx, actor, accountID, "roles", u.Roles)
 		if err != nil {
 			return err
 		}
@@ -241,6 +241,14 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, accountID int
 			group, err := s.Directory.Group(ctx, tx, groupID)
 			if err != nil || group.TenantID != tenant.ID {
 				return notFound(fmt.Sprintf("group_ids[%d]", i), "no group %d in %s", groupID, tenant.Domain)
+			}
+			// Membership hands the new user the group's roles here.
+			if g, err := groupMember(ctx, tx, accountID, group.ID); err == nil {
+				if err := requireHoldsMember(ctx, tx, actor, accountID, g.RoleList, fmt.Sprintf("group_ids[%d]", i), "joining group "+g.DisplayName); err != nil {
+					return err
+				}
+			} else if !isNotFound(err) {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO directory_group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, group.ID, user.ID); err != nil {
 				return err
@@ -294,6 +302,17 @@ func (s *Service) UpdateUser(ctx context.Context, actor Principal, accountID, us
 		roleList, err := checkRoles(ctx, tx, accountID, "roles", u.Roles)
 		if err != nil {
 			return err
+		}
+		if !slices.Equal(roleList, []string(before.RoleList)) {
+			if actor.Kind == KindUser && actor.ID == userID {
+				return &Error{Kind: KindForbidden, Field: "roles", Reason: "you cannot change your own roles: another principal holding them must"}
+			}
+			if err := requireHoldsMember(ctx, tx, actor, accountID, before.RoleList, "roles", "changing the roles of "+before.SignInName); err != nil {
+				return err
+			}
+			if err := requireRoleGrant(ctx, tx, actor, accountID, "roles", roleList); err != nil {
+				return err
+			}
 		}
 		first, last := strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
 		if first != before.FirstName || last != before.LastName {
@@ -351,6 +370,9 @@ func (s *Service) RemoveUsers(ctx context.Context, actor Principal, accountID in
 			if err != nil {
 				return err
 			}
+			if err := requireHoldsMember(ctx, tx, actor, accountID, m.RoleList, "ids", "removing "+m.SignInName); err != nil {
+				return err
+			}
 			members = append(members, m)
 		}
 		if len(unmatched) > 0 {
@@ -394,6 +416,10 @@ func (s *Service) ResetPassword(ctx context.Context, actor Principal, accountID,
 			return err
 		}
 		if err := requireGlobalAdmin(actor, tenant); err != nil {
+			return err
+		}
+		// The temporary password lets the caller sign in as the user.
+		if err := requireHoldsUser(ctx, tx, actor, accountID, userID, "user_id", "resetting the password of "+m.SignInName); err != nil {
 			return err
 		}
 		if err := s.Directory.SetPassword(ctx, tx, userID, hash, true); err != nil {

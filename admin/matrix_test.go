@@ -26,8 +26,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	ada := accounts.Principal{Kind: accounts.KindUser, ID: 1, Name: "ada@contoso.onmicrosoft.com", AccountID: e.account.ID, TenantID: e.tenant.ID, GlobalAdmin: true}
-	_, err := e.svc.CreatePermissionSet(ctx, ada, e.account.ID, "auditor", []accounts.Permission{accounts.PermAuditRead, accounts.PermAccountRead})
+	ada, err := e.svc.Authenticate(ctx, e.token)
+	require.NoError(t, err)
+	_, err = e.svc.CreatePermissionSet(ctx, ada, e.account.ID, "auditor", []accounts.Permission{accounts.PermAuditRead, accounts.PermAccountRead})
 	require.NoError(t, err)
 
 	var principals []matrixPrincipal

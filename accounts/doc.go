@@ -34,6 +34,15 @@
 //     those of every group it belongs to, resolved on every request from
 //     RoleTable (built-in roles) and permission_sets (custom sets). Custom
 //     sets can only hold account permissions, never operator ones.
+//   - The grant rule (grants.go, SPEC §7.8): a principal gives out only
+//     permissions it holds (user, group and app roles, invitations and their
+//     resends, a new user's groups, custom permission sets), acting on a
+//     member as a whole (changing or removing its roles, deleting a group,
+//     removing an app, managing an app's keys, resetting a user's password)
+//     needs every permission the member has, and nobody changes their own
+//     roles. Refusals are ErrForbidden with Error.Missing. payrun's own
+//     actions (KindSystem) are trusted; the onboarding owner is the only
+//     owner no owner granted.
 //   - The owner identity is one per account and never linked to two accounts
 //     (UNIQUE in the schema); financial details need it first (checked by
 //     admin before calling the financial services).

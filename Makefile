@@ -53,6 +53,10 @@ bench: db deps build ## benchmark report: payrun vs the bare baseline, same run 
 demo: db build ## run payrun on a seeded realistic month and show what happened
 	@DATABASE_URL="$(DB_URL)" scripts/demo.sh
 
+.PHONY: walkthrough
+walkthrough: db build ## the README's admin API walk-through (docs/walkthrough.sh) on a fresh payrun_walkthrough database
+	@DATABASE_URL="$(DB_URL)" PAYRUN=$(BIN) PAYRUN_DEV=1 bash docs/walkthrough.sh --fresh
+
 .PHONY: sim-long
 sim-long: db build ## long simulation sweep: 10 seeds x 24 months x 1000 publishers, crashes on (SEEDS=, PUBLISHERS=, MONTHS=)
 	@DATABASE_URL="$(DB_URL)" scripts/sim-long.sh

@@ -36,42 +36,96 @@ type Grant struct {
 
 func isUnauthenticated(err error) bool { return errors.Is(err, ErrUnauthenticated) }
 
-// checkPassword verifies a secret for a sign-in subject with lockout: after
-// MaxFailedSignIns failures within LockoutWindow (since the last success) it
-// refuses without checking, with ErrLockedOut. lookup returns the stored hash
-// and whether the principal exists; an unknown principal costs the same time
-// as a wrong secret. Every attempt is recorded (outside any transaction, so a
-// rollback cannot erase it). Errors: ErrUnauthenticated, ErrLockedOut.
-func (s *Service) checkPassword(ctx context.Context, subject string, lookup func() (string, bool, error), secret string) (bool, error) {
+// signInLockClass is the first key of the two-key transaction advisory lock
+// that serialises the lockout check of one sign-in subject ("psig" in
+// ASCII); the second is hashtext(subject).
+const signInLockClass int32 = 0x70736967
+
+// checkPassword verifies a secret for a sign-in subject with lockout. The
+// lockout check and the recording of the attempt are one atomic step in the
+// database: under a transaction advisory lock on the subject it counts the
+// failures since the last success within LockoutWindow (an attempt still
+// being checked counts as failed) and, below MaxFailedSignIns, records this
+// attempt as failed before anything is verified; a success then marks its
+// own attempt succeeded. So however many requests race, at most
+// MaxFailedSignIns secrets are checked for a subject inside the window, and
+// a locked subject gets ErrLockedOut (RetryAfter: until the oldest counted
+// failure leaves the window) without any hashing.
+//
+// lookup returns the stored hashes that may match: none for an unknown
+// principal, which costs the same argon2id work as a wrong secret. The
+// check runs in a hashing slot (Hashing); when none frees up in time the
+// attempt is taken back (nothing was checked) and the answer is
+// ErrRateLimited. Attempts are recorded outside any caller's transaction, so
+// a rollback cannot erase them. Errors: ErrUnauthenticated, ErrLockedOut,
+// ErrRateLimited.
+func (s *Service) checkPassword(ctx context.Context, subject string, lookup func() ([]string, error), secret string) error {
 	subject = strings.ToLower(subject)
 	now := s.now()
-	var failures []time.Time
-	if err := s.DB.SelectContext(ctx, &failures, `
-		SELECT at FROM sign_in_attempts
-		WHERE subject = $1 AND at > $2 AND NOT succeeded
-		  AND id > coalesce((SELECT max(id) FROM sign_in_attempts WHERE subject = $1 AND succeeded), 0)
-		ORDER BY at DESC LIMIT $3`, subject, now.Add(-LockoutWindow), MaxFailedSignIns); err != nil {
-		return false, err
+	var attempt int64
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, signInLockClass, subject); err != nil {
+			return err
+		}
+		var failures []time.Time
+		if err := tx.SelectContext(ctx, &failures, `
+			SELECT at FROM sign_in_attempts
+			WHERE subject = $1 AND at > $2 AND NOT succeeded
+			  AND id > coalesce((SELECT max(id) FROM sign_in_attempts WHERE subject = $1 AND succeeded), 0)
+			ORDER BY at DESC, id DESC LIMIT $3`, subject, now.Add(-LockoutWindow), MaxFailedSignIns); err != nil {
+			return err
+		}
+		if len(failures) >= MaxFailedSignIns {
+			until := failures[len(failures)-1].Add(LockoutWindow)
+			return &Error{Kind: KindLockedOut, Reason: "too many failed sign-ins: try again later", RetryAfter: until.Sub(now)}
+		}
+		return tx.GetContext(ctx, &attempt, `INSERT INTO sign_in_attempts (subject, at, succeeded) VALUES ($1, $2, false) RETURNING id`, subject, now)
+	})
+	if err != nil {
+		return err
 	}
-	if len(failures) >= MaxFailedSignIns {
-		until := failures[len(failures)-1].Add(LockoutWindow)
-		return false, &Error{Kind: KindLockedOut, Reason: "too many failed sign-ins: try again later", RetryAfter: until.Sub(now)}
+	ok, err := s.verifyAttempt(ctx, lookup, secret)
+	// The attempt is settled even when the client has gone.
+	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	switch {
+	case err != nil:
+		// Nothing was checked (no hashing slot, a database error): the
+		// attempt does not count.
+		if _, undo := s.DB.ExecContext(settle, `DELETE FROM sign_in_attempts WHERE id = $1`, attempt); undo != nil {
+			return errors.Join(err, undo)
+		}
+		return err
+	case ok:
+		_, err := s.DB.ExecContext(settle, `UPDATE sign_in_attempts SET succeeded = true WHERE id = $1`, attempt)
+		return err
+	default:
+		return errBadCredentials
 	}
-	hash, found, err := lookup()
+}
+
+// verifyAttempt looks the hashes up and checks secret against them in a
+// hashing slot (against dummyHash when there are none).
+func (s *Service) verifyAttempt(ctx context.Context, lookup func() ([]string, error), secret string) (bool, error) {
+	hashes, err := lookup()
 	if err != nil {
 		return false, err
 	}
-	if !found {
-		hash = dummyHash
-	}
-	ok := verifySecret(hash, secret) && found
-	if _, err := s.DB.ExecContext(ctx, `INSERT INTO sign_in_attempts (subject, at, succeeded) VALUES ($1, $2, $3)`, subject, now, ok); err != nil {
+	release, err := s.hashing().Acquire(ctx)
+	if err != nil {
 		return false, err
 	}
-	if !ok {
-		return false, errBadCredentials
+	defer release()
+	if len(hashes) == 0 {
+		verifySecret(dummyHash, secret)
+		return false, nil
 	}
-	return true, nil
+	for _, hash := range hashes {
+		if verifySecret(hash, secret) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func issueToken(ctx context.Context, q sqlx.ExecerContext, kind PrincipalKind, id, accountID, tenantID int64, restricted bool, now time.Time) (Grant, error) {
@@ -118,14 +172,12 @@ func (s *Service) signInOperator(ctx context.Context, name, password string) (Gr
 		Hash       string `db:"password_hash"`
 		MustChange bool   `db:"must_change_password"`
 	}
-	found := false
-	_, err := s.checkPassword(ctx, name, func() (string, bool, error) {
+	err := s.checkPassword(ctx, name, func() ([]string, error) {
 		err := s.DB.GetContext(ctx, &op, `SELECT id, password_hash, must_change_password FROM operators WHERE user_name = lower($1)`, name)
 		if isNoRows(err) {
-			return "", false, nil
+			return nil, nil
 		}
-		found = err == nil
-		return op.Hash, found, err
+		return []string{op.Hash}, err
 	}, password)
 	if err != nil {
 		return Grant{}, err
@@ -140,12 +192,12 @@ func (s *Service) signInOwner(ctx context.Context, email, password string) (Gran
 		Hash       string `db:"password_hash"`
 		MustChange bool   `db:"must_change_password"`
 	}
-	_, err := s.checkPassword(ctx, email, func() (string, bool, error) {
+	err := s.checkPassword(ctx, email, func() ([]string, error) {
 		err := s.DB.GetContext(ctx, &owner, `SELECT id, account_id, password_hash, must_change_password FROM owner_identities WHERE email = lower($1)`, email)
 		if isNoRows(err) {
-			return "", false, nil
+			return nil, nil
 		}
-		return owner.Hash, err == nil, err
+		return []string{owner.Hash}, err
 	}, password)
 	if err != nil {
 		return Grant{}, err
@@ -160,23 +212,23 @@ func (s *Service) signInUser(ctx context.Context, signInName, password string) (
 	}
 	var user DirectoryUser
 	var tenant Tenant
-	_, err = s.checkPassword(ctx, signInName, func() (string, bool, error) {
+	err = s.checkPassword(ctx, signInName, func() ([]string, error) {
 		var err error
 		tenant, err = s.Directory.TenantByDomain(ctx, s.DB, domain)
 		if isNotFound(err) {
-			return "", false, nil
+			return nil, nil
 		}
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
 		user, err = s.Directory.UserByName(ctx, s.DB, tenant, userName)
 		if isNotFound(err) || (err == nil && user.PasswordHash == nil) {
-			return "", false, nil
+			return nil, nil
 		}
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
-		return *user.PasswordHash, true, nil
+		return []string{*user.PasswordHash}, nil
 	}, password)
 	if err != nil {
 		return Grant{}, err
@@ -213,26 +265,25 @@ func (s *Service) ClientCredentials(ctx context.Context, clientID, secret string
 	now := s.now()
 	var app DirectoryApp
 	var keys []AppKey
-	// The key check is inside lookup: checkPassword compares one hash, so
-	// give it the matching key's hash (or a non-matching one).
-	_, err := s.checkPassword(ctx, "app:"+clientID, func() (string, bool, error) {
+	// Any of the app's active keys may match: checkPassword tries each (in
+	// one hashing slot).
+	err := s.checkPassword(ctx, "app:"+clientID, func() ([]string, error) {
 		var err error
 		app, err = s.Directory.AppByClientID(ctx, s.DB, clientID)
 		if isNotFound(err) {
-			return "", false, nil
+			return nil, nil
 		}
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
 		if keys, err = s.Directory.Keys(ctx, s.DB, app.ID, now); err != nil {
-			return "", false, err
+			return nil, err
 		}
+		hashes := make([]string, 0, len(keys))
 		for _, k := range keys {
-			if verifySecret(k.SecretHash, secret) {
-				return k.SecretHash, true, nil
-			}
+			hashes = append(hashes, k.SecretHash)
 		}
-		return "", false, nil
+		return hashes, nil
 	}, secret)
 	if err != nil {
 		return Grant{}, err
@@ -374,16 +425,16 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	default:
 		return rule("current_password", "this principal has no password")
 	}
-	_, err := s.checkPassword(ctx, p.Name, func() (string, bool, error) {
+	err := s.checkPassword(ctx, p.Name, func() ([]string, error) {
 		var hash *string
 		err := s.DB.GetContext(ctx, &hash, `SELECT password_hash FROM `+table+` WHERE id = $1`, p.ID)
 		if isNoRows(err) || (err == nil && hash == nil) {
-			return "", false, nil
+			return nil, nil
 		}
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
-		return *hash, true, nil
+		return []string{*hash}, nil
 	}, current)
 	if err != nil {
 		if isUnauthenticated(err) {
@@ -391,7 +442,10 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		}
 		return err
 	}
-	hash := hashSecret(next)
+	hash, err := s.hash(ctx, next)
+	if err != nil {
+		return err
+	}
 	return db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET password_hash = $2, must_change_password = false WHERE id = $1`, p.ID, hash); err != nil {

@@ -86,11 +86,42 @@
 // account its tenant is associated with, when the user or one of its groups is
 // a member), any other address an owner's personal identity. Apps use
 // ClientCredentials (client id + one active key). Tokens are valid for
-// TokenTTL (60 minutes) and revocable. MaxFailedSignIns failures within
-// LockoutWindow lock a name until the oldest leaves the window (ErrLockedOut
-// with RetryAfter); unknown names cost the same argon2id work as wrong
-// passwords. A temporary password (new user, reset, new operator, tenant
-// administrator created by an operator) gives a restricted token.
+// TokenTTL (60 minutes) and revocable. A temporary password (new user,
+// reset, new operator, tenant administrator created by an operator) gives a
+// restricted token.
+//
+// Sign-in limits (package admin adds per-address and per-name rate limits
+// in front of these; see its ratelimit.go):
+//
+//   - Lockout: MaxFailedSignIns (5) failures of a name within LockoutWindow
+//     (15 minutes) since its last success lock it until the oldest leaves
+//     the window (ErrLockedOut with RetryAfter). The check and the record of
+//     the attempt are one step, under a transaction advisory lock on the
+//     name: the attempt is recorded as failed before its password is
+//     checked and marked succeeded after, so however many requests race, at
+//     most MaxFailedSignIns passwords are checked inside the window, and a
+//     locked name is refused without hashing. Unknown names are locked the
+//     same way and cost the same argon2id work as wrong passwords. The same
+//     lockout guards ClientCredentials (per client id), ChangePassword and
+//     AssociateTenant (the administrator's credentials).
+//   - Hashing: every argon2id hash or check on a request path (sign-in,
+//     client credentials, password change, invitation accept, reset
+//     complete, new users' and tenants' passwords, app keys, the owner
+//     identity; not the CLI's CreateOperator) takes a slot of a Hashing: one
+//     per CPU, process-wide unless Service.Hashing says otherwise. Each
+//     holds 19 MiB, so hashing memory stays under NumCPU × 19 MiB however
+//     many guesses arrive. A request that waits HashWait (1 s) without a
+//     slot gets ErrRateLimited (RetryAfter 1 s); a refused sign-in does not
+//     count towards the lockout (nothing was checked).
+//   - Password reset: a user has one live code (PasswordResetTTL, an hour).
+//     A request revokes the earlier code before inserting its own, a code
+//     works once and completing a reset revokes every other code of the
+//     user (a partial unique index in the schema allows one live code per
+//     user). At most MaxPasswordResetsPerHour (3) codes are sent per user an
+//     hour, counted in the database under a per-user advisory lock; further
+//     requests send nothing and answer exactly like an unknown name. Reset
+//     codes and invitation tokens are checked (a sha256 probe) before the
+//     new password is hashed, so guessing them costs no argon2id work.
 //
 // # Directory
 //
@@ -123,7 +154,8 @@
 //
 // Every error callers act on is an *Error with a Kind (errors.Is against
 // ErrInvalid, ErrRule, ErrConflict, ErrImmutable, ErrStale, ErrNotFound,
-// ErrForbidden, ErrUnauthenticated, ErrLockedOut, ErrPreconditionRequired)
+// ErrForbidden, ErrUnauthenticated, ErrLockedOut, ErrPreconditionRequired,
+// ErrRateLimited)
 // and the JSON name of the field at fault. Mail files are written after the
 // transaction commits; if writing fails the change stands, the outbox row has
 // no file_name and the invitation can be resent. There is no SMTP sender:

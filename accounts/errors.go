@@ -33,6 +33,10 @@ const (
 	KindLockedOut
 	// KindPreconditionRequired: an update came without If-Match.
 	KindPreconditionRequired
+	// KindRateLimited: too many requests (a rate limit of package admin), or
+	// every password-hashing slot stayed busy (see Hashing); RetryAfter says
+	// when to try again.
+	KindRateLimited
 )
 
 // Error is every error of this package that callers act on. Field names the
@@ -73,6 +77,7 @@ var (
 	ErrUnauthenticated      = &Error{Kind: KindUnauthenticated}
 	ErrLockedOut            = &Error{Kind: KindLockedOut}
 	ErrPreconditionRequired = &Error{Kind: KindPreconditionRequired}
+	ErrRateLimited          = &Error{Kind: KindRateLimited}
 )
 
 func invalid(field, format string, args ...any) error {

@@ -358,9 +358,12 @@ func (s *Service) AddKey(ctx context.Context, actor Principal, accountID int64, 
 		return AppKey{}, "", invalid("valid_days", "must be 1 to %d", MaxKeyDays)
 	}
 	secret := randomToken(32)
-	hash := hashSecret(secret)
+	hash, err := s.hash(ctx, secret)
+	if err != nil {
+		return AppKey{}, "", err
+	}
 	var key AppKey
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}

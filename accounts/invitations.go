@@ -200,15 +200,28 @@ func (s *Service) ResendInvitation(ctx context.Context, actor Principal, account
 
 // AcceptInvitation accepts with the e-mailed token, setting the guest's
 // password; the guest gets the invitation's roles. It returns the guest's
-// sign-in name. Errors: ErrInvalid (password), ErrRule (token unknown,
-// expired or used: the same answer for each).
+// sign-in name. The token is checked (a sha256 probe) before the password is
+// hashed, so a guessed token costs no argon2id work. Errors: ErrInvalid
+// (password), ErrRule (token unknown, expired or used: the same answer for
+// each), ErrRateLimited (no hashing slot).
 func (s *Service) AcceptInvitation(ctx context.Context, token, password string) (string, error) {
 	if err := validatePassword("password", password); err != nil {
 		return "", err
 	}
-	hash := hashSecret(password)
+	var pending bool
+	if err := s.DB.GetContext(ctx, &pending, `SELECT EXISTS (SELECT 1 FROM invitations WHERE token_hash = $1 AND status = 'pending' AND expires_at > $2)`,
+		tokenHash(token), s.now()); err != nil {
+		return "", err
+	}
+	if !pending {
+		return "", rule("token", "the invitation is unknown, expired or already accepted")
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
 	var signIn string
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now()
 		var inv struct {
 			Invitation
@@ -263,12 +276,28 @@ func ExpireInvitations(ctx context.Context, database sqlx.ExecerContext, now tim
 	return result.RowsAffected()
 }
 
-// PasswordResetTTL is how long a self-service reset code stays valid.
-const PasswordResetTTL = time.Hour
+// Self-service password reset limits.
+const (
+	// PasswordResetTTL is how long a self-service reset code stays valid.
+	PasswordResetTTL = time.Hour
+	// MaxPasswordResetsPerHour is how many reset codes one user is sent in
+	// an hour; further requests send nothing (and answer the same). Three
+	// covers a lost or slow mail twice; more only lets someone else flood
+	// the user's mailbox and keep replacing the code the user is about to
+	// use.
+	MaxPasswordResetsPerHour = 3
+)
+
+// passwordResetLockClass is the first key of the two-key transaction
+// advisory lock that serialises one user's reset requests ("prst" in
+// ASCII); the second is hashtext of the user id.
+const passwordResetLockClass int32 = 0x70727374
 
 // RequestPasswordReset sends a single-use reset code to the recovery e-mail
-// of the user signing in as signInName. It says nothing about whether the
-// user exists or has a recovery e-mail (no account enumeration), so it only
+// of the user signing in as signInName. A user has one live code: a new one
+// revokes the earlier ones. After MaxPasswordResetsPerHour codes in the last
+// hour it sends nothing. It says nothing about whether the user exists, has a
+// recovery e-mail or was sent anything (no account enumeration), so it only
 // fails on database errors.
 func (s *Service) RequestPasswordReset(ctx context.Context, signInName string) error {
 	userName, domain, err := splitSignInName("user_name", signInName)
@@ -286,6 +315,23 @@ func (s *Service) RequestPasswordReset(ctx context.Context, signInName string) e
 			return nil
 		}
 		now := s.now()
+		// The count and the replacement are one step per user, so racing
+		// requests can neither pass the limit nor leave two live codes.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, passwordResetLockClass, fmt.Sprint(user.ID)); err != nil {
+			return err
+		}
+		var recent int
+		if err := tx.GetContext(ctx, &recent, `SELECT count(*) FROM password_resets WHERE user_id = $1 AND created_at > $2`,
+			user.ID, now.Add(-time.Hour)); err != nil {
+			return err
+		}
+		if recent >= MaxPasswordResetsPerHour {
+			return nil // the code already sent stays the live one
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET revoked_at = $2 WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`,
+			user.ID, now); err != nil {
+			return err
+		}
 		token := randomToken(32)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 			tokenHash(token), user.ID, now, now.Add(PasswordResetTTL)); err != nil {
@@ -307,22 +353,40 @@ func (s *Service) RequestPasswordReset(ctx context.Context, signInName string) e
 }
 
 // CompletePasswordReset sets a new password with a reset code and revokes
-// the user's tokens. Errors: ErrInvalid (password), ErrRule (code unknown,
-// expired or used).
+// the user's tokens. The code works once; using it revokes every other code
+// of the user still outstanding. It is checked (a sha256 probe) before the
+// password is hashed, so a guessed code costs no argon2id work.
+// Errors: ErrInvalid (password), ErrRule (code unknown, expired, used or
+// replaced: the same answer for each), ErrRateLimited (no hashing slot).
 func (s *Service) CompletePasswordReset(ctx context.Context, code, password string) error {
 	if err := validatePassword("password", password); err != nil {
 		return err
 	}
-	hash := hashSecret(password)
+	const live = `token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2`
+	unknown := rule("code", "the reset code is unknown, expired or already used")
+	var found bool
+	if err := s.DB.GetContext(ctx, &found, `SELECT EXISTS (SELECT 1 FROM password_resets WHERE `+live+`)`, tokenHash(code), s.now()); err != nil {
+		return err
+	}
+	if !found {
+		return unknown
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now()
 		var userID int64
-		err := tx.GetContext(ctx, &userID, `
-			UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id`, tokenHash(code), now)
+		err := tx.GetContext(ctx, &userID, `UPDATE password_resets SET used_at = $2 WHERE `+live+` RETURNING user_id`, tokenHash(code), now)
 		if isNoRows(err) {
-			return rule("code", "the reset code is unknown, expired or already used")
+			return unknown
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET revoked_at = $2 WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL`,
+			userID, now); err != nil {
 			return err
 		}
 		if err := s.Directory.SetPassword(ctx, tx, userID, hash, false); err != nil {

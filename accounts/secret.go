@@ -1,13 +1,16 @@
 package accounts
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -23,8 +26,78 @@ const (
 	argonSaltBytes  = 16
 )
 
+// HashWait is how long a request waits for a password-hashing slot before
+// it gives up with ErrRateLimited (a 429 with Retry-After): long enough to
+// ride out a burst of legitimate sign-ins (one argon2id takes tens of
+// milliseconds), short enough that a flood of guesses queues no work and
+// holds no memory.
+const HashWait = time.Second
+
+// Hashing bounds how many argon2id computations run at once. Each holds
+// argonMemoryKiB (19 MiB) while it runs and keeps a core busy, so without a
+// bound every unauthenticated guess in flight adds 19 MiB: 100 concurrent
+// bad sign-ins once added 1.4 GB of RSS. With one slot per CPU, hashing
+// memory stays under NumCPU × 19 MiB however many requests arrive, and
+// throughput is what it was (the CPUs were the limit anyway).
+type Hashing struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// NewHashing returns a bound of slots concurrent hashes; a caller waits at
+// most wait for a slot.
+func NewHashing(slots int, wait time.Duration) *Hashing {
+	return &Hashing{slots: make(chan struct{}, max(slots, 1)), wait: wait}
+}
+
+// defaultHashing is the process-wide bound every Service shares unless it
+// has its own: one slot per CPU.
+var defaultHashing = NewHashing(runtime.NumCPU(), HashWait)
+
+// Acquire takes a slot, waiting at most the Hashing's wait; call release
+// when the hash is done. Errors: ErrRateLimited (no slot in time; RetryAfter
+// is the wait), the context's error.
+func (h *Hashing) Acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return h.release, nil
+	default:
+	}
+	timer := time.NewTimer(h.wait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return h.release, nil
+	case <-timer.C:
+		return nil, &Error{Kind: KindRateLimited, Reason: "the server is busy checking passwords: try again shortly", RetryAfter: max(h.wait, time.Second)}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (h *Hashing) release() { <-h.slots }
+
+// hashing is the Service's bound on concurrent argon2id work.
+func (s *Service) hashing() *Hashing {
+	if s.Hashing != nil {
+		return s.Hashing
+	}
+	return defaultHashing
+}
+
+// hash is hashSecret inside a hashing slot: every hash on a request path
+// goes through it. Errors: ErrRateLimited, the context's error.
+func (s *Service) hash(ctx context.Context, secret string) (string, error) {
+	release, err := s.hashing().Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return hashSecret(secret), nil
+}
+
 // hashSecret hashes a password or key secret with argon2id, in the PHC
-// string format.
+// string format. On a request path use Service.hash (a hashing slot).
 func hashSecret(secret string) string {
 	salt := make([]byte, argonSaltBytes)
 	if _, err := rand.Read(salt); err != nil {
@@ -36,7 +109,8 @@ func hashSecret(secret string) string {
 }
 
 // verifySecret reports whether secret matches a hashSecret hash. A malformed
-// hash never matches.
+// hash never matches. On a request path it runs in a hashing slot
+// (checkPassword).
 func verifySecret(encoded, secret string) bool {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {

@@ -37,6 +37,9 @@ type Service struct {
 	InvitationTTL time.Duration
 	// Mailer, when set, sends outbox mail (SMTP) instead of writing files.
 	Mailer Mailer
+	// Hashing bounds concurrent argon2id work; nil means the process-wide
+	// bound of one slot per CPU (tests give a server its own).
+	Hashing *Hashing
 }
 
 // New returns a Service over the built-in Postgres directory.

@@ -467,7 +467,10 @@ func (s *Service) LinkOwnerIdentity(ctx context.Context, actor Principal, accoun
 	if err := validatePassword("password", password); err != nil {
 		return err
 	}
-	hash := hashSecret(password)
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err

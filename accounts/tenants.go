@@ -58,9 +58,12 @@ func (s *Service) CreateTenant(ctx context.Context, actor Principal, accountID i
 	if err := validatePassword("admin_password", r.AdminPassword); err != nil {
 		return Tenant{}, err
 	}
-	hash := hashSecret(r.AdminPassword)
+	hash, err := s.hash(ctx, r.AdminPassword)
+	if err != nil {
+		return Tenant{}, err
+	}
 	var tenant Tenant
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}
@@ -123,15 +126,15 @@ func (s *Service) AssociateTenant(ctx context.Context, actor Principal, accountI
 		return Tenant{}, err
 	}
 	signIn := r.UserName + "@" + domain
-	user, err := s.checkPassword(ctx, signIn, func() (string, bool, error) {
+	err = s.checkPassword(ctx, signIn, func() ([]string, error) {
 		u, err := s.Directory.UserByName(ctx, s.DB, tenant, r.UserName)
 		if isNotFound(err) || (err == nil && u.PasswordHash == nil) {
-			return "", false, nil
+			return nil, nil
 		}
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
-		return *u.PasswordHash, true, nil
+		return []string{*u.PasswordHash}, nil
 	}, r.Password)
 	if err != nil {
 		if isUnauthenticated(err) {
@@ -139,7 +142,6 @@ func (s *Service) AssociateTenant(ctx context.Context, actor Principal, accountI
 		}
 		return Tenant{}, err
 	}
-	_ = user
 	admin, err := s.Directory.UserByName(ctx, s.DB, tenant, r.UserName)
 	if err != nil {
 		return Tenant{}, err

@@ -212,9 +212,12 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, accountID int
 		}
 	}
 	temporary := newTemporaryPassword()
-	hash := hashSecret(temporary)
+	hash, err := s.hash(ctx, temporary)
+	if err != nil {
+		return UserMember{}, "", err
+	}
 	var created UserMember
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}
@@ -402,8 +405,11 @@ func (s *Service) RemoveUsers(ctx context.Context, actor Principal, accountID in
 // administrator of the user's tenant).
 func (s *Service) ResetPassword(ctx context.Context, actor Principal, accountID, userID int64) (string, error) {
 	temporary := newTemporaryPassword()
-	hash := hashSecret(temporary)
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+	hash, err := s.hash(ctx, temporary)
+	if err != nil {
+		return "", err
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := accountByID(ctx, tx, accountID, true); err != nil {
 			return err
 		}

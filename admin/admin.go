@@ -80,6 +80,9 @@ type Server struct {
 	router     chi.Router
 	endpoints  []Endpoint
 	logger     *slog.Logger
+	// limits rate-limit the public endpoints (ratelimit.go); nil (tests
+	// only) turns them off.
+	limits rateLimits
 }
 
 // New builds the admin API.
@@ -97,7 +100,7 @@ func New(cfg Config) *Server {
 	}
 	svc.InvitationTTL = cfg.InvitationTTL
 	svc.Mailer = cfg.Mailer
-	s := &Server{cfg: cfg, svc: svc, financials: cfg.Financials, logger: logger}
+	s := &Server{cfg: cfg, svc: svc, financials: cfg.Financials, logger: logger, limits: newRateLimits()}
 	if s.financials == nil {
 		s.financials = unavailableFinancials{}
 	}
@@ -119,7 +122,7 @@ func New(cfg Config) *Server {
 	}
 	s.router = chi.NewRouter()
 	s.api = humachi.New(s.router, config)
-	s.api.UseMiddleware(s.authorize)
+	s.api.UseMiddleware(s.limitAddress, s.authorize)
 	s.routes()
 	return s
 }

@@ -26,7 +26,8 @@
 // WWW-Authenticate), KindForbidden and missing permissions 403, KindNotFound
 // 404, KindConflict and KindImmutable 409, KindStale 412, oversize bodies 413
 // (MaxBodyBytes, 1 MiB), KindRule 422, KindPreconditionRequired 428,
-// KindLockedOut 429 (with Retry-After), anything else 500 with the cause
+// KindLockedOut and KindRateLimited 429 (with Retry-After, for every
+// endpoint: installErrorMapping sets it), anything else 500 with the cause
 // logged and not shown. huma's own validation failures (default 422) are
 // rewritten to 400 by installErrorMapping, which replaces
 // huma.NewErrorWithContext for requests of this package only, and values
@@ -50,6 +51,11 @@
 //   - Lists take cursor and limit (1-100, default 50) and return next_cursor.
 //   - Responses carrying secrets (tokens, temporary passwords, key secrets)
 //     send Cache-Control: no-store.
+//   - The public endpoints that take a secret or send mail (POST /v1/token,
+//     /v1/password-reset, /v1/password-reset/complete,
+//     /v1/invitations/accept) are rate limited per client address (the
+//     connection's, never X-Forwarded-For) and per name, code or token, in
+//     memory (ratelimit.go, with the numbers and why): 429 with Retry-After.
 //   - Financial endpoints (payout account, tax profile, payment hold,
 //     statements) call Financials; writes need the owner's personal identity
 //     linked first (422, field owner_identity) and are audited here (before

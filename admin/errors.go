@@ -90,7 +90,7 @@ func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorMo
 			status = http.StatusForbidden
 		case accounts.KindUnauthenticated:
 			status = http.StatusUnauthorized
-		case accounts.KindLockedOut:
+		case accounts.KindLockedOut, accounts.KindRateLimited:
 			status = http.StatusTooManyRequests
 		}
 		model := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: domain.Error()}
@@ -114,7 +114,7 @@ func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorMo
 	}
 }
 
-// lockedOut carries Retry-After with a 429.
+// withHeaders carries Retry-After with a 429, WWW-Authenticate with a 401.
 type withHeaders struct {
 	*huma.ErrorModel
 	headers http.Header
@@ -123,13 +123,12 @@ type withHeaders struct {
 func (e withHeaders) GetHeaders() http.Header { return e.headers }
 
 // statusError turns a domain error into what huma writes, adding
-// Retry-After for lockouts and WWW-Authenticate for 401s.
+// Retry-After for lockouts and rate limits and WWW-Authenticate for 401s.
 func statusError(err error, operationPath string, logger *slog.Logger) error {
 	model := problem(err, operationPath, logger)
 	headers := http.Header{}
-	var domain *accounts.Error
-	if errors.As(err, &domain) && domain.Kind == accounts.KindLockedOut {
-		headers.Set("Retry-After", strconv.Itoa(int(domain.RetryAfter.Seconds()+0.999)))
+	if retry, ok := retryAfter(err); ok {
+		headers.Set("Retry-After", retry)
 	}
 	if model.Status == http.StatusUnauthorized {
 		headers.Set("WWW-Authenticate", `Bearer realm="payrun"`)
@@ -138,6 +137,16 @@ func statusError(err error, operationPath string, logger *slog.Logger) error {
 		return model
 	}
 	return withHeaders{model, headers}
+}
+
+// retryAfter is the Retry-After value (whole seconds, at least 1) of a
+// lockout or rate-limit error.
+func retryAfter(err error) (string, bool) {
+	var domain *accounts.Error
+	if !errors.As(err, &domain) || (domain.Kind != accounts.KindLockedOut && domain.Kind != accounts.KindRateLimited) {
+		return "", false
+	}
+	return strconv.Itoa(max(1, int(domain.RetryAfter.Seconds()+0.999))), true
 }
 
 // mapped reports whether problem knows err (rather than calling it a 500).
@@ -169,6 +178,11 @@ func installErrorMapping(loggerFor func(context.Context) *slog.Logger) {
 			}
 			for _, err := range errs {
 				if mapped(err) {
+					// Handlers return domain errors as they are: a 429's
+					// Retry-After is added here, for every endpoint.
+					if retry, ok := retryAfter(err); ok {
+						ctx.SetHeader("Retry-After", retry)
+					}
 					return problem(err, operationPath(ctx), loggerFor(ctx.Context()))
 				}
 			}

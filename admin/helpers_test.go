@@ -53,7 +53,8 @@ type env struct {
 	token   string // ada's token
 }
 
-func newEnv(t testing.TB) *env {
+// configure, when given, adjusts the server before it serves anything.
+func newEnv(t testing.TB, configure ...func(*admin.Server)) *env {
 	t.Helper()
 	database := dbtest.New(t)
 	c := &clock{t: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
@@ -61,6 +62,9 @@ func newEnv(t testing.TB) *env {
 	ops := newMemoryOperations()
 	out := t.TempDir()
 	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops})
+	for _, f := range configure {
+		f(server)
+	}
 	ts := httptest.NewServer(server.Handler())
 	t.Cleanup(ts.Close)
 	ctx := context.Background()

@@ -45,10 +45,10 @@ func (s *Server) routes() {
 	add(s, Endpoint{"token", post, "/v1/token", pPublic, "Get a bearer token (password or client_credentials grant)", false}, ok, s.token, withErrors(http.StatusUnauthorized, http.StatusTooManyRequests))
 	add(s, Endpoint{"revoke-token", post, "/v1/token/revoke", pSelf, "Revoke the bearer token of this request", false}, noContent, s.revokeToken)
 	add(s, Endpoint{"get-me", get, "/v1/me", pSelf, "Who am I: principal, account and effective permissions", false}, ok, s.me)
-	add(s, Endpoint{"change-password", post, "/v1/me/password", pPwd, "Change my password (also a temporary one)", false}, noContent, s.changePassword)
-	add(s, Endpoint{"accept-invitation", post, "/v1/invitations/accept", pPublic, "Accept an invitation with its token and a new password", false}, ok, s.acceptInvitation)
-	add(s, Endpoint{"request-password-reset", post, "/v1/password-reset", pPublic, "Send a reset code to my recovery e-mail", false}, accepted, s.requestPasswordReset)
-	add(s, Endpoint{"complete-password-reset", post, "/v1/password-reset/complete", pPublic, "Set a new password with a reset code", false}, noContent, s.completePasswordReset)
+	add(s, Endpoint{"change-password", post, "/v1/me/password", pPwd, "Change my password (also a temporary one)", false}, noContent, s.changePassword, withErrors(http.StatusTooManyRequests))
+	add(s, Endpoint{"accept-invitation", post, "/v1/invitations/accept", pPublic, "Accept an invitation with its token and a new password", false}, ok, s.acceptInvitation, withErrors(http.StatusTooManyRequests))
+	add(s, Endpoint{"request-password-reset", post, "/v1/password-reset", pPublic, "Send a reset code to my recovery e-mail", false}, accepted, s.requestPasswordReset, withErrors(http.StatusTooManyRequests))
+	add(s, Endpoint{"complete-password-reset", post, "/v1/password-reset/complete", pPublic, "Set a new password with a reset code", false}, noContent, s.completePasswordReset, withErrors(http.StatusTooManyRequests))
 
 	add(s, Endpoint{"list-roles", get, "/v1/roles", pRolesR, "The role table: roles and their permissions", false}, ok, s.listRoles)
 	add(s, Endpoint{"list-agreement-catalog", get, "/v1/agreements", pAgrR, "Published agreement versions", false}, ok, s.agreementCatalog)
@@ -59,16 +59,16 @@ func (s *Server) routes() {
 	add(s, Endpoint{"get-account", get, acct, pAcctR, "Account details, status, verification steps, contact information", false}, ok, s.getAccount)
 	add(s, Endpoint{"update-account", put, acct, pAcctW, "Replace display name and contact information (If-Match)", false}, ok, s.updateAccount, withErrors(http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"set-verification-step", put, acct + "/verification-steps/{step}", pVerifyW, "Record a verification step's state (operators)", false}, ok, s.setVerificationStep)
-	add(s, Endpoint{"link-owner-identity", put, acct + "/owner-identity", pOwnerW, "Link the owner's personal sign-in identity", false}, noContent, s.linkOwnerIdentity)
+	add(s, Endpoint{"link-owner-identity", put, acct + "/owner-identity", pOwnerW, "Link the owner's personal sign-in identity", false}, noContent, s.linkOwnerIdentity, withErrors(http.StatusTooManyRequests))
 
 	// Users and invitations (SPEC §7.5).
 	add(s, Endpoint{"list-users", get, acct + "/users", pUsersR, "Users with access to the account", false}, ok, s.listUsers)
-	add(s, Endpoint{"create-user", post, acct + "/users", pUsersW, "Create a user in the directory and give it access (global administrator)", true}, created, s.createUser)
+	add(s, Endpoint{"create-user", post, acct + "/users", pUsersW, "Create a user in the directory and give it access (global administrator)", true}, created, s.createUser, withErrors(http.StatusTooManyRequests))
 	add(s, Endpoint{"add-users", post, acct + "/users/add", pUsersW, "Give existing directory users access, all with the same roles", true}, created, s.addUsers)
 	add(s, Endpoint{"remove-users", post, acct + "/users/remove", pUsersW, "Remove exactly the listed users (all or nothing)", false}, noContent, s.removeUsers)
 	add(s, Endpoint{"get-user", get, acct + "/users/{user_id}", pUsersR, "One user", false}, ok, s.getUser)
 	add(s, Endpoint{"update-user", put, acct + "/users/{user_id}", pUsersW, "Rename a user (in the directory too) and set its roles (If-Match)", false}, ok, s.updateUser, withErrors(http.StatusConflict, http.StatusPreconditionFailed, http.StatusPreconditionRequired))
-	add(s, Endpoint{"reset-user-password", post, acct + "/users/{user_id}/reset-password", pUsersW, "Reset a user's password: the temporary password is shown once (global administrator)", false}, ok, s.resetUserPassword)
+	add(s, Endpoint{"reset-user-password", post, acct + "/users/{user_id}/reset-password", pUsersW, "Reset a user's password: the temporary password is shown once (global administrator)", false}, ok, s.resetUserPassword, withErrors(http.StatusTooManyRequests))
 	add(s, Endpoint{"list-invitations", get, acct + "/invitations", pUsersR, "Invitations", false}, ok, s.listInvitations)
 	add(s, Endpoint{"invite-users", post, acct + "/invitations", pUsersW, "Invite 1-10 e-mail addresses as guests (global administrator)", true}, created, s.inviteUsers)
 	add(s, Endpoint{"resend-invitation", post, acct + "/invitations/{invitation_id}/resend", pUsersW, "Send an invitation again with a new token and expiry", false}, ok, s.resendInvitation)
@@ -85,7 +85,7 @@ func (s *Server) routes() {
 	add(s, Endpoint{"add-app", post, acct + "/apps/add", pAppsW, "Give an existing directory app access", true}, created, s.addApp)
 	add(s, Endpoint{"get-app", get, acct + "/apps/{client_id}", pAppsR, "An app: tenant id, client id, reply URL, app-ID URI, active keys", false}, ok, s.getApp)
 	add(s, Endpoint{"remove-app", del, acct + "/apps/{client_id}", pAppsW, "Remove an app's access", false}, noContent, s.removeApp)
-	add(s, Endpoint{"add-app-key", post, acct + "/apps/{client_id}/keys", pAppsW, "Add a key: the secret is shown once", true}, created, s.addAppKey)
+	add(s, Endpoint{"add-app-key", post, acct + "/apps/{client_id}/keys", pAppsW, "Add a key: the secret is shown once", true}, created, s.addAppKey, withErrors(http.StatusTooManyRequests))
 	add(s, Endpoint{"remove-app-key", del, acct + "/apps/{client_id}/keys/{key_id}", pAppsW, "Remove a key", false}, noContent, s.removeAppKey)
 
 	// Custom permission sets (SPEC §7.8).
@@ -95,8 +95,8 @@ func (s *Server) routes() {
 
 	// Tenants (SPEC §7.9).
 	add(s, Endpoint{"list-tenants", get, acct + "/tenants", pTenR, "Tenants associated with the account", false}, ok, s.listTenants)
-	add(s, Endpoint{"create-tenant", post, acct + "/tenants", pTenW, "Create a tenant <name>.onmicrosoft.com with its global administrator", true}, created, s.createTenant)
-	add(s, Endpoint{"associate-tenant", post, acct + "/tenants/associate", pTenW, "Associate an existing tenant (its administrator's credentials)", true}, created, s.associateTenant)
+	add(s, Endpoint{"create-tenant", post, acct + "/tenants", pTenW, "Create a tenant <name>.onmicrosoft.com with its global administrator", true}, created, s.createTenant, withErrors(http.StatusTooManyRequests))
+	add(s, Endpoint{"associate-tenant", post, acct + "/tenants/associate", pTenW, "Associate an existing tenant (its administrator's credentials)", true}, created, s.associateTenant, withErrors(http.StatusTooManyRequests))
 	add(s, Endpoint{"remove-tenant", del, acct + "/tenants/{tenant_id}", pTenW, "Remove a tenant: its users lose access at once", false}, noContent, s.removeTenant)
 
 	// Agreements (SPEC §7.10).
@@ -170,9 +170,13 @@ func (s *Server) token(ctx context.Context, in *tokenInput) (*tokenOutput, error
 	var grant accounts.Grant
 	var err error
 	if in.Body.GrantType == "client_credentials" {
-		grant, err = s.svc.ClientCredentials(ctx, in.Body.ClientID, in.Body.ClientSecret)
+		if err = s.limitName("token", "app:"+in.Body.ClientID); err == nil {
+			grant, err = s.svc.ClientCredentials(ctx, in.Body.ClientID, in.Body.ClientSecret)
+		}
 	} else {
-		grant, err = s.svc.SignIn(ctx, in.Body.Username, in.Body.Password)
+		if err = s.limitName("token", in.Body.Username); err == nil {
+			grant, err = s.svc.SignIn(ctx, in.Body.Username, in.Body.Password)
+		}
 	}
 	if err != nil {
 		return nil, statusError(err, "", s.loggerFor(ctx))
@@ -229,6 +233,9 @@ type acceptInvitationInput struct {
 }
 
 func (s *Server) acceptInvitation(ctx context.Context, in *acceptInvitationInput) (*bodyOutput[map[string]string], error) {
+	if err := s.limitName("accept-invitation", in.Body.Token); err != nil {
+		return nil, err
+	}
 	name, err := s.svc.AcceptInvitation(ctx, in.Body.Token, in.Body.Password)
 	return respond(map[string]string{"sign_in_name": name}, err)
 }
@@ -240,6 +247,9 @@ type passwordResetInput struct {
 }
 
 func (s *Server) requestPasswordReset(ctx context.Context, in *passwordResetInput) (*emptyOutput, error) {
+	if err := s.limitName("request-password-reset", in.Body.Username); err != nil {
+		return nil, err
+	}
 	return none(s.svc.RequestPasswordReset(ctx, in.Body.Username))
 }
 
@@ -251,6 +261,9 @@ type completeResetInput struct {
 }
 
 func (s *Server) completePasswordReset(ctx context.Context, in *completeResetInput) (*emptyOutput, error) {
+	if err := s.limitName("complete-password-reset", in.Body.Code); err != nil {
+		return nil, err
+	}
 	return none(s.svc.CompletePasswordReset(ctx, in.Body.Code, in.Body.Password))
 }
 

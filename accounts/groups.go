@@ -209,8 +209,8 @@ func validateAbsoluteURL(field, value string, https bool) error {
 	if value == "" {
 		return invalid(field, "required")
 	}
-	if len(value) > MaxURLLength {
-		return invalid(field, "%d characters: at most %d", len(value), MaxURLLength)
+	if length(value) > MaxURLLength {
+		return invalid(field, "%d characters: at most %d", length(value), MaxURLLength)
 	}
 	u, err := url.Parse(value)
 	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {

@@ -4,9 +4,9 @@ import (
 	netmail "net/mail"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/payrun/payrun/internal/country"
+	"github.com/payrun/payrun/internal/textcheck"
 )
 
 // Limits on input (SPEC §11: a limit on everything).
@@ -45,13 +45,34 @@ var (
 // DomainSuffix is the suffix of every directory tenant's domain.
 const DomainSuffix = ".onmicrosoft.com"
 
+// Text rules (SPEC §11), the same as the admin API's screening: lengths are
+// counted in characters (runes), as OpenAPI's maxLength counts them, and no
+// text may hold a control character or invalid UTF-8 (internal/textcheck:
+// C0 including tab and line breaks, DEL, C1 including U+0085, U+2028,
+// U+2029). Passwords too: a control character in a password is a paste
+// gone wrong, and Postgres refuses NUL in the names that travel with them.
+
+// length is the length of a text in characters.
+func length(value string) int { return textcheck.Length(value) }
+
+// validateText refuses control characters and invalid UTF-8.
+func validateText(field, value string) error {
+	if problem := textcheck.Problem(value); problem != "" {
+		return invalid(field, "%s", problem)
+	}
+	return nil
+}
+
 // validateEmail checks an address is a bare addr-spec with a dotted domain.
 func validateEmail(field, value string) error {
 	if value == "" {
 		return invalid(field, "required")
 	}
-	if len(value) > MaxEmailLength {
+	if length(value) > MaxEmailLength {
 		return invalid(field, "longer than %d characters", MaxEmailLength)
+	}
+	if err := validateText(field, value); err != nil {
+		return err
 	}
 	parsed, err := netmail.ParseAddress(value)
 	if err != nil || parsed.Address != value || parsed.Name != "" {
@@ -80,13 +101,10 @@ func validateName(field, value string, required bool) error {
 		}
 		return nil
 	}
-	if utf8.RuneCountInString(value) > MaxNameLength {
+	if length(value) > MaxNameLength {
 		return invalid(field, "longer than %d characters", MaxNameLength)
 	}
-	if strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return invalid(field, "contains control characters")
-	}
-	return nil
+	return validateText(field, value)
 }
 
 func validateUserName(field, value string) error {
@@ -97,7 +115,10 @@ func validateUserName(field, value string) error {
 }
 
 func validatePassword(field, value string) error {
-	n := utf8.RuneCountInString(value)
+	if err := validateText(field, value); err != nil {
+		return err
+	}
+	n := length(value)
 	if n < MinPasswordLength {
 		return invalid(field, "shorter than %d characters", MinPasswordLength)
 	}
@@ -109,12 +130,12 @@ func validatePassword(field, value string) error {
 
 // Address is a postal address.
 type Address struct {
-	Line1      string `json:"line1"`
-	Line2      string `json:"line2,omitempty"`
-	City       string `json:"city"`
-	Region     string `json:"region,omitempty"`
-	PostalCode string `json:"postal_code,omitempty"`
-	Country    string `json:"country"`
+	Line1      string `json:"line1" maxLength:"200"`
+	Line2      string `json:"line2,omitempty" maxLength:"200"`
+	City       string `json:"city" maxLength:"200"`
+	Region     string `json:"region,omitempty" maxLength:"200"`
+	PostalCode string `json:"postal_code,omitempty" maxLength:"16"`
+	Country    string `json:"country" maxLength:"2" doc:"ISO 3166-1 alpha-2"`
 }
 
 func (a Address) validate(field string) error {
@@ -130,8 +151,11 @@ func (a Address) validate(field string) error {
 	if err := validateName(field+".region", a.Region, false); err != nil {
 		return err
 	}
-	if len(a.PostalCode) > 16 {
+	if length(a.PostalCode) > 16 {
 		return invalid(field+".postal_code", "longer than 16 characters")
+	}
+	if err := validateText(field+".postal_code", a.PostalCode); err != nil {
+		return err
 	}
 	if !country.Valid(a.Country) {
 		return invalid(field+".country", "%q is not an ISO 3166-1 alpha-2 country code", a.Country)

@@ -122,7 +122,7 @@ func New(cfg Config) *Server {
 	}
 	s.router = chi.NewRouter()
 	s.api = humachi.New(s.router, config)
-	s.api.UseMiddleware(s.limitAddress, s.authorize)
+	s.api.UseMiddleware(s.limitAddress, s.screenParameters, s.authorize, s.screenBody)
 	s.routes()
 	return s
 }
@@ -344,13 +344,18 @@ func page[T any](items []T, limit int, id func(T) int64) ([]T, string) {
 func etag(version string) string { return `"` + version + `"` }
 
 // ifMatch extracts the version from If-Match. Errors: 428 when missing,
-// 412 when it is "*" or a list (a lost-update guard needs one exact tag).
+// 412 when it is "*" or a list (a lost-update guard needs one exact tag), or
+// a weak tag: RFC 9110 §13.1.1 evaluates If-Match with the strong
+// comparison, in which a weak tag never matches (this API only sends strong
+// ones).
 func ifMatch(header string) (string, error) {
 	header = strings.TrimSpace(header)
 	if header == "" {
 		return "", &accounts.Error{Kind: accounts.KindPreconditionRequired, Field: "If-Match", Reason: "required: send the ETag of the resource you read"}
 	}
-	header = strings.TrimPrefix(header, "W/")
+	if strings.HasPrefix(header, "W/") {
+		return "", &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "a weak ETag (W/...) never matches If-Match (RFC 9110 strong comparison): send the ETag as you read it"}
+	}
 	if header == "*" || strings.Contains(header, ",") || len(header) < 2 || header[0] != '"' || header[len(header)-1] != '"' {
 		return "", &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "must be the one ETag you read"}
 	}

@@ -37,8 +37,22 @@
 //
 //   - Unknown JSON fields are refused (huma's schemas have
 //     additionalProperties false).
+//   - Text is screened at the edge, in one place (screen.go), before any
+//     handler or query sees it: every declared path, query and header
+//     parameter and every string of a JSON body, keys included, must be
+//     valid UTF-8 without control characters (C0 — tab and line breaks too —,
+//     DEL, C1 such as U+0085, U+2028, U+2029; internal/textcheck); a body
+//     must not repeat a key in an object (encoding/json would keep the last,
+//     and it matches fields without regard to case, so "ON" repeats "on")
+//     nor nest deeper than MaxJSONDepth (32). Each refusal is a 400 naming
+//     where: path.seller_id, query.seller_id, header.Idempotency-Key,
+//     body.billing_address.line1, body.roles[2]. The services apply the same
+//     text rule (a NUL used to reach Postgres, which answers it with a 500),
+//     and every length is counted in characters, as OpenAPI's maxLength is.
+//     Streamed uploads are checked by their importers, field by field.
 //   - Updates (PUT /v1/accounts/{seller_id}, PUT .../users/{user_id}) return
-//     an ETag and need If-Match: missing is 428, a mismatch is 412 — not 409:
+//     a strong ETag and need If-Match, compared strongly (RFC 9110 §13.1.1:
+//     a weak W/"..." tag never matches): missing is 428, a mismatch is 412 — not 409:
 //     RFC 9110 §13.1.1 defines a false If-Match as 412, clients and caches
 //     understand it, and 409 stays for conflicts in the body (duplicates,
 //     immutable fields). Never a silent overwrite.

@@ -16,7 +16,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/internal/country"
+	"github.com/payrun/payrun/internal/csvlimit"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/textcheck"
 )
 
 // AccountType is "company" or "individual" (SPEC §7.1).
@@ -73,8 +75,11 @@ func (a NewAccount) Validate() error {
 	if !country.Valid(a.RegistrationCountry) {
 		return &FieldError{"registration_country", fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 code", a.RegistrationCountry)}
 	}
-	if len(a.DisplayName) > 200 {
+	if textcheck.Length(a.DisplayName) > 200 {
 		return &FieldError{"display_name", "longer than 200 characters"}
+	}
+	if problem := textcheck.Problem(a.DisplayName); problem != "" {
+		return &FieldError{"display_name", problem}
 	}
 	return nil
 }
@@ -130,7 +135,8 @@ const AccountsHeader = "seller_id,account_type,registration_country,display_name
 // the same seller id with other details is a bad row. It returns how many
 // were created and skipped. Errors: *ImportError.
 func ImportAccounts(ctx context.Context, database *sqlx.DB, r io.Reader, now time.Time) (created, skipped int64, err error) {
-	reader := csv.NewReader(r)
+	limit := csvlimit.NewReader(r, MaxRecordBytes)
+	reader := csv.NewReader(limit)
 	reader.FieldsPerRecord = 4
 	header, err := reader.Read()
 	if err != nil {
@@ -148,14 +154,29 @@ func ImportAccounts(ctx context.Context, database *sqlx.DB, r io.Reader, now tim
 		if err == io.EOF {
 			break
 		}
-		line, _ := reader.FieldPos(0)
 		if err != nil {
-			problems.add(RowError{Line: int64(line), Reason: err.Error()})
+			// FieldPos is only defined for a record that was read.
+			err = limit.Cause(err)
+			var parseErr *csv.ParseError
+			var tooLong *csvlimit.RecordTooLongError
+			switch {
+			case errors.As(err, &parseErr):
+				problems.add(RowError{Line: int64(parseErr.StartLine), Reason: err.Error()})
+			case errors.As(err, &tooLong):
+				column := ""
+				if columns := strings.Split(AccountsHeader, ","); tooLong.Field < len(columns) {
+					column = columns[tooLong.Field]
+				}
+				problems.add(RowError{Line: int64(tooLong.Line), Column: column, Reason: err.Error()})
+			default:
+				return 0, 0, fmt.Errorf("read: %w", err)
+			}
 			if !errors.Is(err, csv.ErrFieldCount) {
 				break
 			}
 			continue
 		}
+		line, _ := reader.FieldPos(0)
 		account := NewAccount{SellerID: record[0], Type: AccountType(record[1]), RegistrationCountry: record[2], DisplayName: record[3]}
 		if account.SellerID == "" {
 			problems.add(RowError{Line: int64(line), Column: "seller_id", Reason: "required"})

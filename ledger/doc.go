@@ -133,6 +133,35 @@
 // [VerifyKeys] checks that lines and keys match one to one (the import tests
 // and every simulated cycle run it).
 //
+// # Limits of an import
+//
+// Every limit names the line and the column that passed it (SPEC §2, §11):
+//
+//   - a CSV record is at most [MaxRecordBytes] (4 KiB): the logical record,
+//     however many physical lines a quoted field spans, counted as the file
+//     streams (internal/csvlimit), so memory stays at the import's buffers
+//     whatever the file holds — a 512 MB quoted field of short lines took
+//     2.3 GB before it was refused; now it is refused after a megabyte;
+//   - an amount is at most ±99999999999999.999999 (NUMERIC(20,6): 14 integer
+//     digits, 6 decimals); the absolute amounts of one file add up to at most
+//     that (so every total the import writes fits), and a file that would take
+//     a ledger balance past it is refused on its last line instead of failing
+//     with "numeric field overflow";
+//   - text (transaction_id) is counted in characters and holds no control
+//     character (internal/textcheck) and no invalid UTF-8;
+//   - [MaxLinesPerImport] lines.
+//
+// An import holds [ImportLockKey], which a close waits for, so it must not
+// hang on its input: it reads its file through a reader that gives up when
+// the context is done (SIGTERM or SIGINT of the CLI, a client gone from the
+// admin API) or when the file delivers nothing for
+// [ImportOptions].StallTimeout ([DefaultStallTimeout], a minute), even while
+// a read blocks in the kernel (standard input, a pipe, a hung mount); and its
+// transaction sets idle_in_transaction_session_timeout
+// ([ImportOptions].IdleTimeout, [DefaultIdleTimeout]), so the database ends a
+// session that sits idle holding the lock. Either way the transaction rolls
+// back and the lock is released at once.
+//
 // # Failure modes
 //
 // An import is one transaction: a bad line, a conflict, a crash or a cancelled

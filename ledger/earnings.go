@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"bufio"
-	"bytes"
 	"database/sql"
 	"encoding/csv"
 	"errors"
@@ -15,16 +14,22 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/country"
+	"github.com/payrun/payrun/internal/csvlimit"
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/textcheck"
 )
 
 var sqlNoRows = sql.ErrNoRows
 
 // Limits of an earnings import (TigerStyle: a limit on everything).
 const (
-	// MaxLineBytes bounds one CSV line: a valid line is under 300 bytes, so a
-	// 4 KiB line is a broken file (a missing newline, binary data).
-	MaxLineBytes = 4096
+	// MaxRecordBytes bounds one CSV record — a line, or several when a
+	// quoted field holds line breaks: a valid line is under 300 bytes, so a
+	// 4 KiB record is a broken file (a missing newline or closing quote,
+	// binary data). It is what bounds the import's memory per line: the
+	// limit applies to the logical record, however many physical lines it
+	// spans (see internal/csvlimit).
+	MaxRecordBytes = 4096
 	// MaxLinesPerImport bounds one file: 50M lines is five times the largest
 	// month the benchmarks model (10M lines).
 	MaxLinesPerImport = 50_000_000
@@ -118,6 +123,11 @@ type EarningsLine struct {
 	AmountText      string // the validated text of Amount, as the file gave it
 	EligibleAt      time.Time
 	EligibleGiven   bool // eligible_at came from the file, not the holding period
+
+	// micros is Amount in micro-dollars when microsOK (see microDollars):
+	// read once, for the sums.
+	micros   int64
+	microsOK bool
 }
 
 // USSourced reports whether the line is a sale into the US market.
@@ -127,18 +137,23 @@ func (l EarningsLine) USSourced() bool { return l.Market == USMarket }
 // flat memory: it keeps no per-line state beyond the current record.
 type lineParser struct {
 	csv           *csv.Reader
-	limit         *lineLimitReader
+	limit         *csvlimit.Reader
 	sellers       map[string]int64
 	holdingPeriod time.Duration
 	now           time.Time
 	columns       int
 	problems      *ImportError
 	linesRead     int64
+	lastLine      int64 // the line of the last record read
+	gross         grossSum
 	fatal         bool
+	// readErr is why the file could not be read to its end (cancellation,
+	// a stall, an I/O error): not a bad line, the import's error.
+	readErr error
 }
 
 func newLineParser(r io.Reader, sellers map[string]int64, holdingPeriod time.Duration, now time.Time, problems *ImportError) (*lineParser, error) {
-	limit := &lineLimitReader{r: bufio.NewReaderSize(r, 1<<20), max: MaxLineBytes, line: 1}
+	limit := csvlimit.NewReader(bufio.NewReaderSize(r, 1<<20), MaxRecordBytes)
 	reader := csv.NewReader(limit)
 	reader.ReuseRecord = true
 	reader.FieldsPerRecord = -1
@@ -147,6 +162,10 @@ func newLineParser(r io.Reader, sellers map[string]int64, holdingPeriod time.Dur
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, &ImportError{Rows: []RowError{{Line: 1, Reason: "empty file: want a header row " + strings.Join(EarningsHeader, ",")}}, Total: 1}
+		}
+		err = limit.Cause(err)
+		if !isCSVError(err) {
+			return nil, err
 		}
 		return nil, &ImportError{Rows: []RowError{{Line: 1, Reason: describeReadError(err)}}, Total: 1}
 	}
@@ -193,14 +212,24 @@ func (p *lineParser) next() (line EarningsLine, ok bool) {
 			lineNumber, _ = p.csv.FieldPos(0)
 		}
 		if err != nil {
+			err = p.limit.Cause(err)
+			if !isCSVError(err) {
+				p.readErr, p.fatal = err, true
+				continue
+			}
+			column := ""
 			var parseErr *csv.ParseError
-			if errors.As(err, &parseErr) {
+			var tooLong *csvlimit.RecordTooLongError
+			switch {
+			case errors.As(err, &parseErr):
 				lineNumber = parseErr.StartLine
+			case errors.As(err, &tooLong):
+				lineNumber = tooLong.Line
+				if tooLong.Field < p.columns {
+					column = EarningsHeader[tooLong.Field]
+				}
 			}
-			if errors.Is(err, errLineTooLong) {
-				lineNumber = p.limit.line
-			}
-			p.problems.add(RowError{Line: int64(lineNumber), Reason: describeReadError(err)})
+			p.problems.add(RowError{Line: int64(lineNumber), Column: column, Reason: describeReadError(err)})
 			// A line too long or broken quoting leaves the reader lost.
 			p.fatal = !errors.Is(err, csv.ErrFieldCount)
 			continue
@@ -215,10 +244,16 @@ func (p *lineParser) next() (line EarningsLine, ok bool) {
 			p.problems.add(RowError{Line: int64(lineNumber), Reason: fmt.Sprintf("%d fields, want %d", len(record), p.columns)})
 			continue
 		}
+		p.lastLine = int64(lineNumber)
 		line, rowErr := p.validate(int64(lineNumber), record)
 		if rowErr != nil {
 			// Keep reading after the cap: Total counts every bad line.
 			p.problems.add(*rowErr)
+			continue
+		}
+		if p.gross.add(line) {
+			p.problems.add(RowError{Line: line.Line, Column: "amount", Reason: fmt.Sprintf(
+				"the file's amounts add up, in absolute value, to more than %s, the most a ledger total holds (NUMERIC(20,6)): no real file does", money.MaxLedgerAmount)})
 			continue
 		}
 		return line, true
@@ -247,10 +282,11 @@ func (p *lineParser) validate(lineNumber int64, record []string) (EarningsLine, 
 	switch {
 	case line.TransactionID == "":
 		return bad("transaction_id", "required")
-	case len(line.TransactionID) > MaxTransactionIDLength:
-		return bad("transaction_id", fmt.Sprintf("longer than %d bytes", MaxTransactionIDLength))
-	case strings.IndexFunc(line.TransactionID, isControl) >= 0:
-		return bad("transaction_id", "contains control characters")
+	case textcheck.Length(line.TransactionID) > MaxTransactionIDLength:
+		return bad("transaction_id", fmt.Sprintf("longer than %d characters", MaxTransactionIDLength))
+	}
+	if problem := textcheck.Problem(line.TransactionID); problem != "" {
+		return bad("transaction_id", problem)
 	}
 	accountID, known := p.sellers[line.SellerID]
 	if !known {
@@ -281,6 +317,9 @@ func (p *lineParser) validate(lineNumber int64, record []string) (EarningsLine, 
 	}
 	line.TransactionAt = at
 	amount, err := money.ParseAmount(record[6])
+	if errors.Is(err, money.ErrAmountRange) {
+		return bad("amount", fmt.Sprintf("%q is beyond ±%s, the most the ledger holds (NUMERIC(20,6): 14 integer digits)", record[6], money.MaxLedgerAmount))
+	}
 	if err != nil {
 		return bad("amount", fmt.Sprintf("%q: %v", record[6], err))
 	}
@@ -288,6 +327,7 @@ func (p *lineParser) validate(lineNumber int64, record []string) (EarningsLine, 
 		return bad("amount", reason)
 	}
 	line.Amount, line.AmountText = amount, record[6]
+	line.micros, line.microsOK = microDollars(line.AmountText)
 	line.EligibleAt = at.Add(p.holdingPeriod)
 	if p.columns == len(EarningsHeader) && record[7] != "" {
 		eligible, err := parseTime(record[7])
@@ -343,51 +383,17 @@ func contains(list []string, value string) bool {
 	return false
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+// isCSVError tells a problem with the file's contents (malformed CSV, a
+// record too long) from a failure to read it.
+func isCSVError(err error) bool {
+	var parseErr *csv.ParseError
+	return errors.As(err, &parseErr) || errors.Is(err, csvlimit.ErrRecordTooLong)
+}
 
 func describeReadError(err error) string {
 	var parseErr *csv.ParseError
 	if errors.As(err, &parseErr) {
-		if errors.Is(parseErr.Err, errLineTooLong) {
-			return fmt.Sprintf("longer than %d bytes", MaxLineBytes)
-		}
 		return "malformed CSV: " + parseErr.Err.Error()
 	}
-	if errors.Is(err, errLineTooLong) {
-		return fmt.Sprintf("longer than %d bytes", MaxLineBytes)
-	}
 	return err.Error()
-}
-
-var errLineTooLong = errors.New("line too long")
-
-// lineLimitReader fails as soon as a line exceeds max bytes, so a file
-// without newlines cannot make the CSV reader buffer it whole.
-type lineLimitReader struct {
-	r       *bufio.Reader
-	max     int
-	current int
-	line    int
-}
-
-func (l *lineLimitReader) Read(buf []byte) (int, error) {
-	n, err := l.r.Read(buf)
-	rest := buf[:n]
-	for len(rest) > 0 {
-		newline := bytes.IndexByte(rest, '\n')
-		if newline < 0 {
-			if l.current+len(rest) > l.max {
-				return n - len(rest) + (l.max - l.current), errLineTooLong
-			}
-			l.current += len(rest)
-			break
-		}
-		if l.current+newline > l.max {
-			return n - len(rest) + (l.max - l.current), errLineTooLong
-		}
-		l.current = 0
-		l.line++
-		rest = rest[newline+1:]
-	}
-	return n, err
 }

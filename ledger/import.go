@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/money"
 )
 
 // ImportLockKey is the Postgres advisory lock that orders imports against a
@@ -49,6 +51,12 @@ type ImportOptions struct {
 	Clock func() time.Time
 	// Progress, when set, is called with the lines read so far.
 	Progress func(lines int64)
+	// StallTimeout ends the import when the file delivers nothing for this
+	// long; zero means DefaultStallTimeout.
+	StallTimeout time.Duration
+	// IdleTimeout is the import transaction's
+	// idle_in_transaction_session_timeout; zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // ImportResult describes a finished import.
@@ -89,7 +97,13 @@ type Opener func() (io.ReadCloser, error)
 // of those months in a short transaction of its own (creating one locks
 // earnings_lines until commit); inside, it checks them again for the instant
 // it stamps, which costs a name lookup per month.
-// Errors: *ImportError, or a database or I/O error (nothing imported).
+// The import gives up, rolling back and releasing its lock, when ctx is done
+// or the file delivers nothing for options.StallTimeout, even while a read
+// of the file is blocked (see input), and the database ends it when it sits
+// idle in its transaction for options.IdleTimeout.
+//
+// Errors: *ImportError, ErrInputStalled (wrapped), ctx's error (wrapped), or
+// a database or I/O error (nothing imported).
 func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportOptions) (ImportResult, error) {
 	sellers, err := sellerIndex(ctx, database)
 	if err != nil {
@@ -102,7 +116,10 @@ func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportO
 	var result ImportResult
 	err = db.WithPgx(ctx, database, func(conn *pgx.Conn) error {
 		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, ImportLockKey); err != nil {
+			// The idle timeout first: the import reads its file between
+			// statements, holding the lock a close waits for.
+			if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $2, true), pg_advisory_xact_lock_shared($1)`,
+				ImportLockKey, idleTimeoutSetting(options.IdleTimeout)); err != nil {
 				return err
 			}
 			if err := tx.QueryRow(ctx, `SELECT nextval('earnings_import_ids')`).Scan(&result.ImportID); err != nil {
@@ -136,16 +153,28 @@ func Import(ctx context.Context, database *sqlx.DB, open Opener, options ImportO
 				return err
 			}
 			result.LinesRead, result.Imported, result.Total = pass.linesRead, pass.linesRead, pass.total
-			return finish(ctx, tx, options.SourceName, now, pass.sha256, pass.sums, &result)
+			return balanceOverflow(finish(ctx, tx, options.SourceName, now, pass.sha256, pass.sums, &result), pass.lastLine)
 		})
 	})
 	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "25P03" { // idle_in_transaction_session_timeout
+			return ImportResult{}, fmt.Errorf("the import sat idle in its transaction for more than %s (its file stalled?) and the database ended it, nothing imported: %w",
+				cmp.Or(options.IdleTimeout, DefaultIdleTimeout), err)
+		}
 		return ImportResult{}, err
 	}
 	if result.Imported == 0 {
 		result.ImportID = 0
 	}
 	return result, nil
+}
+
+// idleTimeoutSetting is the value of idle_in_transaction_session_timeout
+// for an import, in milliseconds (at least one: zero would disable it).
+func idleTimeoutSetting(timeout time.Duration) string {
+	timeout = cmp.Or(timeout, DefaultIdleTimeout)
+	return strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
 }
 
 // importMonths returns the first and last month an import stamped now can
@@ -172,17 +201,21 @@ const (
 // everything first and rolling it back. Problems with the lines are left to
 // the pass that follows.
 func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time) (bool, error) {
-	file, err := open()
+	opened, err := open()
 	if err != nil {
 		return false, fmt.Errorf("open: %w", err)
 	}
+	file := newInput(ctx, opened, options.StallTimeout)
 	defer file.Close()
 	var problems ImportError
 	// A line cut at probeBytes is at worst a wrong key: a missed repeat (the
 	// fast path still finds it) or a needless slow path (still correct).
 	parser, err := newLineParser(io.LimitReader(file, probeBytes), sellers, options.HoldingPeriod, now, &problems)
 	if err != nil {
-		return false, nil // the copy pass reports it
+		if _, bad := err.(*ImportError); bad {
+			return false, nil // the copy pass reports it
+		}
+		return false, err
 	}
 	seen := make(map[[2]string]bool, probeLines)
 	var transactionIDs, revenueSources []string
@@ -198,6 +231,9 @@ func probeRepeats(ctx context.Context, tx pgx.Tx, open Opener, sellers map[strin
 		seen[key] = true
 		transactionIDs = append(transactionIDs, line.TransactionID)
 		revenueSources = append(revenueSources, line.RevenueSource)
+	}
+	if parser.readErr != nil {
+		return false, parser.readErr
 	}
 	if len(transactionIDs) == 0 {
 		return false, nil
@@ -223,6 +259,7 @@ func execAll(ctx context.Context, tx pgx.Tx, statements ...string) error {
 // passResult is what one read of the file produced.
 type passResult struct {
 	linesRead int64
+	lastLine  int64 // the line of the file's last record
 	total     decimal.Decimal
 	sums      map[bucket]*amountSum
 	sha256    string
@@ -242,10 +279,11 @@ type bucket struct {
 // copybinary.go): Postgres parses nothing, and this goroutine validates the
 // next lines while the server stores the previous ones.
 func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, importID int64, table string) (passResult, error) {
-	file, err := open()
+	opened, err := open()
 	if err != nil {
 		return passResult{}, fmt.Errorf("open: %w", err)
 	}
+	file := newInput(ctx, opened, options.StallTimeout)
 	defer file.Close()
 	digest := sha256.New()
 	var problems ImportError
@@ -280,6 +318,11 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	_, copyErr := tx.Conn().PgConn().CopyFrom(ctx, reader, "COPY "+table+" ("+strings.Join(columns, ", ")+") FROM STDIN (FORMAT binary)")
 	reader.CloseWithError(io.ErrClosedPipe) // unblock the writer if COPY stopped early
 	produceErr := <-produced
+	if parser.readErr != nil {
+		// The file could not be read to its end (a cancellation, a stall,
+		// an I/O error): that is why COPY stopped.
+		return passResult{}, parser.readErr
+	}
 	if problems.Total > 0 {
 		// Validation problems win over whatever COPY said: they are why it stopped.
 		return passResult{}, &problems
@@ -295,7 +338,7 @@ func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 	if options.Progress != nil {
 		options.Progress(parser.linesRead)
 	}
-	pass := passResult{linesRead: parser.linesRead, total: sumAll(source.sums), sums: source.sums, sha256: hexSum(digest)}
+	pass := passResult{linesRead: parser.linesRead, lastLine: parser.lastLine, total: sumAll(source.sums), sums: source.sums, sha256: hexSum(digest)}
 	if copyErr == nil && source.keys != nil {
 		copyErr = source.keys.copyTo(ctx, tx)
 	}
@@ -332,15 +375,51 @@ type amountSum struct {
 	lines  int64
 }
 
-func (a *amountSum) add(amount decimal.Decimal, text string) {
+func (a *amountSum) add(line EarningsLine) {
 	a.lines++
-	if micros, ok := microDollars(text); ok {
-		if sum := a.micros + micros; (micros >= 0) == (sum >= a.micros) {
+	if line.microsOK {
+		if sum := a.micros + line.micros; (line.micros >= 0) == (sum >= a.micros) {
 			a.micros = sum
 			return
 		}
 	}
-	a.big = a.big.Add(amount)
+	a.big = a.big.Add(line.Amount)
+}
+
+// grossSum is the sum of the absolute amounts of a file's lines. While it
+// is within money.MaxLedgerAmount so is every total the import writes (a
+// bucket of earnings_totals, a publisher's part, the import's total): each
+// is a sum of some of those amounts. Like amountSum, in micro-dollars while
+// they fit an int64 (up to some 9.2e12 USD, below the limit), in decimal
+// beyond.
+type grossSum struct {
+	micros   int64
+	big      decimal.Decimal
+	exceeded bool
+}
+
+// add adds the line's amount and reports whether the sum has just passed
+// money.MaxLedgerAmount (once: later lines do not report it again).
+func (g *grossSum) add(line EarningsLine) bool {
+	if g.exceeded {
+		return false
+	}
+	micros := line.micros
+	if micros < 0 {
+		micros = -micros
+	}
+	if sum := g.micros + micros; line.microsOK && sum >= g.micros {
+		g.micros = sum
+	} else {
+		g.big = g.big.Add(line.Amount.Abs())
+	}
+	if g.big.IsZero() {
+		return false // micro-dollars alone are below the limit
+	}
+	if decimal.New(g.micros, -6).Add(g.big).GreaterThan(money.MaxLedgerAmount) {
+		g.exceeded = true
+	}
+	return g.exceeded
 }
 
 func (a *amountSum) value() decimal.Decimal { return decimal.New(a.micros, -6).Add(a.big) }
@@ -406,7 +485,7 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 			sum = &amountSum{big: decimal.Zero}
 			s.sums[key] = sum
 		}
-		sum.add(line.Amount, line.AmountText)
+		sum.add(line)
 		if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
 			s.progress(s.parser.linesRead)
 		}
@@ -436,6 +515,9 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 				return err
 			}
 		}
+	}
+	if s.parser.readErr != nil {
+		return s.parser.readErr // no trailer: COPY must fail
 	}
 	if _, err := out.Write(copyBinaryTrailer); err != nil {
 		return err
@@ -573,7 +655,7 @@ func slowPath(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]in
 		return err
 	}
 	result.LinesRead, result.Imported, result.Skipped, result.Total = pass.linesRead, imported, pass.linesRead-imported, total
-	return finish(ctx, tx, options.SourceName, now, pass.sha256, sums, result)
+	return balanceOverflow(finish(ctx, tx, options.SourceName, now, pass.sha256, sums, result), pass.lastLine)
 }
 
 // findConflicts reports the staged lines whose key was imported before with
@@ -682,6 +764,21 @@ func finish(ctx context.Context, tx pgx.Tx, sourceName string, now time.Time, sh
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		result.ImportID, sourceName, sha, result.LinesRead, result.Imported, result.Skipped, result.Total, now)
 	return err
+}
+
+// balanceOverflow turns a numeric overflow while posting the import into
+// a refused import. A file's own totals are bounded as it is read (see
+// grossSum); what is left is a ledger balance (a publisher's, or
+// platform:earnings, minus everything ever imported) that this file would
+// take beyond NUMERIC(20,6). No one line is to blame, so the error names the
+// file's last.
+func balanceOverflow(err error, lastLine int64) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "22003" { // numeric_value_out_of_range
+		return err
+	}
+	return &ImportError{Total: 1, Rows: []RowError{{Line: lastLine, Column: "amount", Reason: fmt.Sprintf(
+		"with this file a ledger balance would pass ±%s, the most NUMERIC(20,6) holds: nothing was imported", money.MaxLedgerAmount)}}}
 }
 
 func isUniqueViolation(err error) bool {

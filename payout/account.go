@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/textcheck"
 	"github.com/payrun/payrun/payout/bankid"
 )
 
@@ -100,8 +101,16 @@ func (in AccountInput) Validate(registrationCountry string) error {
 	bad := func(field, reason string) { problems = append(problems, FieldError{field, reason}) }
 	if in.HolderName == "" {
 		bad("holder_name", "required")
-	} else if len(in.HolderName) > 140 {
-		bad("holder_name", "longer than 140 characters")
+	}
+	// Free text goes into payment files (NACHA, pain.001, PayPal) and the
+	// database: no control characters (a line break forges a record), no
+	// invalid UTF-8 (SPEC §11, internal/textcheck), lengths in characters.
+	for _, text := range in.texts() {
+		if problem := textcheck.Problem(text.value); problem != "" {
+			bad(text.field, problem)
+		} else if textcheck.Length(text.value) > text.max {
+			bad(text.field, fmt.Sprintf("longer than %d characters", text.max))
+		}
 	}
 	if !money.KnownCurrency(in.Currency) {
 		bad("currency", fmt.Sprintf("%q is not a currency payrun pays in", in.Currency))
@@ -152,6 +161,25 @@ func (in AccountInput) validateBank(registrationCountry string, bad func(field, 
 	if err := bankid.ValidateBIC(in.BIC); err != nil {
 		bad("bic", err.Error())
 	}
+}
+
+// texts are the input's free-text fields with their length limits.
+func (in AccountInput) texts() []struct {
+	field, value string
+	max          int
+} {
+	type text = struct {
+		field, value string
+		max          int
+	}
+	texts := []text{{"holder_name", in.HolderName, 140}, {"account_number", in.AccountNumber, 34}, {"iban", in.IBAN, 34},
+		{"paypal_email", in.PayPalEmail, 254}, {"phone", in.Phone, 16}}
+	if a := in.BillingAddress; a != nil {
+		texts = append(texts, text{"billing_address.line1", a.Line1, 200}, text{"billing_address.line2", a.Line2, 200},
+			text{"billing_address.city", a.City, 200}, text{"billing_address.region", a.Region, 200},
+			text{"billing_address.postal_code", a.PostalCode, 16}, text{"billing_address.country", a.Country, 2})
+	}
+	return texts
 }
 
 // Last4 is the part of the account number or IBAN kept in the clear.

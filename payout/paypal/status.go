@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/internal/csvlimit"
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/textcheck"
 	"github.com/shopspring/decimal"
 )
 
@@ -46,6 +48,11 @@ const UnclaimedReturnAfter = 30 * 24 * time.Hour
 // MaxStatusRecords bounds one status import: payrun's own limit, well above
 // one cycle's PayPal payouts.
 const MaxStatusRecords = 1_000_000
+
+// MaxCSVRecordBytes bounds one record of a status CSV, however many lines a
+// quoted field spans (see internal/csvlimit): a record is a few hundred
+// bytes; PayPal's free-text reasons stay far below 64 KiB.
+const MaxCSVRecordBytes = 64 << 10
 
 // ErrStatusSyntax wraps problems with the file as a whole (not JSON, no or a
 // wrong CSV header, too many records).
@@ -226,7 +233,8 @@ const (
 )
 
 func parseCSV(r io.Reader) ([]Status, error) {
-	reader := csv.NewReader(r)
+	limit := csvlimit.NewReader(r, MaxCSVRecordBytes)
+	reader := csv.NewReader(limit)
 	reader.ReuseRecord = true
 	header, err := reader.Read()
 	if err != nil {
@@ -266,6 +274,12 @@ func parseCSV(r io.Reader) ([]Status, error) {
 			break
 		}
 		if err != nil {
+			err = limit.Cause(err)
+			var tooLong *csvlimit.RecordTooLongError
+			if errors.As(err, &tooLong) {
+				problems.add(&FieldError{Line: tooLong.Line, Field: "record", Err: err})
+				break
+			}
 			// FieldPos is only defined for a record that was read: a
 			// quoting error carries its own line.
 			var parseErr *csv.ParseError
@@ -333,6 +347,11 @@ func buildStatus(raw rawStatus, names fieldNames) (Status, []*FieldError) {
 	}
 	if raw.senderItemID == "" {
 		fail(names.senderItemID, "empty")
+	} else if problem := textcheck.Problem(raw.senderItemID); problem != "" {
+		fail(names.senderItemID, "%s", problem) // SPEC §11: no control characters in any text
+	}
+	if problem := textcheck.Problem(raw.reason); problem != "" {
+		fail(columnReason, "%s", problem)
 	}
 	if _, known := knownStatuses[raw.status]; !known {
 		fail(names.status, "unknown status %q", raw.status)

@@ -13,8 +13,10 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/csvlimit"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/textcheck"
 	"github.com/payrun/payrun/payout"
 )
 
@@ -23,6 +25,10 @@ const FXHeader = "currency,rate,date,source"
 
 // MaxFXRows bounds an FX file (there are fewer than 200 currencies).
 const MaxFXRows = 500
+
+// MaxFXRecordBytes bounds one CSV record of an FX file, however many lines
+// a quoted field spans (see internal/csvlimit): a rate is under 100 bytes.
+const MaxFXRecordBytes = 4096
 
 // ErrFXConflict is returned when a currency already has another rate for
 // the cycle.
@@ -33,7 +39,8 @@ var ErrFXConflict = errors.New("the cycle already has another rate for this curr
 // currency is a conflict (rates are fixed once loaded, so a released cycle's
 // conversions can always be reproduced). Returns how many were added.
 func ImportFX(ctx context.Context, database *sqlx.DB, month time.Time, r io.Reader, now time.Time) (int, error) {
-	reader := csv.NewReader(r)
+	limit := csvlimit.NewReader(r, MaxFXRecordBytes)
+	reader := csv.NewReader(limit)
 	reader.FieldsPerRecord = 4
 	header, err := reader.Read()
 	if err != nil || strings.Join(header, ",") != FXHeader {
@@ -54,7 +61,7 @@ func ImportFX(ctx context.Context, database *sqlx.DB, month time.Time, r io.Read
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("line %d: %v", line, err)
+			return 0, fmt.Errorf("line %d: %v", line, limit.Cause(err))
 		}
 		if line > MaxFXRows+1 {
 			return 0, fmt.Errorf("line %d: more than %d rates", line, MaxFXRows)
@@ -73,8 +80,9 @@ func ImportFX(ctx context.Context, database *sqlx.DB, month time.Time, r io.Read
 		}
 		seen[currency] = line
 		value, err := decimal.NewFromString(strings.TrimSpace(record[1]))
-		if err != nil || !value.IsPositive() || value.Exponent() < -10 {
-			bad("rate", fmt.Sprintf("%q is not a positive decimal with at most 10 decimals", record[1]))
+		// fx_rates.rate is NUMERIC(20,10): at most 10 digits before the point.
+		if err != nil || !value.IsPositive() || value.Exponent() < -10 || value.GreaterThanOrEqual(decimal.New(1, 10)) {
+			bad("rate", fmt.Sprintf("%q is not a positive decimal with at most 10 digits before and 10 after the point", record[1]))
 		}
 		date, err := time.Parse(time.DateOnly, strings.TrimSpace(record[2]))
 		if err != nil {
@@ -83,6 +91,8 @@ func ImportFX(ctx context.Context, database *sqlx.DB, month time.Time, r io.Read
 		source := strings.TrimSpace(record[3])
 		if source == "" {
 			bad("source", "required (where the rate comes from)")
+		} else if problem := textcheck.Problem(source); problem != "" {
+			bad("source", problem)
 		}
 		rates = append(rates, rate{currency, value, date, source})
 	}

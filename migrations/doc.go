@@ -18,5 +18,8 @@
 //     what they refer to exists once per statement, with one join over the
 //     statement's new rows (090), instead of a foreign key's probe and row
 //     lock per row; the rows they refer to are never deleted (accounts and
-//     cycles refuse DELETE and TRUNCATE; the rest is append-only).
+//     cycles refuse DELETE and TRUNCATE; the rest is append-only);
+//   - a month's FX rates are never updated or deleted once its cycle has
+//     started closing (fx_rates_fixed_once_closing, 130), and every rate an
+//     import adds or replaces is audited in fx_rate_changes, append-only.
 package migrations

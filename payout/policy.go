@@ -14,6 +14,11 @@ import (
 // (SPEC §3.2: $50.00).
 var DefaultThreshold = decimal.RequireFromString("50.00")
 
+// DefaultFXMaxChange is how far a cycle's FX rate may move from the previous
+// cycle's rate for the currency without an explicit confirmation (SPEC §6.4:
+// 10%).
+var DefaultFXMaxChange = decimal.RequireFromString("0.10")
+
 // Policy is the configuration a close applies. A cycle records the policy it
 // was closed with, so a re-run or a later look gives the same answers.
 type Policy struct {
@@ -35,11 +40,15 @@ type Policy struct {
 	PaymentDay int `json:"payment_day"`
 	// Holidays are bank holidays (YYYY-MM-DD) on which no payment is dated.
 	Holidays []string `json:"holidays,omitempty"`
+	// FXMaxChange is the band of an FX import (SPEC §6.4), a fraction: a
+	// rate that moves more than this from the previous cycle's rate for the
+	// currency is loaded only when the operator confirms it (default 0.10).
+	FXMaxChange decimal.Decimal `json:"fx_max_change"`
 }
 
 // DefaultPolicy is SPEC's defaults.
 func DefaultPolicy() Policy {
-	return Policy{Threshold: DefaultThreshold, CloseDay: 5, CloseHour: 6, PaymentDay: 15}
+	return Policy{Threshold: DefaultThreshold, CloseDay: 5, CloseHour: 6, PaymentDay: 15, FXMaxChange: DefaultFXMaxChange}
 }
 
 // ThresholdFor returns the threshold for a payout method and currency.
@@ -76,6 +85,9 @@ func (p Policy) Validate() error {
 		if _, err := time.Parse(time.DateOnly, day); err != nil {
 			return fmt.Errorf("holidays: %q is not YYYY-MM-DD", day)
 		}
+	}
+	if !p.FXMaxChange.IsPositive() || p.FXMaxChange.GreaterThan(decimal.NewFromInt(1)) || !p.FXMaxChange.Equal(p.FXMaxChange.Round(4)) {
+		return fmt.Errorf("fx_max_change: %s is not a fraction above 0 and at most 1 with at most 4 decimals (0.10 is 10%%)", p.FXMaxChange)
 	}
 	return nil
 }

@@ -92,6 +92,8 @@ type Event struct {
 	Month string            `json:"month,omitempty"`
 	Rates map[string]string `json:"rates,omitempty"`
 	By    string            `json:"by,omitempty"`
+	// import_fx: load rates beyond the policy's fx_max_change.
+	ConfirmChange bool `json:"confirm_change,omitempty"`
 
 	// import_return: the sellers whose payments of Month came back, the
 	// R-code or PayPal status, and when PayPal processed the payment.
@@ -534,7 +536,8 @@ func (r *scenarioRun) importFX(ctx context.Context, e Event) error {
 	for _, currency := range slices.Sorted(maps.Keys(e.Rates)) {
 		fmt.Fprintf(&body, "%s,%s,%s,scenario\n", currency, e.Rates[currency], r.s.Clock.Now().Format(time.DateOnly))
 	}
-	_, err = release.ImportFX(ctx, r.s.DB, month, strings.NewReader(body.String()), r.s.Clock.Now())
+	_, err = release.ImportFXRates(ctx, r.s.DB, month, strings.NewReader(body.String()), release.FXOptions{
+		Now: r.s.Clock.Now(), By: actor(e, "simulator"), MaxChange: r.cycler.Policy.FXMaxChange, ConfirmChange: e.ConfirmChange})
 	return err
 }
 

@@ -478,7 +478,7 @@ type unavailableFinancials struct{}
 func (unavailableFinancials) PayoutAccount(context.Context, int64) (PayoutAccount, error) {
 	return PayoutAccount{}, errFinancialsUnavailable
 }
-func (unavailableFinancials) SetPayoutAccount(context.Context, int64, PayoutAccountInput, accounts.Principal) (PayoutAccount, error) {
+func (unavailableFinancials) SetPayoutAccount(context.Context, int64, string, PayoutAccountInput, accounts.Principal) (PayoutAccount, error) {
 	return PayoutAccount{}, errFinancialsUnavailable
 }
 func (unavailableFinancials) TaxProfile(context.Context, int64) (TaxProfile, error) {
@@ -490,7 +490,7 @@ func (unavailableFinancials) SubmitTaxForm(context.Context, int64, json.RawMessa
 func (unavailableFinancials) Hold(context.Context, int64) (PaymentHold, error) {
 	return PaymentHold{}, errFinancialsUnavailable
 }
-func (unavailableFinancials) SetHold(context.Context, int64, bool, accounts.Principal) (PaymentHold, error) {
+func (unavailableFinancials) SetHold(context.Context, int64, string, bool, accounts.Principal) (PaymentHold, error) {
 	return PaymentHold{}, errFinancialsUnavailable
 }
 func (unavailableFinancials) Statements(context.Context, int64, string, int) ([]Statement, string, error) {

@@ -20,19 +20,22 @@ import (
 // Implementations never return unmasked account numbers, IBANs or TINs.
 type Financials interface {
 	// PayoutAccount returns the current payout account; Method is empty
-	// when none was ever set.
+	// when none was ever set. Version is its ETag's value.
 	PayoutAccount(ctx context.Context, accountID int64) (PayoutAccount, error)
-	// SetPayoutAccount records a new payout account (pending verification).
-	SetPayoutAccount(ctx context.Context, accountID int64, input PayoutAccountInput, actor accounts.Principal) (PayoutAccount, error)
+	// SetPayoutAccount records a new payout account (pending verification)
+	// when version is still the current payout account's Version; otherwise
+	// KindStale.
+	SetPayoutAccount(ctx context.Context, accountID int64, version string, input PayoutAccountInput, actor accounts.Principal) (PayoutAccount, error)
 	// TaxProfile returns the tax profile as of now.
 	TaxProfile(ctx context.Context, accountID int64) (TaxProfile, error)
 	// SubmitTaxForm validates and records a W-9, W-8BEN or W-8BEN-E
 	// submission (the JSON body as sent).
 	SubmitTaxForm(ctx context.Context, accountID int64, form json.RawMessage, actor accounts.Principal) (TaxProfile, error)
-	// Hold returns the payment hold switch.
+	// Hold returns the payment hold switch. Version is its ETag's value.
 	Hold(ctx context.Context, accountID int64) (PaymentHold, error)
-	// SetHold switches the payment hold on or off.
-	SetHold(ctx context.Context, accountID int64, on bool, actor accounts.Principal) (PaymentHold, error)
+	// SetHold switches the payment hold on or off when version is still the
+	// hold's Version; otherwise KindStale.
+	SetHold(ctx context.Context, accountID int64, version string, on bool, actor accounts.Principal) (PaymentHold, error)
 	// Statements lists payout statements, newest first, after cursor (empty:
 	// from the newest); it returns the next cursor, empty at the end.
 	Statements(ctx context.Context, accountID int64, cursor string, limit int) ([]Statement, string, error)
@@ -74,6 +77,8 @@ type PayoutAccount struct {
 	Status              string     `json:"status,omitempty"`
 	StatusReason        string     `json:"status_reason,omitempty"`
 	CreatedAt           *time.Time `json:"created_at,omitempty"`
+	// Version backs the ETag (which payout account is current).
+	Version string `json:"-"`
 }
 
 // TaxProfile is the tax profile as shown (SPEC §5.1). Rates are decimal
@@ -94,6 +99,8 @@ type PaymentHold struct {
 	On        bool       `json:"on"`
 	ChangedAt *time.Time `json:"changed_at,omitempty"`
 	ChangedBy string     `json:"changed_by,omitempty"`
+	// Version backs the ETag (the last change).
+	Version string `json:"-"`
 }
 
 // Statement is one cycle's payout statement; amounts are decimal strings in

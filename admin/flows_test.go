@@ -378,6 +378,31 @@ func TestAgreements(t *testing.T) {
 	require.Len(t, r.list, 2)
 }
 
+// TestFinancialUpdatesNeedIfMatch: setting the payout account or the payment
+// hold follows the ETag/If-Match rule of every update (SPEC §7.11): 428
+// without If-Match, 412 with a stale or weak tag, and the change otherwise.
+func TestFinancialUpdatesNeedIfMatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	require.Equal(t, http.StatusNoContent, e.do("PUT", e.acct("/owner-identity"), e.token, map[string]any{"email": "owner@example.com", "password": "owner's password"}).status)
+	paypal := map[string]any{"method": "paypal", "holder_name": "Contoso", "currency": "USD", "paypal_email": "pay@contoso.example"}
+	for _, c := range []struct {
+		path string
+		body any
+	}{{"/payout-account", paypal}, {"/payment-hold", map[string]any{"on": true}}} {
+		requireProblem(t, e.do("PUT", e.acct(c.path), e.token, c.body), http.StatusPreconditionRequired, "header.If-Match")
+		first := e.do("GET", e.acct(c.path), e.token, nil).header.Get("ETag")
+		requireProblem(t, e.do("PUT", e.acct(c.path), e.token, c.body, "If-Match", "W/"+first), http.StatusPreconditionFailed, "header.If-Match")
+		r := e.do("PUT", e.acct(c.path), e.token, c.body, "If-Match", first)
+		require.Equal(t, http.StatusOK, r.status, "%s: %s", c.path, r.raw)
+		require.NotEqual(t, first, r.header.Get("ETag"))
+		require.Equal(t, r.header.Get("ETag"), e.do("GET", e.acct(c.path), e.token, nil).header.Get("ETag"))
+		// Someone else's change came in between: the old tag is stale.
+		requireProblem(t, e.do("PUT", e.acct(c.path), e.token, c.body, "If-Match", first), http.StatusPreconditionFailed, "header.If-Match")
+	}
+	require.Equal(t, 1, e.count("audit_log WHERE action = 'payment_hold.set'"), "refused updates left no audit entry")
+}
+
 func TestFinancialEndpoints(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -386,14 +411,18 @@ func TestFinancialEndpoints(t *testing.T) {
 	requireProblem(t, e.do("PUT", e.acct("/payout-account"), e.token, input), http.StatusUnprocessableEntity, "body.owner_identity")
 	require.Empty(t, e.fin.payout)
 	require.Equal(t, http.StatusNoContent, e.do("PUT", e.acct("/owner-identity"), e.token, map[string]any{"email": "owner@example.com", "password": "owner's password"}).status)
-	r := e.do("PUT", e.acct("/payout-account"), e.token, input)
+	r := e.do("GET", e.acct("/payout-account"), e.token, nil)
+	require.Equal(t, `"0"`, r.header.Get("ETag"), "no payout account yet: version 0")
+	r = e.do("PUT", e.acct("/payout-account"), e.token, input, "If-Match", r.header.Get("ETag"))
 	require.Equal(t, http.StatusOK, r.status, string(r.raw))
 	require.Equal(t, "****6789", r.str("account_number_masked"))
+	require.Equal(t, `"1"`, r.header.Get("ETag"))
 	var after string
 	require.NoError(t, e.db.Get(&after, `SELECT after::text FROM audit_log WHERE action = 'payout_account.set'`))
 	require.NotContains(t, after, "123456789")
 
-	require.Equal(t, http.StatusOK, e.do("PUT", e.acct("/payment-hold"), e.token, map[string]any{"on": true}).status)
+	r = e.do("GET", e.acct("/payment-hold"), e.token, nil)
+	require.Equal(t, http.StatusOK, e.do("PUT", e.acct("/payment-hold"), e.token, map[string]any{"on": true}, "If-Match", r.header.Get("ETag")).status)
 	require.Equal(t, true, e.do("GET", e.acct("/payment-hold"), e.token, nil).field("on"))
 	requireProblem(t, e.do("POST", e.acct("/tax-forms"), e.token, map[string]any{"name": "x"}), http.StatusBadRequest, "body.form")
 	require.Equal(t, http.StatusCreated, e.do("POST", e.acct("/tax-forms"), e.token, map[string]any{"form": "W-9"}).status)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -202,17 +203,42 @@ func newMemoryFinancials() *memoryFinancials {
 func (m *memoryFinancials) PayoutAccount(_ context.Context, id int64) (admin.PayoutAccount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.payout[id], nil
+	p := m.payout[id]
+	if p.Version == "" {
+		p.Version = "0"
+	}
+	return p, nil
 }
 
-func (m *memoryFinancials) SetPayoutAccount(_ context.Context, id int64, in admin.PayoutAccountInput, _ accounts.Principal) (admin.PayoutAccount, error) {
+// stale is the fake's If-Match check: the version is the count of changes.
+func stale(current, version string) error {
+	if current == "" {
+		current = "0"
+	}
+	if version != current {
+		return &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "changed since it was read"}
+	}
+	return nil
+}
+
+func next(version string) string {
+	n := 0
+	fmt.Sscan(version, &n)
+	return fmt.Sprint(n + 1)
+}
+
+func (m *memoryFinancials) SetPayoutAccount(_ context.Context, id int64, version string, in admin.PayoutAccountInput, _ accounts.Principal) (admin.PayoutAccount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := stale(m.payout[id].Version, version); err != nil {
+		return admin.PayoutAccount{}, err
+	}
 	masked := ""
 	if n := in.AccountNumber + in.IBAN; len(n) >= 4 {
 		masked = "****" + n[len(n)-4:]
 	}
-	p := admin.PayoutAccount{Method: in.Method, HolderName: in.HolderName, Currency: in.Currency, AccountNumberMasked: masked, Status: "pending_verification"}
+	p := admin.PayoutAccount{Method: in.Method, HolderName: in.HolderName, Currency: in.Currency, AccountNumberMasked: masked, Status: "pending_verification",
+		Version: next(version)}
 	m.payout[id] = p
 	return p, nil
 }
@@ -243,13 +269,20 @@ func (m *memoryFinancials) SubmitTaxForm(_ context.Context, id int64, form json.
 func (m *memoryFinancials) Hold(_ context.Context, id int64) (admin.PaymentHold, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.hold[id], nil
+	h := m.hold[id]
+	if h.Version == "" {
+		h.Version = "0"
+	}
+	return h, nil
 }
 
-func (m *memoryFinancials) SetHold(_ context.Context, id int64, on bool, actor accounts.Principal) (admin.PaymentHold, error) {
+func (m *memoryFinancials) SetHold(_ context.Context, id int64, version string, on bool, actor accounts.Principal) (admin.PaymentHold, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.hold[id] = admin.PaymentHold{On: on, ChangedBy: actor.Actor()}
+	if err := stale(m.hold[id].Version, version); err != nil {
+		return admin.PaymentHold{}, err
+	}
+	m.hold[id] = admin.PaymentHold{On: on, ChangedBy: actor.Actor(), Version: next(version)}
 	return m.hold[id], nil
 }
 

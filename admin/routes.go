@@ -105,11 +105,11 @@ func (s *Server) routes() {
 
 	// Financial details (SPEC §7.4), served by Financials.
 	add(s, Endpoint{"get-payout-account", get, acct + "/payout-account", accounts.PermPayoutAccountRead, "The payout account, numbers masked", false}, ok, s.getPayoutAccount)
-	add(s, Endpoint{"set-payout-account", put, acct + "/payout-account", accounts.PermPayoutAccountWrite, "Set the payout account (pending verification)", false}, ok, s.setPayoutAccount)
+	add(s, Endpoint{"set-payout-account", put, acct + "/payout-account", accounts.PermPayoutAccountWrite, "Set the payout account (pending verification; If-Match)", false}, ok, s.setPayoutAccount, withErrors(http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"get-tax-profile", get, acct + "/tax-profile", accounts.PermTaxProfileRead, "The tax profile", false}, ok, s.getTaxProfile)
 	add(s, Endpoint{"submit-tax-form", post, acct + "/tax-forms", accounts.PermTaxProfileWrite, "Submit a W-9, W-8BEN or W-8BEN-E", true}, created, s.submitTaxForm)
 	add(s, Endpoint{"get-payment-hold", get, acct + "/payment-hold", accounts.PermPaymentHoldRead, "The payment hold switch", false}, ok, s.getPaymentHold)
-	add(s, Endpoint{"set-payment-hold", put, acct + "/payment-hold", accounts.PermPaymentHoldWrite, "Switch the payment hold on or off", false}, ok, s.setPaymentHold)
+	add(s, Endpoint{"set-payment-hold", put, acct + "/payment-hold", accounts.PermPaymentHoldWrite, "Switch the payment hold on or off (If-Match)", false}, ok, s.setPaymentHold, withErrors(http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"list-statements", get, acct + "/statements", accounts.PermStatementsRead, "Payout statements, newest first", false}, ok, s.listStatements)
 
 	// Operators: cycles, imports, verification results (SPEC §7.11).
@@ -424,17 +424,35 @@ func (s *Server) requireOwnerIdentity(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) getPayoutAccount(ctx context.Context, _ *SellerPath) (*bodyOutput[PayoutAccount], error) {
-	return respond(s.financials.PayoutAccount(ctx, account(ctx).ID))
+// versioned is a response with its ETag.
+type versioned[T any] struct {
+	ETag string `header:"ETag"`
+	Body T
+}
+
+func payoutAccountResponse(p PayoutAccount, err error) (*versioned[PayoutAccount], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &versioned[PayoutAccount]{ETag: etag(p.Version), Body: p}, nil
+}
+
+func (s *Server) getPayoutAccount(ctx context.Context, _ *SellerPath) (*versioned[PayoutAccount], error) {
+	return payoutAccountResponse(s.financials.PayoutAccount(ctx, account(ctx).ID))
 }
 
 type setPayoutAccountInput struct {
 	SellerPath
-	Body PayoutAccountInput
+	IfMatch string `header:"If-Match" doc:"the ETag of GET (also when no payout account was ever set); required"`
+	Body    PayoutAccountInput
 }
 
-func (s *Server) setPayoutAccount(ctx context.Context, in *setPayoutAccountInput) (*bodyOutput[PayoutAccount], error) {
+func (s *Server) setPayoutAccount(ctx context.Context, in *setPayoutAccountInput) (*versioned[PayoutAccount], error) {
 	if err := s.requireOwnerIdentity(ctx); err != nil {
+		return nil, err
+	}
+	version, err := ifMatch(in.IfMatch)
+	if err != nil {
 		return nil, err
 	}
 	id := account(ctx).ID
@@ -442,11 +460,11 @@ func (s *Server) setPayoutAccount(ctx context.Context, in *setPayoutAccountInput
 	if err != nil {
 		return nil, err
 	}
-	after, err := s.financials.SetPayoutAccount(ctx, id, in.Body, principal(ctx))
+	after, err := s.financials.SetPayoutAccount(ctx, id, version, in.Body, principal(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return respond(after, s.svc.AddAuditEntry(ctx, id, principal(ctx), "payout_account.set", "payout_account:"+account(ctx).SellerID, before, after))
+	return payoutAccountResponse(after, s.svc.AddAuditEntry(ctx, id, principal(ctx), "payout_account.set", "payout_account:"+account(ctx).SellerID, before, after))
 }
 
 func (s *Server) getTaxProfile(ctx context.Context, _ *SellerPath) (*bodyOutput[TaxProfile], error) {
@@ -475,19 +493,31 @@ func (s *Server) submitTaxForm(ctx context.Context, in *submitTaxFormInput) (*bo
 	return respond(after, s.svc.AddAuditEntry(ctx, id, principal(ctx), "tax_profile.submit_form", "tax_profile:"+account(ctx).SellerID, before, after))
 }
 
-func (s *Server) getPaymentHold(ctx context.Context, _ *SellerPath) (*bodyOutput[PaymentHold], error) {
-	return respond(s.financials.Hold(ctx, account(ctx).ID))
+func holdResponse(h PaymentHold, err error) (*versioned[PaymentHold], error) {
+	if err != nil {
+		return nil, err
+	}
+	return &versioned[PaymentHold]{ETag: etag(h.Version), Body: h}, nil
+}
+
+func (s *Server) getPaymentHold(ctx context.Context, _ *SellerPath) (*versioned[PaymentHold], error) {
+	return holdResponse(s.financials.Hold(ctx, account(ctx).ID))
 }
 
 type setHoldInput struct {
 	SellerPath
-	Body struct {
+	IfMatch string `header:"If-Match" doc:"the ETag of GET (also when the hold was never switched); required"`
+	Body    struct {
 		On bool `json:"on"`
 	}
 }
 
-func (s *Server) setPaymentHold(ctx context.Context, in *setHoldInput) (*bodyOutput[PaymentHold], error) {
+func (s *Server) setPaymentHold(ctx context.Context, in *setHoldInput) (*versioned[PaymentHold], error) {
 	if err := s.requireOwnerIdentity(ctx); err != nil {
+		return nil, err
+	}
+	version, err := ifMatch(in.IfMatch)
+	if err != nil {
 		return nil, err
 	}
 	id := account(ctx).ID
@@ -495,11 +525,11 @@ func (s *Server) setPaymentHold(ctx context.Context, in *setHoldInput) (*bodyOut
 	if err != nil {
 		return nil, err
 	}
-	after, err := s.financials.SetHold(ctx, id, in.Body.On, principal(ctx))
+	after, err := s.financials.SetHold(ctx, id, version, in.Body.On, principal(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return respond(after, s.svc.AddAuditEntry(ctx, id, principal(ctx), "payment_hold.set", "payment_hold:"+account(ctx).SellerID, before, after))
+	return holdResponse(after, s.svc.AddAuditEntry(ctx, id, principal(ctx), "payment_hold.set", "payment_hold:"+account(ctx).SellerID, before, after))
 }
 
 type statementsInput struct {

@@ -37,18 +37,21 @@ for tool in curl jq; do
 done
 
 # call EXPECTED METHOD URL [BODY] [HEADER...]: prints the status and the body;
-# stops when the status is not EXPECTED. The body is left in $BODY.
+# stops when the status is not EXPECTED. The body is left in $BODY and the
+# response's ETag (what the next update of that resource sends as If-Match)
+# in $ETAG.
 call() {
 	local expected=$1 method=$2 url=$3 body=${4:-}
 	shift 4 || shift $#
-	local args=(-s -o /tmp/walkthrough.$$ -w '%{http_code}' -X "$method" "$url" -H "$H")
+	local args=(-s -o /tmp/walkthrough.$$ -D /tmp/walkthrough-headers.$$ -w '%{http_code}' -X "$method" "$url" -H "$H")
 	[ -n "${TOKEN:-}" ] && args+=(-H "Authorization: Bearer $TOKEN")
 	[ -n "$body" ] && args+=(-d "$body")
 	for header in "$@"; do args+=(-H "$header"); done
 	local status
 	status=$(curl "${args[@]}")
 	BODY=$(cat /tmp/walkthrough.$$)
-	rm -f /tmp/walkthrough.$$
+	ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' /tmp/walkthrough-headers.$$ | tr -d '\r')
+	rm -f /tmp/walkthrough.$$ /tmp/walkthrough-headers.$$
 	echo "$method ${url#"$API"} -> $status"
 	[ -n "$BODY" ] && jq . <<<"$BODY" 2>/dev/null | sed 's/^/    /' || true
 	if [ "$status" != "$expected" ]; then
@@ -97,11 +100,18 @@ echo "== link the owner's personal identity (required before financial details),
 call 204 PUT "$A/owner-identity" '{"email":"owner@contoso.example","password":"owner personal passphrase"}'
 call 201 POST "$A/users" "$(jq -nc --arg t "$TENANT" '{tenant_id:$t,first_name:"Grace",last_name:"Hopper",user_name:"grace",roles:["financial_contributor"]}')" 'Idempotency-Key: add-grace-1'
 
-echo "== a bad routing number is a 400 naming the field; then the payout account, a W-9 and the hold"
-call 400 PUT "$A/payout-account" '{"method":"bank","holder_name":"Contoso Inc","currency":"USD","bank_country":"US","account_type":"checking","routing_number":"011000016","account_number":"123456789"}'
-call 200 PUT "$A/payout-account" '{"method":"bank","holder_name":"Contoso Inc","currency":"USD","bank_country":"US","account_type":"checking","routing_number":"011000015","account_number":"123456789"}'
+echo "== the payout account: updates send the ETag they read (If-Match); a bad routing number is a 400 naming the field"
+call 200 GET "$A/payout-account"
+READ=$ETAG
+BANK='{"method":"bank","holder_name":"Contoso Inc","currency":"USD","bank_country":"US","account_type":"checking","account_number":"123456789"'
+call 428 PUT "$A/payout-account" "$BANK,\"routing_number\":\"011000015\"}"
+call 400 PUT "$A/payout-account" "$BANK,\"routing_number\":\"011000016\"}" "If-Match: $READ"
+call 200 PUT "$A/payout-account" "$BANK,\"routing_number\":\"011000015\"}" "If-Match: $READ"
+
+echo "== a W-9, then the payment hold"
 call 201 POST "$A/tax-forms" '{"form":"W-9","legal_name":"Contoso Inc","entity_type":"corporation","residence_country":"US","permanent_address":{"line1":"1 Main","city":"Redmond","region":"WA","country":"US"},"tin":"12-3456789","tin_kind":"ein","signer_name":"Ada","signed_on":"2026-11-20"}'
-call 200 PUT "$A/payment-hold" '{"on":true}'
+call 200 GET "$A/payment-hold"
+call 200 PUT "$A/payment-hold" '{"on":true}' "If-Match: $ETAG"
 
 echo "== the audit log has every change"
 call 200 GET "$API/audit?limit=3"

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,6 +50,8 @@ func translate(err error) error {
 		return &accounts.Error{Kind: accounts.KindInvalid, Field: payoutErr.Fields[0].Field, Reason: payoutErr.Error()}
 	case errors.As(err, &taxErr) && len(taxErr.Fields) > 0:
 		return &accounts.Error{Kind: accounts.KindInvalid, Field: taxErr.Fields[0].Field, Reason: taxErr.Error()}
+	case errors.Is(err, store.ErrStale):
+		return &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "changed since it was read: read it again and retry with its new ETag"}
 	case errors.Is(err, store.ErrUnknownAccount), errors.Is(err, taxstore.ErrUnknownAccount):
 		return &accounts.Error{Kind: accounts.KindNotFound, Reason: "unknown account"}
 	}
@@ -59,20 +62,34 @@ func translate(err error) error {
 func (s *Service) PayoutAccount(ctx context.Context, accountID int64) (admin.PayoutAccount, error) {
 	view, err := s.Cycles.PayoutAccountAt(ctx, accountID, s.now().Add(time.Nanosecond))
 	if err != nil || view == nil {
-		return admin.PayoutAccount{}, translate(err)
+		return admin.PayoutAccount{Version: "0"}, translate(err)
 	}
 	return shown(*view), nil
+}
+
+// version parses an ETag's value (a row id; "0" for none). Anything else can
+// never be current: it is stale.
+func version(v string) (int64, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 0 {
+		return 0, &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "not an ETag of this resource: read it again"}
+	}
+	return id, nil
 }
 
 func shown(v store.PayoutAccountView) admin.PayoutAccount {
 	created := v.CreatedAt
 	return admin.PayoutAccount{Method: string(v.Method), HolderName: v.HolderName, Currency: v.Currency, BankCountry: v.BankCountry,
 		AccountType: v.AccountType, RoutingNumber: v.RoutingNumber, AccountNumberMasked: v.NumberMasked, BIC: v.BIC,
-		PayPalEmail: v.PayPalEmail, Status: v.Status, StatusReason: v.StatusReason, CreatedAt: &created}
+		PayPalEmail: v.PayPalEmail, Status: v.Status, StatusReason: v.StatusReason, CreatedAt: &created, Version: strconv.FormatInt(v.ID, 10)}
 }
 
 // SetPayoutAccount validates and records a new payout account.
-func (s *Service) SetPayoutAccount(ctx context.Context, accountID int64, in admin.PayoutAccountInput, actor accounts.Principal) (admin.PayoutAccount, error) {
+func (s *Service) SetPayoutAccount(ctx context.Context, accountID int64, current string, in admin.PayoutAccountInput, actor accounts.Principal) (admin.PayoutAccount, error) {
+	expected, err := version(current)
+	if err != nil {
+		return admin.PayoutAccount{}, err
+	}
 	input := payout.AccountInput{Method: payout.Method(in.Method), HolderName: in.HolderName, Currency: in.Currency, BankCountry: in.BankCountry,
 		AccountType: in.AccountType, RoutingNumber: in.RoutingNumber, AccountNumber: in.AccountNumber, IBAN: in.IBAN, BIC: in.BIC,
 		PayPalEmail: in.PayPalEmail, Phone: in.Phone}
@@ -80,7 +97,7 @@ func (s *Service) SetPayoutAccount(ctx context.Context, accountID int64, in admi
 		input.BillingAddress = &payout.Address{Line1: in.BillingAddress.Line1, Line2: in.BillingAddress.Line2, City: in.BillingAddress.City,
 			Region: in.BillingAddress.Region, PostalCode: in.BillingAddress.PostalCode, Country: in.BillingAddress.Country}
 	}
-	view, err := s.Cycles.SetPayoutAccount(ctx, accountID, input, actor.Actor())
+	view, err := s.Cycles.SetPayoutAccountIf(ctx, accountID, expected, input, actor.Actor())
 	if err != nil {
 		return admin.PayoutAccount{}, translate(err)
 	}
@@ -135,15 +152,19 @@ func (s *Service) SubmitTaxForm(ctx context.Context, accountID int64, body json.
 func (s *Service) Hold(ctx context.Context, accountID int64) (admin.PaymentHold, error) {
 	event, err := s.Cycles.HoldAt(ctx, accountID, s.now().Add(time.Nanosecond))
 	if err != nil || event == nil {
-		return admin.PaymentHold{}, translate(err)
+		return admin.PaymentHold{Version: "0"}, translate(err)
 	}
 	at := event.At
-	return admin.PaymentHold{On: event.On, ChangedAt: &at, ChangedBy: event.Actor}, nil
+	return admin.PaymentHold{On: event.On, ChangedAt: &at, ChangedBy: event.Actor, Version: strconv.FormatInt(event.ID, 10)}, nil
 }
 
 // SetHold switches the payment hold.
-func (s *Service) SetHold(ctx context.Context, accountID int64, on bool, actor accounts.Principal) (admin.PaymentHold, error) {
-	if _, err := s.Cycles.SetHold(ctx, accountID, on, actor.Actor()); err != nil {
+func (s *Service) SetHold(ctx context.Context, accountID int64, current string, on bool, actor accounts.Principal) (admin.PaymentHold, error) {
+	expected, err := version(current)
+	if err != nil {
+		return admin.PaymentHold{}, err
+	}
+	if _, err := s.Cycles.SetHoldIf(ctx, accountID, expected, on, actor.Actor()); err != nil {
 		return admin.PaymentHold{}, translate(err)
 	}
 	return s.Hold(ctx, accountID)

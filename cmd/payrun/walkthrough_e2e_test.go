@@ -41,6 +41,7 @@ func TestREADMEWalkthroughRuns(t *testing.T) {
 		"POST /accounts/S000000001/tenants -> 201",
 		"PUT /accounts/S000000001/owner-identity -> 204",
 		"POST /accounts/S000000001/users -> 201",
+		"PUT /accounts/S000000001/payout-account -> 428",
 		"PUT /accounts/S000000001/payout-account -> 400",
 		"PUT /accounts/S000000001/payout-account -> 200",
 		"POST /accounts/S000000001/tax-forms -> 201",

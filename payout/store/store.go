@@ -44,6 +44,23 @@
 // Close runs the three steps in one process (CloseOptions.Workers shards at
 // a time); StartClose, CloseShard and FinishClose are the steps for the job
 // queue (package jobs: close-start, close-shard, close-finish).
+//
+// # Waiting for a lock, out loud
+//
+// A step can wait: for the month's close lock (another close starting or
+// finishing it), a shard's lock (another worker on it), and above all the
+// earnings import lock, which every running import holds (shared) until it
+// commits — a close once waited 622 s behind a big import, saying nothing.
+// Every such lock is taken with db.AcquireLock: try it first; when another
+// session holds it, log (the context's logger, see package logging) what
+// the step waits for and who holds it — the holders' pids, when their
+// transactions started, what they run, how many others are queued — at once
+// and every db.LockWaitReport (10 s), then wait in Postgres's own queue (so
+// a stream of imports cannot starve the close) and log how long it took.
+//
+// Who closed a cycle is recorded as a Principal (an operator by id, or the
+// system principal): see CloseOptions.Operator, Store.Operator and
+// Store.Approve, and package payout's doc for the maker-checker rules.
 package store
 
 import (
@@ -72,6 +89,45 @@ var (
 	ErrUnknownAccount       = errors.New("unknown account")
 	ErrUnknownPayoutAccount = errors.New("unknown payout account")
 	ErrBadTransition        = errors.New("verification result not allowed in this state")
+	// ErrStale: the version the caller read (of a payout account or a
+	// payment hold) is no longer the current one.
+	ErrStale = errors.New("changed since it was read")
+)
+
+// AnyVersion, as the expected version of SetPayoutAccountIf or SetHoldIf,
+// skips the lost-update check (the CLI and simulations act on the current
+// state by definition).
+const AnyVersion int64 = -1
+
+// expectVersion locks the account's row and compares the caller's version
+// with the current one (read by query, one int8). Errors: ErrUnknownAccount,
+// ErrStale.
+func expectVersion(ctx context.Context, tx *sqlx.Tx, accountID, expected int64, query string) error {
+	var locked int64
+	err := tx.GetContext(ctx, &locked, `SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %d", ErrUnknownAccount, accountID)
+	}
+	if err != nil {
+		return err
+	}
+	if expected == AnyVersion {
+		return nil
+	}
+	var current int64
+	if err := tx.GetContext(ctx, &current, query, accountID); err != nil {
+		return err
+	}
+	if current != expected {
+		return fmt.Errorf("%w: version %d, now %d", ErrStale, expected, current)
+	}
+	return nil
+}
+
+// Version queries: the newest row's id, 0 when there is none.
+const (
+	payoutAccountVersionQuery = `SELECT coalesce(max(id), 0) FROM payout_accounts WHERE account_id = $1`
+	holdVersionQuery          = `SELECT coalesce(max(id), 0) FROM payment_hold_events WHERE account_id = $1`
 )
 
 // Store reads and writes the cycle's data.
@@ -105,6 +161,13 @@ type PayoutAccountView struct {
 // It replaces the previous one from now on (that one is never paid again) and
 // starts pending_verification. Errors: *payout.ValidationError, ErrUnknownAccount.
 func (s *Store) SetPayoutAccount(ctx context.Context, accountID int64, input payout.AccountInput, actor string) (PayoutAccountView, error) {
+	return s.SetPayoutAccountIf(ctx, accountID, AnyVersion, input, actor)
+}
+
+// SetPayoutAccountIf is SetPayoutAccount when the current payout account is
+// still the one the caller read: expected is its PayoutAccountView.ID (0 for
+// none) or AnyVersion. Errors: those of SetPayoutAccount, ErrStale.
+func (s *Store) SetPayoutAccountIf(ctx context.Context, accountID, expected int64, input payout.AccountInput, actor string) (PayoutAccountView, error) {
 	in := input.Normalize()
 	var registration string
 	err := s.DB.GetContext(ctx, &registration, `SELECT registration_country FROM accounts WHERE id = $1`, accountID)
@@ -137,6 +200,9 @@ func (s *Store) SetPayoutAccount(ctx context.Context, accountID int64, input pay
 	now := s.now()
 	var id int64
 	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := expectVersion(ctx, tx, accountID, expected, payoutAccountVersionQuery); err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &id, `
 			INSERT INTO payout_accounts (account_id, method, holder_name, currency, bank_country, bank_account_type, routing_number,
 				account_number_sealed, iban_sealed, number_last4, bic, paypal_email, billing_address, phone, created_at, created_by)
@@ -250,16 +316,16 @@ func (s *Store) payoutAccount(ctx context.Context, id int64, at time.Time) (Payo
 // SetHold switches an account's payment hold on or off (SPEC §4). Setting
 // the state it already has records nothing.
 func (s *Store) SetHold(ctx context.Context, accountID int64, on bool, actor string) (changed bool, err error) {
+	return s.SetHoldIf(ctx, accountID, AnyVersion, on, actor)
+}
+
+// SetHoldIf is SetHold when the hold is still the one the caller read:
+// expected is its HoldEvent.ID (0 when never switched) or AnyVersion.
+// Errors: ErrUnknownAccount, ErrStale.
+func (s *Store) SetHoldIf(ctx context.Context, accountID, expected int64, on bool, actor string) (changed bool, err error) {
 	err = db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		var exists bool
-		if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID); err != nil {
-			return err
-		}
-		if !exists {
-			return fmt.Errorf("%w: %d", ErrUnknownAccount, accountID)
-		}
-		// Serialise changes of one account's hold.
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
+		// The account's row lock serialises changes of one account's hold.
+		if err := expectVersion(ctx, tx, accountID, expected, holdVersionQuery); err != nil {
 			return err
 		}
 		var current bool
@@ -279,6 +345,7 @@ func (s *Store) SetHold(ctx context.Context, accountID int64, on bool, actor str
 
 // HoldEvent is one change of the payment hold.
 type HoldEvent struct {
+	ID    int64     `json:"-" db:"id"`
 	On    bool      `json:"on" db:"hold_on"`
 	At    time.Time `json:"at" db:"at"`
 	Actor string    `json:"actor" db:"actor"`
@@ -288,7 +355,7 @@ type HoldEvent struct {
 // (nil when the hold was never switched: off).
 func (s *Store) HoldAt(ctx context.Context, accountID int64, at time.Time) (*HoldEvent, error) {
 	var event HoldEvent
-	err := s.DB.GetContext(ctx, &event, `SELECT hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT 1`, accountID, at.UTC())
+	err := s.DB.GetContext(ctx, &event, `SELECT id, hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT 1`, accountID, at.UTC())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -298,7 +365,7 @@ func (s *Store) HoldAt(ctx context.Context, accountID int64, at time.Time) (*Hol
 // HoldHistory lists every change of an account's hold, oldest first.
 func (s *Store) HoldHistory(ctx context.Context, accountID int64) ([]HoldEvent, error) {
 	var events []HoldEvent
-	err := s.DB.SelectContext(ctx, &events, `SELECT hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 ORDER BY at, id`, accountID)
+	err := s.DB.SelectContext(ctx, &events, `SELECT id, hold_on, at, actor FROM payment_hold_events WHERE account_id = $1 ORDER BY at, id`, accountID)
 	return events, err
 }
 

@@ -16,11 +16,11 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: db
-db: ## start (or reuse) a private Postgres under .data/, or use $DATABASE_URL; prints the URL
+db: ## start (or reuse) a private Postgres under .data/, or use $DATABASE_URL; prints the URL, writes it to .data/database_url and ~/.config/payrun/config
 	@scripts/db.sh start
 
 .PHONY: db-stop
-db-stop: ## stop the private Postgres (never any other)
+db-stop: ## stop the private Postgres (never any other); forgets its URL in ~/.config/payrun/config
 	@scripts/db.sh stop
 
 .PHONY: db-reset
@@ -28,12 +28,16 @@ db-reset: ## delete the private Postgres and start a new, empty one
 	@scripts/db.sh reset
 
 .PHONY: deps
-deps: ## install the outside tools the tests use (xmllint), when missing
+deps: ## install, when missing, the outside tools the tests and bench use: xmllint, promtool, openpyxl, wrk (apt-get), redocly (npm, into .tools/)
 	@scripts/deps.sh
 
 .PHONY: build
 build: ## build bin/payrun
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/payrun
+
+.PHONY: install
+install: build ## copy bin/payrun into $GOBIN, or ~/.local/bin when GOBIN is unset; says where, and whether it is on PATH
+	@scripts/install.sh $(BIN)
 
 .PHONY: lint
 lint: ## gofmt and go vet

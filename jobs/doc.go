@@ -117,6 +117,16 @@
 // refuses a month whose predecessor is open), and a daily job must handle
 // everything due, not just "today".
 //
+// Catch-up never reaches back before the installation: with
+// Config.InstalledAt set (`payrun serve` sets it from the database's
+// installation table, written by `payrun migrate`), an occurrence scheduled
+// at or before it is never enqueued by the schedule — so `payrun serve` on a
+// new database does not close last month or write last year's tax reports;
+// the first occurrences it runs are those scheduled after the installation.
+// Start logs what catch-up will do (CatchUpPlan): the occurrences it runs,
+// or "nothing to catch up: installed at ...". Enqueue (an explicit request)
+// is not limited.
+//
 // # Runs never overlap
 //
 // A run holds a Postgres advisory lock on its job name, on a connection of its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/payrun/payrun/internal/config"
 )
 
 // migrateLockClass is the first key of the two-key advisory lock Migrate
@@ -30,7 +31,7 @@ const connectTimeout = 10 * time.Second
 // in db.Open, so a job may use the pool for ledger work too.
 func OpenPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	if databaseURL == "" {
-		return nil, errors.New("no database URL: set DATABASE_URL or run `make db`")
+		return nil, config.ErrNoDatabaseURL()
 	}
 	config, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,6 +91,12 @@ type Config struct {
 	// every job's timeout is then capped at three quarters of it. Default:
 	// the longest timeout plus 15 minutes, at least an hour.
 	RescueAfter time.Duration
+	// InstalledAt, when set, is when the database became payrun's
+	// (migrations.InstalledAt): the schedule never enqueues an occurrence
+	// scheduled at or before it, so catch-up never reaches back before the
+	// installation (a new database does not close last month). Zero: no
+	// limit. Enqueue, an explicit request, is not limited.
+	InstalledAt time.Time
 
 	// fireEvery replaces the cron schedules as River's trigger (tests only:
 	// cron's resolution is a minute). Occurrences still come from the cron
@@ -117,6 +124,7 @@ type Worker struct {
 	logger      *slog.Logger
 	maxAttempts int
 	busyDelay   time.Duration
+	installedAt time.Time
 }
 
 // NewWorker checks config and builds a Worker. Errors: ErrBadJob,
@@ -151,6 +159,7 @@ func NewWorker(config Config) (*Worker, error) {
 		logger:      config.Logger.With("component", "jobs"),
 		maxAttempts: config.MaxAttempts,
 		busyDelay:   busyRetryDelay,
+		installedAt: config.InstalledAt.UTC(),
 	}
 	if config.busyRetryDelay > 0 {
 		w.busyDelay = config.busyRetryDelay
@@ -200,7 +209,7 @@ func NewWorker(config Config) (*Worker, error) {
 	}
 	client, err := river.NewClient(riverpgxv5.New(config.Pool), &river.Config{
 		ID:          config.ID,
-		Logger:      config.Logger,
+		Logger:      slog.New(riverLogHandler{config.Logger.Handler()}),
 		MaxAttempts: config.MaxAttempts,
 		// A job still running past this age is taken for dead and retried;
 		// it must exceed every timeout or a live run would be "rescued".
@@ -222,8 +231,9 @@ func NewWorker(config Config) (*Worker, error) {
 // Start starts scheduling and running jobs. At start-up (and whenever this
 // Worker becomes leader) the occurrence in effect now of every job is
 // enqueued, which catches up one missed while every replica was down and is
-// a no-op for one already run. Cancelling ctx later stops the Worker as Stop
-// does.
+// a no-op for one already run — unless it was scheduled at or before
+// Config.InstalledAt. What that catch-up will do is logged first (see
+// CatchUpPlan). Cancelling ctx later stops the Worker as Stop does.
 func (w *Worker) Start(ctx context.Context) error {
 	names := make([]string, 0, len(w.jobs))
 	for name := range w.jobs {
@@ -231,6 +241,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	slices.Sort(names)
 	w.logger.InfoContext(ctx, "starting job worker", "jobs", names, "river_client", w.client.ID())
+	if plan, err := w.CatchUpPlan(ctx); err != nil {
+		w.logger.WarnContext(ctx, "could not work out the start-up catch-up", "error", err)
+	} else {
+		plan.log(ctx, w.logger)
+	}
 	if err := w.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
@@ -304,7 +319,9 @@ func (w *Worker) Enqueue(ctx context.Context, name string, at time.Time) (occurr
 }
 
 // constructor is River's periodic job constructor for job: it enqueues the
-// occurrence in effect at the Worker's clock.
+// occurrence in effect at the Worker's clock, unless that was scheduled at
+// or before the installation (a start-up or a new leader would otherwise
+// catch it up).
 func (w *Worker) constructor(job *registered) river.PeriodicJobConstructor {
 	return func() (river.JobArgs, *river.InsertOpts) {
 		occurrence, err := occurrenceAt(job, w.clock().Add(fireMargin))
@@ -312,8 +329,131 @@ func (w *Worker) constructor(job *registered) river.PeriodicJobConstructor {
 			w.logger.Error("no occurrence to enqueue", "job", job.Name, "error", err)
 			return nil, nil
 		}
+		if w.beforeInstallation(occurrence) {
+			w.logger.Debug("occurrence scheduled before the installation: not enqueued", "job", job.Name, "key", occurrence.Key,
+				"scheduled_at", occurrence.ScheduledAt, "installed_at", w.installedAt)
+			return nil, nil
+		}
 		return w.insertParams(occurrence)
 	}
+}
+
+// beforeInstallation reports whether occurrence was scheduled at or before
+// Config.InstalledAt (never, when that is zero).
+func (w *Worker) beforeInstallation(occurrence Occurrence) bool {
+	return !w.installedAt.IsZero() && !occurrence.ScheduledAt.After(w.installedAt)
+}
+
+// CatchUp is what start-up catch-up does with each scheduled job's
+// occurrence in effect at the Worker's clock (see CatchUpPlan).
+type CatchUp struct {
+	// At is the Worker's clock when the plan was made.
+	At time.Time
+	// InstalledAt is Config.InstalledAt (zero: no limit).
+	InstalledAt time.Time
+	// Due occurrences, scheduled after the installation and not yet
+	// succeeded, are run now: the elected leader enqueues them (once, however
+	// many replicas start).
+	Due []Occurrence
+	// Done occurrences already succeeded: nothing to do.
+	Done []Occurrence
+	// BeforeInstallation occurrences were scheduled at or before
+	// InstalledAt: they are never run (their next occurrence is).
+	BeforeInstallation []Occurrence
+}
+
+// CatchUpPlan works out, without enqueuing anything, what start-up catch-up
+// does with each scheduled job (tasks are enqueued by their jobs, never
+// caught up), in job-name order. A job whose schedule has not fired yet at
+// the clock's time has no occurrence in effect and is left out.
+func (w *Worker) CatchUpPlan(ctx context.Context) (CatchUp, error) {
+	now := w.clock()
+	plan := CatchUp{At: now, InstalledAt: w.installedAt}
+	names := make([]string, 0, len(w.jobs))
+	for name, job := range w.jobs {
+		if !job.Task {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		occurrence, err := occurrenceAt(w.jobs[name], now.Add(fireMargin))
+		if errors.Is(err, ErrNoOccurrence) {
+			continue
+		}
+		if err != nil {
+			return plan, err
+		}
+		if w.beforeInstallation(occurrence) {
+			plan.BeforeInstallation = append(plan.BeforeInstallation, occurrence)
+			continue
+		}
+		done, err := hasSucceeded(ctx, w.pool, occurrence.Name, occurrence.Key)
+		if err != nil {
+			return plan, fmt.Errorf("jobs: catch-up plan: %w", err)
+		}
+		if done {
+			plan.Done = append(plan.Done, occurrence)
+		} else {
+			plan.Due = append(plan.Due, occurrence)
+		}
+	}
+	return plan, nil
+}
+
+// Message is the plan in one line: what will run, or "nothing to catch up"
+// with the installation instant.
+func (p CatchUp) Message() string {
+	if len(p.Due) == 0 {
+		if p.InstalledAt.IsZero() {
+			return "nothing to catch up"
+		}
+		return "nothing to catch up: installed at " + p.InstalledAt.Format(time.RFC3339)
+	}
+	return "catching up missed occurrences: " + strings.Join(describe(p.Due), ", ")
+}
+
+// log writes the plan at start-up, at info level.
+func (p CatchUp) log(ctx context.Context, logger *slog.Logger) {
+	attrs := []any{"due", describe(p.Due), "already_done", describe(p.Done), "before_installation", describe(p.BeforeInstallation)}
+	if !p.InstalledAt.IsZero() {
+		attrs = append(attrs, "installed_at", p.InstalledAt)
+	}
+	logger.InfoContext(ctx, p.Message(), attrs...)
+}
+
+// riverLogHandler passes River's log lines on, but the one River writes at
+// info level for every occurrence the constructor declines (scheduled before
+// the installation) goes at debug level: Start has already logged the
+// catch-up plan, and River's "nil returned from periodic job constructor,
+// skipping" says less.
+type riverLogHandler struct{ slog.Handler }
+
+func (h riverLogHandler) Handle(ctx context.Context, record slog.Record) error {
+	if record.Level == slog.LevelInfo && strings.Contains(record.Message, "nil returned from periodic job constructor") {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		record.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, record)
+}
+
+func (h riverLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return riverLogHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h riverLogHandler) WithGroup(name string) slog.Handler {
+	return riverLogHandler{h.Handler.WithGroup(name)}
+}
+
+// describe names occurrences as "job key (scheduled at T)".
+func describe(occurrences []Occurrence) []string {
+	names := make([]string, 0, len(occurrences))
+	for _, o := range occurrences {
+		names = append(names, fmt.Sprintf("%s %s (scheduled %s)", o.Name, o.Key, o.ScheduledAt.UTC().Format(time.RFC3339)))
+	}
+	return names
 }
 
 // insertParams makes an occurrence unique by (job, key) in every state but

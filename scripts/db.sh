@@ -8,7 +8,13 @@
 #   scripts/db.sh url     print the URL the other targets use
 #
 # The URL is written to .data/database_url; payrun and its tests read it from
-# there when DATABASE_URL is not set.
+# there when DATABASE_URL is not set. It is also written to the user config
+# file ${XDG_CONFIG_HOME:-~/.config}/payrun/config (DATABASE_URL=..., the
+# --config format), which the payrun binary reads last, so that it finds this
+# database from any folder (not the tests: they never read it). Every
+# `make db` overwrites that file's URL with its own; `make db-stop` (and
+# reset) of the clone that wrote it removes the URL when it pointed at the
+# cluster being stopped, so no stale pointer is left behind.
 #
 # The private cluster: initdb from the installed PostgreSQL binaries (PATH or
 # /usr/lib/postgresql/*/bin; apt-get installs the `postgresql` package when
@@ -23,6 +29,13 @@ data_root="$root/.data"
 cluster="$data_root/pg"
 url_file="$data_root/database_url"
 database=payrun
+# The user config file, as payrun finds it (an XDG_CONFIG_HOME that is not an
+# absolute path is ignored, as the XDG spec says).
+config_home=${XDG_CONFIG_HOME:-}
+case "$config_home" in /*) ;; *) config_home="$HOME/.config" ;; esac
+user_config="$config_home/payrun/config"
+# The line marking the user config as written by this clone.
+written_by="# Written by \`make db\` in $root"
 
 log() { printf 'db: %s\n' "$*" >&2; }
 die() { printf 'db: error: %s\n' "$*" >&2; exit 1; }
@@ -102,7 +115,47 @@ write_url() {
 	mkdir -p "$data_root"
 	printf '%s\n' "$1" >"$url_file.tmp"
 	mv "$url_file.tmp" "$url_file"
+	write_user_config "$1"
 	echo "$1"
+}
+
+# write_user_config points the user config file at URL $1: any DATABASE_URL
+# line there (another clone's, or this one's before a reset) is replaced;
+# other lines are kept. Owner-only: a URL may hold a password.
+write_user_config() {
+	local dir tmp
+	dir=$(dirname "$user_config")
+	mkdir -p -m 700 "$dir" || { log "warning: cannot create $dir; payrun finds this database only from this repository"; return 0; }
+	tmp=$(mktemp "$dir/.config.XXXXXX") || { log "warning: cannot write $user_config"; return 0; }
+	{
+		echo "$written_by on $(date -u +%Y-%m-%dT%H:%M:%SZ): the database payrun uses from any folder"
+		echo "# when neither DATABASE_URL, a --config file nor a .data/database_url names one."
+		echo "# Every \`make db\` overwrites the URL; \`make db-stop\` in that repository removes it."
+		if [ -f "$user_config" ]; then
+			grep -v -e '^DATABASE_URL=' -e '^# Written by `make db` in ' -e '^# when neither DATABASE_URL, a --config' -e '^# Every `make db` overwrites the URL' "$user_config" || true
+		fi
+		printf 'DATABASE_URL=%s\n' "$1"
+	} >"$tmp"
+	chmod 600 "$tmp"
+	mv "$tmp" "$user_config"
+	log "wrote $user_config (payrun finds this database from any folder)"
+}
+
+# forget_user_config removes the user config's URL when this clone wrote it
+# and it is $1 (the URL of the cluster being stopped); other lines stay, and
+# the file goes when nothing else is left in it.
+forget_user_config() {
+	[ -f "$user_config" ] || return 0
+	grep -qxF "DATABASE_URL=$1" "$user_config" || return 0
+	grep -qF "$written_by on " "$user_config" || return 0
+	local rest
+	rest=$(grep -v -e '^DATABASE_URL=' -e '^# Written by `make db` in ' -e '^# when neither DATABASE_URL, a --config' -e '^# Every `make db` overwrites the URL' "$user_config" || true)
+	if [ -z "$(printf '%s' "$rest" | tr -d '[:space:]')" ]; then
+		rm -f "$user_config"
+	else
+		printf '%s\n' "$rest" >"$user_config.tmp" && chmod 600 "$user_config.tmp" && mv "$user_config.tmp" "$user_config"
+	fi
+	log "removed the URL of the stopped cluster from $user_config (run 'make db' to start it again)"
 }
 
 start_server() {
@@ -182,7 +235,11 @@ stop() {
 	else
 		log "the private cluster is not running"
 	fi
-	# The URL pointed at the stopped cluster; keep an external one.
+	# The URL pointed at the stopped cluster; keep an external one. The
+	# user config too, when it points there.
+	if [ -f "$cluster/payrun.port" ]; then
+		forget_user_config "postgres://postgres@127.0.0.1:$(cat "$cluster/payrun.port")/$database?sslmode=disable"
+	fi
 	if [ -f "$url_file" ] && grep -q '@127.0.0.1:' "$url_file" && [ -f "$cluster/payrun.port" ] && grep -q ":$(cat "$cluster/payrun.port")/" "$url_file"; then
 		rm -f "$url_file"
 	fi

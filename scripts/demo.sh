@@ -12,7 +12,13 @@ payrun=bin/payrun
 out=${PAYRUN_OUT:-out}/demo
 server=${DATABASE_URL:?run make db first}
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Step titles in bold only on a terminal, and never with NO_COLOR set
+# (https://no-color.org): a pipe or a log file gets plain text.
+bold='' plain=''
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	bold=$'\033[1m' plain=$'\033[0m'
+fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 # A fresh demo database and output directory each run.
 psql "$server" -qc "DROP DATABASE IF EXISTS payrun_demo WITH (FORCE)" -c "CREATE DATABASE payrun_demo" >/dev/null 2>&1 ||

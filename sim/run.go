@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
@@ -294,8 +294,8 @@ func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, mont
 		return err
 	}
 	path := filepath.Join(outDir, "cycles", r.Month, "result.json")
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(body, '\n'), 0o640)
+	return atomicfile.WriteBytes(path, atomicfile.FileMode, append(body, '\n'))
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -40,6 +42,18 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// Usage mistakes first, before any configuration is read:
+			// cobra checks required flags only after this hook, and as a
+			// plain error (exit code 1).
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return &usageError{err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return &usageError{err}
+			}
+			if cmd.HasSubCommands() {
+				return nil // a group of commands only prints its help
+			}
 			cfg, err := config.Load(a.configFile)
 			if err != nil {
 				return err
@@ -64,7 +78,32 @@ func (a *app) rootCommand() *cobra.Command {
 	for _, cmd := range root.Commands() {
 		wrapArgs(cmd)
 	}
+	groupCommands(root)
 	return root
+}
+
+// groupCommands makes an unknown command a usage error (exit code 2) at
+// every level: cobra checks the first word only (`payrun bogus`, as a plain
+// error) and prints the help of a group for an unknown word after it
+// (`payrun cycle bogus`, exit code 0). A group run alone still prints its
+// help.
+func groupCommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			message := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if suggestions := c.SuggestionsFor(args[0]); len(suggestions) > 0 {
+				message += fmt.Sprintf(" (did you mean %s?)", strings.Join(suggestions, " or "))
+			}
+			return &usageError{errors.New(message)}
+		}
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	for _, child := range cmd.Commands() {
+		groupCommands(child)
+	}
 }
 
 // wrapArgs makes argument-count mistakes usage errors (exit code 2).
@@ -85,7 +124,24 @@ func wrapArgs(cmd *cobra.Command) {
 
 // openDB connects to the configured database.
 func (a *app) openDB(cmd *cobra.Command) (*sqlx.DB, error) {
-	return db.Open(cmd.Context(), a.config.DatabaseURL)
+	database, err := db.Open(cmd.Context(), a.config.DatabaseURL)
+	return database, a.databaseError(err)
+}
+
+// databaseError adds to an error opening the database where its URL came
+// from when that was a file: the cluster a file points at (the user config
+// or .data/database_url that some `make db` wrote) may have been stopped or
+// deleted since, and the file is what to fix.
+func (a *app) databaseError(err error) error {
+	if err == nil || a.config.DatabaseURL == "" {
+		return err
+	}
+	from := a.config.DatabaseURLFrom
+	if from == "" || from == "DATABASE_URL" {
+		return err
+	}
+	return fmt.Errorf("%w\n(the database URL came from %s: if that Postgres was stopped or deleted, run `make db` again in the "+
+		"repository it belongs to, or set DATABASE_URL)", err, from)
 }
 
 // addJSONFlag gives a command that prints results a --json switch.

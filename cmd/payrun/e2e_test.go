@@ -47,12 +47,14 @@ func payrun(t *testing.T, databaseURL string, args ...string) result {
 }
 
 // payrunEnv runs the binary with extra environment variables, in a fresh
-// working directory (no .data, no out).
+// working directory (no .data, no out) and without the user config file
+// `make db` writes (XDG_CONFIG_HOME points at an empty folder).
 func payrunEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "PAYRUN_DEV=", "PAYRUN_DATA_KEY=", "PAYRUN_OUT="+filepath.Join(cmd.Dir, "out"))
+	cmd.Env = append(os.Environ(), "PAYRUN_DEV=", "PAYRUN_DATA_KEY=", "PAYRUN_OUT="+filepath.Join(cmd.Dir, "out"),
+		"XDG_CONFIG_HOME="+filepath.Join(cmd.Dir, ".config"))
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

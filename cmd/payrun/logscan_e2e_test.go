@@ -96,7 +96,9 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	require.Len(t, oneTimePassword, 2, r.stdout)
 	scan.secret(oneTimePassword[1], "one-time password")
 
-	// payrun serve, with every byte it prints kept.
+	// payrun serve, with every byte it prints kept; installed long ago, so
+	// that every job has an occurrence to catch up.
+	installedLongAgo(t, url)
 	addr := freePort(t)
 	serve := exec.Command(binary, "serve")
 	serve.Dir = t.TempDir()

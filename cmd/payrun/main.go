@@ -17,6 +17,7 @@ import (
 )
 
 func main() {
+	ownerOnly()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(profiled(func() int { return run(ctx, os.Args[1:]) }))

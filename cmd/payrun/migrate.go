@@ -26,7 +26,7 @@ func (a *app) migrateCommand() *cobra.Command {
 			}
 			pool, err := jobs.OpenPool(cmd.Context(), a.config.DatabaseURL)
 			if err != nil {
-				return err
+				return a.databaseError(err)
 			}
 			defer pool.Close()
 			queue, err := jobs.Migrate(cmd.Context(), pool)

@@ -28,6 +28,7 @@ func freePort(t *testing.T) string {
 func TestTwoServeReplicasRunEachOccurrenceOnce(t *testing.T) {
 	t.Parallel()
 	url, _ := marketplace(t)
+	installedLongAgo(t, url) // the catch-up below reaches back to November's close
 	var replicas []*exec.Cmd
 	var addrs []string
 	for i := 0; i < 2; i++ {

@@ -2,6 +2,12 @@
 // directory and a rename, so whoever reads the final name (a bank's file
 // pickup, a finance reviewer, a re-run) never sees half a file, and a failure
 // leaves no file under that name.
+//
+// Everything payrun writes is owner-only: payment files carry full account
+// numbers, and manifests, results, statements, year-end reports and
+// workbooks carry publishers' money and tax data. Write never gives group or
+// others any permission (whatever perm asks), and MkdirAll creates
+// directories 0700.
 package atomicfile
 
 import (
@@ -12,8 +18,24 @@ import (
 	"path/filepath"
 )
 
-// Write streams write's output to path with permissions perm.
+// FileMode and DirMode are the modes of the files and directories payrun
+// writes: owner-only.
+const (
+	FileMode os.FileMode = 0o600
+	DirMode  os.FileMode = 0o700
+)
+
+// MkdirAll creates dir and its missing parents, owner-only (DirMode).
+// Existing directories keep their modes.
+func MkdirAll(dir string) error {
+	return os.MkdirAll(dir, DirMode)
+}
+
+// Write streams write's output to path with permissions perm, less any
+// permission for group and others (see the package doc): perm 0o640 gives
+// 0o600.
 func Write(path string, perm os.FileMode, write func(io.Writer) error) error {
+	perm &= 0o700
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -2,6 +2,13 @@
 // an optional file of the same NAME=value pairs. The environment wins over
 // the file; the file wins over the defaults. Every variable, its meaning and
 // its default is listed in [Variables] (and in the README).
+//
+// DATABASE_URL has two fallbacks after those, so the binary finds the
+// database `make db` set up from any folder: the environment, then the
+// --config (PAYRUN_CONFIG) file, then .data/database_url in the working
+// directory or a parent, then the user config file `make db` writes
+// ([UserFile]). Config.DatabaseURLFrom names the one used, so an error
+// connecting can say where a stale URL came from.
 package config
 
 import (
@@ -24,7 +31,7 @@ type Variable struct {
 
 // Variables lists every setting payrun reads.
 var Variables = []Variable{
-	{"DATABASE_URL", "the URL `make db` wrote to .data/database_url", "Postgres connection URL"},
+	{"DATABASE_URL", "the URL `make db` wrote to .data/database_url (looked for from the working directory up), else the DATABASE_URL line of the user config file (UserFile) `make db` also writes", "Postgres connection URL"},
 	{"PAYRUN_CONFIG", "(none)", "a file of NAME=value lines setting any variable below; the environment wins"},
 	{"PAYRUN_ADDR", "127.0.0.1:8080", "listen address of `payrun serve` (admin API, /metrics, /healthz, /readyz)"},
 	{"PAYRUN_OUT", "./out", "output directory for cycles, reports and outbox files"},
@@ -66,12 +73,16 @@ var devPaymentDefaults = map[string]string{
 
 // Config is the resolved configuration.
 type Config struct {
-	DatabaseURL   string
-	Addr          string
-	Out           string
-	DataKey       string
-	Dev           bool
-	HoldingPeriod time.Duration
+	DatabaseURL string
+	// DatabaseURLFrom says where DatabaseURL came from: "DATABASE_URL"
+	// (the environment) or a file's path (the --config file,
+	// .data/database_url or the user config file); empty when none gave one.
+	DatabaseURLFrom string
+	Addr            string
+	Out             string
+	DataKey         string
+	Dev             bool
+	HoldingPeriod   time.Duration
 	// Now, when set (PAYRUN_NOW), is the instant commands take as now.
 	Now time.Time
 	// CloseShards is how many shards a cycle's close starts with.
@@ -138,8 +149,22 @@ func Load(file string) (Config, error) {
 		SMTPUser:     get("PAYRUN_SMTP_USER", ""),
 		SMTPPassword: get("PAYRUN_SMTP_PASSWORD", ""),
 	}
-	if cfg.DatabaseURL == "" {
-		cfg.DatabaseURL = urlFromFile()
+	switch {
+	case os.Getenv("DATABASE_URL") != "":
+		cfg.DatabaseURLFrom = "DATABASE_URL"
+	case cfg.DatabaseURL != "":
+		cfg.DatabaseURLFrom = file
+	default:
+		cfg.DatabaseURL, cfg.DatabaseURLFrom = urlFromFile()
+		if cfg.DatabaseURL == "" {
+			url, err := urlFromUserFile()
+			if err != nil {
+				return Config{}, err
+			}
+			if url != "" {
+				cfg.DatabaseURL, cfg.DatabaseURLFrom = url, UserFile()
+			}
+		}
 	}
 	cfg.Payments = map[string]string{}
 	for _, v := range Variables {
@@ -236,33 +261,95 @@ func readFile(file string, values map[string]string) error {
 	return nil
 }
 
-// DatabaseURL returns DATABASE_URL, or else the URL `make db` wrote.
+// DatabaseURL returns DATABASE_URL, or else the URL `make db` wrote to
+// .data/database_url. It is what the tests use (internal/dbtest) and,
+// unlike Load, never reads the user config file: a user config written by
+// another clone's `make db` must not send one clone's tests to another's
+// cluster.
 func DatabaseURL() string {
 	if v := os.Getenv("DATABASE_URL"); v != "" {
 		return v
 	}
-	return urlFromFile()
+	url, _ := urlFromFile()
+	return url
 }
 
 // urlFromFile looks for .data/database_url in the working directory and its
-// parents (tests run in package directories below the repository root).
-func urlFromFile() string {
+// parents (tests run in package directories below the repository root) and
+// returns the URL and the file's path.
+func urlFromFile() (url, path string) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	for {
-		body, err := os.ReadFile(filepath.Join(dir, URLFile))
+		path := filepath.Join(dir, URLFile)
+		body, err := os.ReadFile(path)
 		if err == nil {
-			return strings.TrimSpace(string(body))
+			if url := strings.TrimSpace(string(body)); url != "" {
+				return url, path
+			}
+			return "", ""
 		}
 		if !errors.Is(err, os.ErrNotExist) {
-			return ""
+			return "", ""
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return ""
+			return "", ""
 		}
 		dir = parent
 	}
+}
+
+// UserFile is the user-level configuration file `make db` writes (a
+// DATABASE_URL=... line), so the binary finds its database from any folder:
+// $XDG_CONFIG_HOME/payrun/config, or ~/.config/payrun/config. Empty when
+// neither XDG_CONFIG_HOME nor the home directory is known.
+func UserFile() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil || home == "" {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "payrun", "config")
+}
+
+// urlFromUserFile reads DATABASE_URL from the user config file; "" when the
+// file does not exist. The file is in the --config format, but only
+// DATABASE_URL is read from it: another setting there is an error (it would
+// otherwise be silently ignored).
+func urlFromUserFile() (string, error) {
+	path := UserFile()
+	if path == "" {
+		return "", nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	values := map[string]string{}
+	if err := readFile(path, values); err != nil {
+		return "", fmt.Errorf("user config: %w", err)
+	}
+	for name := range values {
+		if name != "DATABASE_URL" {
+			return "", fmt.Errorf("user config file %s: only DATABASE_URL is read from it, not %s (set that in the environment or a --config file)", path, name)
+		}
+	}
+	return values["DATABASE_URL"], nil
+}
+
+// ErrNoDatabaseURL is the error of a command that needs a database when no
+// DATABASE_URL was found anywhere; it says how to get one.
+func ErrNoDatabaseURL() error {
+	user := UserFile()
+	if user == "" {
+		user = "~/.config/payrun/config"
+	}
+	return fmt.Errorf("no database URL: run `make db` in the payrun repository (it starts a private Postgres and writes its URL to "+
+		"%s, which payrun reads from any folder), or set DATABASE_URL, or put a line DATABASE_URL=postgres://USER@HOST:PORT/DATABASE "+
+		"in that file", user)
 }

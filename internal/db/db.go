@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/payrun/payrun/internal/config"
 )
 
 // DriverName is the sqlx driver name for pgx (not "pgx/v5": sqlx does not
@@ -23,7 +24,7 @@ const rollbackTimeout = 10 * time.Second
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 	if url == "" {
-		return nil, errors.New("no database URL: set DATABASE_URL or run `make db`")
+		return nil, config.ErrNoDatabaseURL()
 	}
 	config, err := pgx.ParseConfig(url)
 	if err != nil {

@@ -13,7 +13,6 @@ package cyclereport
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/reports"
@@ -296,7 +296,7 @@ func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(r
 }
 
 func mkdirFor(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -410,8 +409,8 @@ func nextBankingDay(day time.Time) time.Time {
 
 // writeFileAtomically writes the day's file whole or not at all.
 func writeFileAtomically(path string, body []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("prenote directory: %w", err)
 	}
-	return atomicfile.WriteBytes(path, 0o640, body)
+	return atomicfile.WriteBytes(path, atomicfile.FileMode, body)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
@@ -289,7 +290,7 @@ func streamLines(ctx context.Context, tx pgx.Tx, info cycleInfo, paymentID, paym
 
 // prepareDirectory creates dir and proves it writable before any work.
 func prepareDirectory(dir string) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutputNotWritable, err)
 	}
 	probe, err := os.CreateTemp(dir, ".write-check-*")

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/reports"
@@ -420,7 +421,7 @@ func prepareDirectory(dir string) error {
 	if dir == "" {
 		return fmt.Errorf("%w: no directory given", ErrOutputNotWritable)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutputNotWritable, err)
 	}
 	probe, err := os.CreateTemp(dir, ".write-check-*")

@@ -73,6 +73,13 @@ type Cycle struct {
 	ReleasedBy  string      `json:"released_by,omitempty"`
 	Totals      CycleTotals `json:"totals"`
 	Files       []string    `json:"files,omitempty" doc:"names of the released files (see /files)"`
+
+	// The operators behind closed_by, approved_by and released_by, by id
+	// (absent: payrun itself, e.g. the scheduled close). Maker-checker
+	// compares these ids, never the names.
+	ClosedByOperatorID   int64 `json:"closed_by_operator_id,omitempty" doc:"the operator who closed the cycle; absent when payrun's own job (the system principal) closed it"`
+	ApprovedByOperatorID int64 `json:"approved_by_operator_id,omitempty" doc:"the finance approver; never the operator who closed the cycle"`
+	ReleasedByOperatorID int64 `json:"released_by_operator_id,omitempty" doc:"the operator who released the files; absent when payrun's own job released them"`
 }
 
 // Bucket is a count of accounts and a USD amount.

@@ -40,6 +40,36 @@
 // closed again. A closed cycle is otherwise immutable: closing it again
 // reports ErrCycleClosed and changes nothing.
 //
+// # Who moved a cycle: principals by id (maker-checker)
+//
+// SPEC §7.8: maker-checker compares principals by id, never by a typed
+// name. A cycle records who closed, approved and released it as a
+// store.Principal: an operator by its id in the operators table (beside
+// the name shown, always "operator:<user name>" read from that table), or
+// payrun's own system principal — the scheduled jobs, the simulator's
+// bookkeeping, a CLI close or release without --by — which has no id.
+//
+//   - The CLI's --by names an operator: its user name, compared as
+//     store.CanonicalOperatorName says (spaces and an "operator:" prefix
+//     dropped, lower case — user names are lower case), looked up in the
+//     operators table; a name that is no operator's is refused with an
+//     error naming --by, and nothing runs. `cycle approve` requires --by.
+//   - The API's approver is the signed-in operator's id; any other kind of
+//     principal is refused.
+//   - store.Approve takes an operator id and refuses (ErrSameOperator) the
+//     operator who closed the cycle and any operator who ran a step of its
+//     close (its closing events carry the operator id); the system
+//     principal, and an operator without finance_approver, never approve
+//     (ErrNotAnApprover). The table refuses an approver id equal to the
+//     closer's (cycles_maker_checker, migration 120).
+//   - A cycle closed by the system principal (the scheduled close) can be
+//     approved by any finance approver: there is no human maker to exclude.
+//   - Migration 120 mapped the free-text names recorded before it
+//     ("operator:NAME", "cli:NAME" — the CLI's old default, its OS user —
+//     or "NAME" of an existing operator) to ids, and withdrew pending
+//     approvals that it could not attribute to an operator other than the
+//     closer: those cycles wait for a new approval.
+//
 // # Decisions where SPEC is silent
 //
 //   - When the tax profile is not payable the rate is unknown; checks 7 and 8

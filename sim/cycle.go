@@ -162,7 +162,11 @@ func injector(point string, occurrence int, database bool) func(string) error {
 // cycle and writes the cycle's workbook and result.json.
 // Errors: *InvariantError, or the close's own error.
 func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult, error) {
-	options := store.CloseOptions{Month: month, Policy: c.Policy, Actor: "simulator", BatchSize: SimBatchSize}
+	closer, err := c.operator(ctx, "simulator")
+	if err != nil {
+		return store.CloseResult{}, err
+	}
+	options := store.CloseOptions{Month: month, Policy: c.Policy, Actor: "simulator", Operator: closer, BatchSize: SimBatchSize}
 	if point, _, _ := c.drawFault(month); c.Faults.on() && isClosePoint(point) {
 		if err := c.crashAndResume(ctx, month, options); err != nil {
 			return store.CloseResult{}, err
@@ -229,12 +233,34 @@ func (c *Cycler) crashAndResume(ctx context.Context, month time.Time, options st
 	return nil
 }
 
-// Approve approves a cycle awaiting approval (maker-checker).
+// Approve approves a cycle awaiting approval (maker-checker), as the
+// simulated operator named approver (created the first time).
 func (c *Cycler) Approve(ctx context.Context, month time.Time, approver string) error {
 	if approver == "" {
 		approver = "simulated-approver"
 	}
-	return c.S.Store.Approve(ctx, month, approver)
+	id, err := c.operator(ctx, store.CanonicalOperatorName(approver))
+	if err != nil {
+		return err
+	}
+	return c.S.Store.Approve(ctx, month, id)
+}
+
+// operator returns the id of the simulated operator named name, creating it
+// the first time (finance_approver and ops; a password hash nothing signs in
+// with). The simulator closes as the operator "simulator", so maker-checker
+// compares operator ids as in production.
+func (c *Cycler) operator(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := c.S.DB.GetContext(ctx, &id, `SELECT id FROM operators WHERE user_name = $1`, name)
+	if err == nil || !isNoRows(err) {
+		return id, err
+	}
+	err = c.S.DB.GetContext(ctx, &id, `
+		INSERT INTO operators (user_name, display_name, roles, password_hash, must_change_password, created_at)
+		VALUES ($1, $1, '{finance_approver,ops}', '$argon2id$v=19$m=65536,t=1,p=1$c2ltdWxhdGVk$bm8gc2lnbi1pbiBmb3IgYSBzaW11bGF0ZWQgb3BlcmF0b3I', true, $2)
+		RETURNING id`, name, c.S.Clock.Now())
+	return id, err
 }
 
 // ReleaseCycle releases month's payment files, checks them against the

@@ -7,10 +7,12 @@
 //
 // Errors are translated once, here, into what package admin maps to HTTP
 // statuses: an unknown cycle or payout account is accounts.KindNotFound, a
-// cycle in the wrong state (not awaiting approval, not releasable) or an FX
-// rate that differs from the loaded one KindConflict, an approver who
-// closed the cycle or a missing FX rate KindRule, a refused file
-// *admin.ImportRefused naming every bad row.
+// cycle in the wrong state (not awaiting approval, not releasable, released
+// by a concurrent run), an FX rate that differs from the loaded one or a
+// released file that differs from its manifest KindConflict, an approver
+// who closed the cycle (compared by operator id) or is no operator, or a
+// missing FX rate KindRule, a refused file *admin.ImportRefused naming every
+// bad row.
 //
 // Files are only ever opened by names read from the database (the
 // manifest rows of cycle_files, or the workbook's fixed name), under the
@@ -86,9 +88,11 @@ func translate(err error) error {
 		return nil
 	case errors.Is(err, store.ErrUnknownCycle):
 		kind = accounts.KindNotFound
-	case errors.Is(err, store.ErrNotApprovable), errors.Is(err, release.ErrNotReleasable), errors.Is(err, store.ErrNotReleasable):
+	case errors.Is(err, store.ErrNotApprovable), errors.Is(err, release.ErrNotReleasable), errors.Is(err, store.ErrNotReleasable),
+		errors.Is(err, release.ErrTampered), errors.Is(err, release.ErrReleasedConcurrently):
 		kind = accounts.KindConflict
-	case errors.Is(err, store.ErrSameOperator), errors.Is(err, release.ErrMissingFX):
+	case errors.Is(err, store.ErrSameOperator), errors.Is(err, store.ErrNotAnApprover), errors.Is(err, store.ErrUnknownOperator),
+		errors.Is(err, release.ErrMissingFX):
 		kind = accounts.KindRule
 	case errors.Is(err, release.ErrFXConflict):
 		kind, field = accounts.KindConflict, "currency"
@@ -149,7 +153,8 @@ func cycleOf(v store.CycleView) admin.Cycle {
 	}
 	return admin.Cycle{Month: v.Month, State: v.State, Cutoff: v.Cutoff.UTC(), PaymentDate: v.PaymentDate.UTC(),
 		ClosedAt: v.ClosedAt, ClosedBy: v.ClosedBy, ApprovedAt: v.ApprovedAt, ApprovedBy: v.ApprovedBy,
-		ReleasedAt: v.ReleasedAt, ReleasedBy: v.ReleasedBy, Totals: totals, Files: v.Files}
+		ReleasedAt: v.ReleasedAt, ReleasedBy: v.ReleasedBy, Totals: totals, Files: v.Files,
+		ClosedByOperatorID: v.ClosedByOperatorID, ApprovedByOperatorID: v.ApprovedByOperatorID, ReleasedByOperatorID: v.ReleasedByOperatorID}
 }
 
 // closedState: the cycle has payouts, so a workbook.
@@ -281,12 +286,16 @@ func (s *Service) File(ctx context.Context, month time.Time, name string) (admin
 	return admin.Download{Name: name, ContentType: mediaTypes[kind], Size: size, SHA256: digest, Body: file}, nil
 }
 
-// Approve approves a cycle awaiting approval; the approver is recorded as
-// the principal's actor name ("operator:<user name>"), so an operator who
-// closed it (`payrun cycle close --by operator:<user name>`) cannot.
+// Approve approves a cycle awaiting approval. The approver is the signed-in
+// operator, by id — the same id `payrun cycle close --by NAME` resolves NAME
+// to — so the operator who closed it cannot approve it however the name was
+// typed; any other kind of principal is refused.
 // Errors: KindNotFound, KindConflict, KindRule.
 func (s *Service) Approve(ctx context.Context, month time.Time, approver accounts.Principal) (admin.Cycle, error) {
-	if err := s.Store.Approve(ctx, month, approver.Actor()); err != nil {
+	if approver.Kind != accounts.KindOperator || approver.ID == 0 {
+		return admin.Cycle{}, translate(fmt.Errorf("%w: %s is not an operator", store.ErrNotAnApprover, approver.Actor()))
+	}
+	if err := s.Store.Approve(ctx, month, approver.ID); err != nil {
 		return admin.Cycle{}, translate(err)
 	}
 	return s.Cycle(ctx, month)
@@ -303,7 +312,11 @@ func (s *Service) Release(ctx context.Context, month time.Time, actor accounts.P
 	if err != nil {
 		return admin.Release{}, &accounts.Error{Kind: accounts.KindRule, Field: "month", Reason: "payment files are not configured on this server: " + err.Error()}
 	}
-	result, err := releaser.Release(ctx, month, actor.Actor())
+	by := store.SystemPrincipal(actor.Actor())
+	if actor.Kind == accounts.KindOperator && actor.ID != 0 {
+		by = store.Principal{OperatorID: actor.ID}
+	}
+	result, err := releaser.ReleaseAs(ctx, month, by)
 	if err != nil {
 		return admin.Release{}, translate(err)
 	}

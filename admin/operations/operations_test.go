@@ -164,9 +164,12 @@ func TestOperatorsRunACycleOverHTTP(t *testing.T) {
 	require.EqualValues(t, 3, a.body["skipped"], "the same file again imports nothing")
 	require.Equal(t, 3, h.count(`SELECT count(*) FROM earnings_lines`))
 
-	// The close is the job's or the CLI's; this one was run by op.closer.
+	// The close is the job's or the CLI's; this one was run by op.closer
+	// (`payrun cycle close --by op.closer`: recorded by operator id).
 	w.Set("2026-11-05T06:00:00Z")
-	w.Close("2026-11", func(o *store.CloseOptions) { o.Policy.Approval = true; o.Actor = "operator:op.closer" })
+	closerID, err := w.Store.Operator(context.Background(), "op.closer")
+	require.NoError(t, err)
+	w.Close("2026-11", func(o *store.CloseOptions) { o.Policy.Approval = true; o.Operator = closerID.OperatorID })
 	viewer, closer, approver, ops := viewerLogin(), closerLogin(), approverLogin(), opsLogin()
 
 	a = h.call("GET", "/v1/cycles", viewer, "", nil)

@@ -98,7 +98,7 @@ func TestCycleCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"cycle", "close", "--month", "2026-13"}, 2, `month: "2026-13" is not YYYY-MM`},
 		{[]string{"cycle", "close", "--month", "2030-01"}, 1, "cutoff has not passed"},
 		{[]string{"cycle", "release", "--month", "2026-11"}, 1, "has not been closed"},
-		{[]string{"cycle", "approve", "--month", "2026-11"}, 1, "no such cycle"},
+		{[]string{"cycle", "approve", "--month", "2026-11"}, 2, "--by is required"},
 		{[]string{"hold", "on", "--seller", "NOBODY"}, 1, "unknown seller id"},
 	} {
 		r := payrunEnv(t, devEnv(url), tc.args...)

@@ -84,13 +84,17 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 				return err
 			}
 			return a.withServices(cmd, func(s *services) error {
+				by, err := cycleOperator(cmd, s, actor, false)
+				if err != nil {
+					return err
+				}
 				update, done := a.progress("closing")
 				start := time.Now()
 				var workbook string
 				if shards == 0 {
 					shards = a.config.CloseShards
 				}
-				options := store.CloseOptions{Month: month, Policy: policy, Actor: actor, DryRun: dryRun,
+				options := store.CloseOptions{Month: month, Policy: policy, Actor: by.Name, Operator: by.OperatorID, DryRun: dryRun,
 					Progress: update, Fault: faultFromEnv(), Shards: shards, Workers: workers}
 				if !noWorkbook {
 					options.Report = func(ctx context.Context, q store.Querier) error {
@@ -138,9 +142,38 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 	cmd.Flags().IntVar(&workers, "workers", min(64, runtime.NumCPU()), "shards closed at once by this process (default: the number of CPUs)")
 	cmd.Flags().IntVar(&shards, "shards", 0, "shards of a cycle that starts now, 1..1024 (default: PAYRUN_CLOSE_SHARDS)")
 	cmd.Flags().BoolVar(&noWorkbook, "no-workbook", false, "skip the cycle workbook (closing again writes a missing one)")
-	actorFlag(cmd, &actor)
+	operatorFlag(cmd, &actor, "the operator who closes the cycle (an operator's user name; it can then never approve the cycle); "+
+		"without it the close is payrun's own (the system principal, as the scheduled close)")
 	a.addJSONFlag(cmd)
 	return cmd
+}
+
+// cliPrincipal is the system principal of a cycle command run without --by.
+const cliPrincipal = "system:cli"
+
+// operatorFlag adds --by to a cycle command: an operator's user name
+// (looked up in the operators table, never recorded as typed).
+func operatorFlag(cmd *cobra.Command, by *string, usage string) {
+	cmd.Flags().StringVar(by, "by", "", usage)
+}
+
+// cycleOperator resolves a cycle command's --by to the operator it names
+// (" Alice", "operator:alice" and "alice" are the same operator, recorded by
+// id as "operator:alice"). Without --by the command is the system principal
+// (which never approves) unless required; a name that is no operator's is an
+// error naming --by.
+func cycleOperator(cmd *cobra.Command, s *services, by string, required bool) (store.Principal, error) {
+	if !cmd.Flags().Changed("by") {
+		if required {
+			return store.Principal{}, usagef("--by is required: the user name of the finance approver approving (see `payrun operators create`)")
+		}
+		return store.SystemPrincipal(cliPrincipal), nil
+	}
+	operator, err := s.cycles.Operator(cmd.Context(), by)
+	if err != nil {
+		return store.Principal{}, fmt.Errorf("--by: %w", err)
+	}
+	return operator, nil
 }
 
 // faultFromEnv lets end-to-end tests crash the process at a named point of
@@ -270,25 +303,36 @@ func reasonHolds(r payout.Reason) bool {
 func (a *app) cycleApproveCommand() *cobra.Command {
 	var monthText, actor string
 	cmd := &cobra.Command{
-		Use:   "approve --month YYYY-MM",
-		Short: "Approve a cycle awaiting approval (maker-checker: not by the operator who closed it)",
-		Args:  cobra.NoArgs,
+		Use:   "approve --month YYYY-MM --by OPERATOR",
+		Short: "Approve a cycle awaiting approval (maker-checker: a finance approver other than the operator who closed it)",
+		Long: "Approve a cycle awaiting approval (policy \"approval\": true). --by names the approving operator by user name; it must hold\n" +
+			"the finance_approver role and must not be the operator who closed the cycle. Operators are compared by id, so no\n" +
+			"spelling of the closer's name (\"operator:alice\", \"Alice\", \" alice\") approves a cycle alice closed.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			month, err := monthFlag(monthText)
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("by") {
+				_, err := cycleOperator(cmd, nil, actor, true)
+				return err
+			}
 			return a.withServices(cmd, func(s *services) error {
-				if err := s.cycles.Approve(cmd.Context(), month, actor); err != nil {
+				by, err := cycleOperator(cmd, s, actor, true)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), actor)
+				if err := s.cycles.Approve(cmd.Context(), month, by.OperatorID); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), by.Name)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
-	actorFlag(cmd, &actor)
+	operatorFlag(cmd, &actor, "the approving finance approver's operator user name (required)")
 	return cmd
 }
 
@@ -304,7 +348,11 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 				return err
 			}
 			return a.withServices(cmd, func(s *services) error {
-				result, err := a.releaseCycle(cmd.Context(), s, month, actor)
+				by, err := cycleOperator(cmd, s, actor, false)
+				if err != nil {
+					return err
+				}
+				result, err := a.releaseCycle(cmd.Context(), s, month, by)
 				if err != nil {
 					return err
 				}
@@ -312,7 +360,10 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 					return a.printJSON(result)
 				}
 				if result.AlreadyReleased {
-					fmt.Fprintf(a.stdout, "cycle %s was already released: files unchanged\n", result.Month)
+					fmt.Fprintf(a.stdout, "cycle %s was already released (by an earlier or concurrent run): nothing to do; its files match the manifest\n", result.Month)
+					if len(result.Rewritten) > 0 {
+						fmt.Fprintf(a.stdout, "  written again from the ledger (they were missing; now with their manifest sha256): %s\n", strings.Join(result.Rewritten, ", "))
+					}
 				} else {
 					fmt.Fprintf(a.stdout, "cycle %s released (payments loaded in %.2f s, files written and verified in %.2f s, recorded in %.2f s)\n",
 						result.Month, result.LoadSeconds, result.FilesSeconds, result.CommitSeconds)
@@ -326,7 +377,7 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
-	actorFlag(cmd, &actor)
+	operatorFlag(cmd, &actor, "the operator who releases the files (an operator's user name); without it the release is payrun's own (the system principal)")
 	a.addJSONFlag(cmd)
 	return cmd
 }

@@ -135,7 +135,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			}
 			var failures []error
 			for _, month := range months {
-				result, err := a.releaseCycle(ctx, s, month, "job:"+jobs.ReleasePayments)
+				result, err := a.releaseCycle(ctx, s, month, store.SystemPrincipal("job:"+jobs.ReleasePayments))
 				if err != nil {
 					logging.FromContext(ctx).Error("cycle release failed", "cycle", payout.MonthName(month), "error", err)
 					failures = append(failures, fmt.Errorf("release %s: %w", payout.MonthName(month), err))
@@ -311,12 +311,12 @@ func monthsToClose(ctx context.Context, s *services, month time.Time) ([]time.Ti
 }
 
 // releaseCycle releases a cycle and rewrites its workbook with the files.
-func (a *app) releaseCycle(ctx context.Context, s *services, month time.Time, actor string) (release.Result, error) {
+func (a *app) releaseCycle(ctx context.Context, s *services, month time.Time, by store.Principal) (release.Result, error) {
 	releaser, err := a.releaser(s)
 	if err != nil {
 		return release.Result{}, err
 	}
-	result, err := releaser.Release(ctx, month, actor)
+	result, err := releaser.ReleaseAs(ctx, month, by)
 	if err != nil {
 		return result, err
 	}

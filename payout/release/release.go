@@ -16,10 +16,50 @@
 // the commit left it unwritten). Releaser.Fault crashes a release at the
 // named FaultPoints.
 //
+// # One release at a time
+//
+// A release holds a session advisory lock on its month, on a connection of
+// its own, from before it reads the cycle's state until it has written
+// manifest.json. A second release of the month (another replica's job, an
+// operator at the CLI or the API) waits for it — logging what it waits for
+// and who holds it, at once and every db.LockWaitReport — and then reads
+// the state again: the cycle is released, so it answers like any run on a
+// released cycle, AlreadyReleased with the same manifest, after checking the
+// files (below). That is the decision: a concurrent release is not a
+// failure but "already released, nothing to do" — exit code 0 and the same
+// result as the run that did the work, never a raw duplicate-key error, so a
+// job and an operator racing each other both see the one true outcome. (If
+// the first run fails, the waiting one does the release itself, resuming as
+// after a crash.) The transaction that records the payments locks the
+// cycle's row and checks the state once more, so even a release that did
+// not take the lock (an older payrun during an upgrade) gets
+// ErrReleasedConcurrently instead of a duplicate key.
+//
+// # A released cycle's files are checked, never trusted
+//
+// Releasing a released cycle again hashes every file under
+// <out>/cycles/<M>/ and compares it with the manifest rows (sha256), as the
+// API does before sending a file, and compares manifest.json with what the
+// rows say. A file that differs is refused (ErrTampered, naming the file and
+// both digests): nothing is rewritten or reported released — an altered
+// payment file is an incident to investigate, not to paper over. A file that
+// is missing (this replica's disk never had it, or an operator removed a
+// bad copy after investigating) is written again from the ledger, in a
+// temporary directory, and put in place only if its sha256 is the
+// manifest's.
+//
+// # Who released
+//
+// ReleaseAs records the releasing operator by id
+// (cycles.released_by_operator_id, and on the released event) under the
+// name "operator:<user name>"; Release records the system principal (the
+// release-payments job, tests, the simulator).
+//
 // Failure modes: a cycle that is not closed (or not approved when
 // maker-checker is on), a payout currency without an FX rate for the cycle
 // (the error names the currencies), missing originator configuration (the
-// error names the variable), a file whose read-back totals differ.
+// error names the variable), a file whose read-back totals differ, a
+// released file that differs from its manifest (ErrTampered).
 package release
 
 import (
@@ -31,6 +71,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -45,6 +86,7 @@ import (
 
 	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/payout"
@@ -59,7 +101,18 @@ var (
 	ErrNotReleasable = errors.New("cycle cannot be released")
 	ErrMissingFX     = errors.New("no FX rate for the cycle")
 	ErrManifest      = errors.New("manifest does not match the ledger")
+	// ErrTampered: a released cycle's file on disk differs from the sha256
+	// its manifest recorded.
+	ErrTampered = errors.New("a released file differs from its manifest")
+	// ErrReleasedConcurrently: another release committed the cycle while
+	// this one wrote its files (only a release that bypassed the lock can
+	// get there first); nothing of this run was recorded.
+	ErrReleasedConcurrently = errors.New("the cycle was released by another run")
 )
+
+// releaseLockClass is the first key of the month's release lock (the
+// second is YYYYMM); the close's classes are "payr" and "pays".
+const releaseLockClass int32 = 0x70617465 // "pate"
 
 // Config is what the files need besides the cycle.
 type Config struct {
@@ -115,6 +168,11 @@ type Result struct {
 	LoadSeconds   float64 `json:"load_seconds,omitempty"`   // read, decrypt and convert the payments
 	FilesSeconds  float64 `json:"files_seconds,omitempty"`  // write, read back and verify every file
 	CommitSeconds float64 `json:"commit_seconds,omitempty"` // record payments, manifest, state
+
+	// Rewritten names the files of a released cycle that were missing on
+	// disk and were written again from the ledger (with their manifest
+	// sha256) by this run.
+	Rewritten []string `json:"rewritten,omitempty"`
 }
 
 // FaultPoints are the named points of a release, in order, at which
@@ -152,21 +210,62 @@ func Directory(outDir string, month time.Time) string {
 	return filepath.Join(outDir, "cycles", payout.MonthName(month))
 }
 
-// Release releases a cycle. Errors: ErrNotReleasable, ErrMissingFX,
-// ErrManifest, a configuration or I/O error (nothing committed).
+// Release releases a cycle as the system principal named actor (see
+// ReleaseAs).
 func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (Result, error) {
+	return r.ReleaseAs(ctx, month, store.SystemPrincipal(actor))
+}
+
+// ReleaseAs releases a cycle, recorded as released by by (an operator, by
+// id, or the system principal), under the month's release lock: a release
+// running elsewhere is waited for, then this one finds the cycle released
+// and returns its manifest with AlreadyReleased (see the package doc).
+// Errors: ErrNotReleasable, ErrMissingFX, ErrManifest, ErrTampered,
+// ErrReleasedConcurrently, store.ErrUnknownOperator, a configuration or I/O
+// error (nothing committed).
+func (r *Releaser) ReleaseAs(ctx context.Context, month time.Time, by store.Principal) (Result, error) {
+	if by.IsOperator() {
+		operator, _, err := store.OperatorPrincipal(ctx, r.DB, by.OperatorID)
+		if err != nil {
+			return Result{Month: payout.MonthName(month)}, err
+		}
+		by = operator
+	}
+	var result Result
+	err := db.WithPgx(ctx, r.DB, func(conn *pgx.Conn) error {
+		key := int32(month.Year()*100 + int(month.Month()))
+		if err := db.AcquireLock(ctx, conn, conn.PgConn().PID(), r.DB, logging.FromContext(ctx), db.Lock{
+			What: "the release lock of " + payout.MonthName(month) + " (another release of the month is running)",
+			Try:  `SELECT pg_try_advisory_lock($1, $2)`, Take: `SELECT pg_advisory_lock($1, $2)`, Args: []any{releaseLockClass, key}}); err != nil {
+			return err
+		}
+		defer func() {
+			unlockCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(unlockCtx, `SELECT pg_advisory_unlock($1, $2)`, releaseLockClass, key)
+		}()
+		var err error
+		result, err = r.release(ctx, month, by)
+		return err
+	})
+	return result, err
+}
+
+// release is ReleaseAs under the month's lock.
+func (r *Releaser) release(ctx context.Context, month time.Time, by store.Principal) (Result, error) {
 	result := Result{Month: payout.MonthName(month)}
 	dir := Directory(r.Config.OutDir, month)
 	result.ManifestPath = filepath.Join(dir, "manifest.json")
 
 	// Fix the release time once, and check the state.
 	var state string
-	var approved bool
+	var approved, approvedByOperator bool
 	var policy []byte
 	var releaseStarted sql.NullTime
 	err := db.WithTx(ctx, r.DB, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowxContext(ctx, `SELECT state, approved_at IS NOT NULL, policy, release_started_at FROM cycles WHERE month = $1 FOR UPDATE`, month).
-			Scan(&state, &approved, &policy, &releaseStarted)
+		err := tx.QueryRowxContext(ctx, `SELECT state, approved_at IS NOT NULL, approved_by_operator_id IS NOT NULL, policy, release_started_at
+			FROM cycles WHERE month = $1 FOR UPDATE`, month).
+			Scan(&state, &approved, &approvedByOperator, &policy, &releaseStarted)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s has not been closed", ErrNotReleasable, result.Month)
 		}
@@ -176,7 +275,7 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 		switch {
 		case state == store.StateReleased || state == store.StateSettled:
 			return nil
-		case state == store.StateClosed, state == store.StateAwaitingApproval && approved:
+		case state == store.StateClosed, state == store.StateAwaitingApproval && approved && approvedByOperator:
 		case state == store.StateAwaitingApproval:
 			return fmt.Errorf("%w: %s is awaiting approval by a finance approver", ErrNotReleasable, result.Month)
 		default:
@@ -197,15 +296,12 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 		if err != nil {
 			return result, err
 		}
-		// A crash after the commit can leave manifest.json unwritten: write
-		// it from the recorded rows (the same bytes) when it is missing.
-		if _, err := os.Stat(result.ManifestPath); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return result, fmt.Errorf("output directory: %w", err)
-			}
-			return result, writeManifest(result)
-		}
-		return result, nil
+		// Never trust what is on disk: every file must still have its
+		// manifest sha256; a missing one is written again from the ledger.
+		// A crash after the commit can leave manifest.json unwritten: it is
+		// written from the recorded rows (the same bytes) when missing.
+		result.Rewritten, err = r.verifyReleased(ctx, month, dir, policy, result)
+		return result, err
 	}
 	result.ReleasedAt = releaseStarted.Time
 	if err := r.fault("release_started"); err != nil {
@@ -252,6 +348,17 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 
 	err = db.WithPgx(ctx, r.DB, func(conn *pgx.Conn) error {
 		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
+			// The state once more, with the row locked: a release that got
+			// here first without the month's lock (an older payrun) must not
+			// meet this one in a duplicate key.
+			var now string
+			if err := tx.QueryRow(ctx, `SELECT state FROM cycles WHERE month = $1 FOR UPDATE`, month).Scan(&now); err != nil {
+				return err
+			}
+			if now != state {
+				return fmt.Errorf("%w: %s became %s while this release wrote its files; nothing of this run was recorded (release again to check the files)",
+					ErrReleasedConcurrently, result.Month, now)
+			}
 			inTransit, _, err := store.JournalPosted(ctx, tx, month)
 			if err != nil {
 				return err
@@ -278,11 +385,16 @@ func (r *Releaser) Release(ctx context.Context, month time.Time, actor string) (
 					return err
 				}
 			}
-			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3 WHERE month = $1`,
-				month, result.ReleasedAt, actor); err != nil {
+			var operator any
+			if by.IsOperator() {
+				operator = by.OperatorID
+			}
+			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3, released_by_operator_id = $4 WHERE month = $1`,
+				month, result.ReleasedAt, by.Name, operator); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'released', $2, $3)`, month, r.Clock().UTC(), actor); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, 'released', $2, $3, $4)`,
+				month, r.Clock().UTC(), by.Name, operator); err != nil {
 				return err
 			}
 			return r.fault("before_commit")
@@ -327,11 +439,131 @@ type manifestJSON struct {
 }
 
 func writeManifest(result Result) error {
-	body, err := json.MarshalIndent(manifestJSON{Cycle: result.Month, ReleasedAt: result.ReleasedAt.Format(time.RFC3339), Files: result.Files}, "", "  ")
+	body, err := manifestBytes(result)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(result.ManifestPath, 0o640, append(body, '\n'))
+	return atomicfile.WriteBytes(result.ManifestPath, 0o640, body)
+}
+
+func manifestBytes(result Result) ([]byte, error) {
+	body, err := json.MarshalIndent(manifestJSON{Cycle: result.Month, ReleasedAt: result.ReleasedAt.Format(time.RFC3339), Files: result.Files}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(body, '\n'), nil
+}
+
+// verifyReleased checks a released cycle's directory against its manifest
+// rows: every file must have its recorded sha256 and manifest.json the bytes
+// the rows give (else ErrTampered, and nothing is written); files that are
+// missing are written again from the ledger (only if they come out with the
+// recorded sha256), then a missing manifest.json.
+func (r *Releaser) verifyReleased(ctx context.Context, month time.Time, dir string, policy []byte, result Result) ([]string, error) {
+	var missing []File
+	var differ, rewritten []string
+	for _, f := range result.Files {
+		if filepath.Base(f.Name) != f.Name || strings.HasPrefix(f.Name, ".") {
+			return nil, fmt.Errorf("%w: cycle %s: %q is not a file name", ErrManifest, result.Month, f.Name)
+		}
+		sum, err := fileDigest(filepath.Join(dir, f.Name))
+		if errors.Is(err, os.ErrNotExist) {
+			missing = append(missing, f)
+			rewritten = append(rewritten, f.Name)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sum != f.SHA256 {
+			differ = append(differ, fmt.Sprintf("%s has sha256 %s, the manifest recorded %s", f.Name, sum, f.SHA256))
+		}
+	}
+	manifest, err := manifestBytes(result)
+	if err != nil {
+		return nil, err
+	}
+	onDisk, err := os.ReadFile(result.ManifestPath)
+	manifestMissing := errors.Is(err, os.ErrNotExist)
+	if err != nil && !manifestMissing {
+		return nil, err
+	}
+	if !manifestMissing && !bytes.Equal(onDisk, manifest) {
+		differ = append(differ, "manifest.json differs from the recorded manifest rows")
+	}
+	if len(differ) > 0 {
+		return nil, fmt.Errorf("%w: cycle %s under %s: %s. Nothing was rewritten and nothing is to be sent from there: investigate; "+
+			"removing a bad file and releasing again writes it from the ledger", ErrTampered, result.Month, dir, strings.Join(differ, "; "))
+	}
+	if len(missing) > 0 {
+		if err := r.rewrite(ctx, month, dir, policy, result, missing); err != nil {
+			return nil, err
+		}
+	}
+	if manifestMissing {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+		return rewritten, writeManifest(result)
+	}
+	return rewritten, nil
+}
+
+// rewrite writes a released cycle's missing files again from the ledger:
+// every file into a temporary directory beside them (the creation time is
+// the recorded release time, so the bytes are the first release's), then
+// each missing one into place once its sha256 is the manifest's.
+func (r *Releaser) rewrite(ctx context.Context, month time.Time, dir string, policy []byte, result Result, missing []File) error {
+	payments, err := r.loadPayments(ctx, month)
+	if err != nil {
+		return err
+	}
+	var p payout.Policy
+	if err := json.Unmarshal(policy, &p); err != nil {
+		return err
+	}
+	calendar := p.CalendarFor(month)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(dir, ".rewrite-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, write := range []func(context.Context, string, payout.Calendar, time.Time, []payment) ([]File, []sentPayment, error){r.writeACH, r.writeSEPA, r.writePayPal} {
+		if _, _, err := write(ctx, tmp, calendar, result.ReleasedAt, payments); err != nil {
+			return err
+		}
+	}
+	for _, f := range missing {
+		sum, err := fileDigest(filepath.Join(tmp, f.Name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if sum != f.SHA256 {
+			return fmt.Errorf("%w: cycle %s: %s is missing and the ledger no longer gives its manifest sha256 %s: not rewritten", ErrManifest, result.Month, f.Name, f.SHA256)
+		}
+		if err := os.Rename(filepath.Join(tmp, f.Name), filepath.Join(dir, f.Name)); err != nil {
+			return err
+		}
+		logging.FromContext(ctx).InfoContext(ctx, "released file written again from the ledger", "cycle", result.Month, "file", f.Name, "sha256", f.SHA256)
+	}
+	return nil
+}
+
+// fileDigest is a file's sha256, in hex.
+func fileDigest(path string) (string, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer file.Close()
+	hash := sha256.New()
+	if _, err := io.Copy(hash, file); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(hash.Sum(nil)), nil
 }
 
 func digest(body []byte) string {

@@ -167,9 +167,10 @@ func TestMakerCheckerGatesTheRelease(t *testing.T) {
 	require.Equal(t, store.StateAwaitingApproval, cycle.State)
 	_, err = releaser.Release(ctx, month, "ops")
 	require.ErrorIs(t, err, release.ErrNotReleasable)
-	require.ErrorIs(t, w.Store.Approve(ctx, month, "closer"), store.ErrSameOperator)
-	require.NoError(t, w.Store.Approve(ctx, month, "approver"))
-	require.ErrorIs(t, w.Store.Approve(ctx, month, "approver"), store.ErrNotApprovable)
+	require.ErrorIs(t, w.Store.Approve(ctx, month, 0), store.ErrNotAnApprover, "the system principal never approves")
+	approver := operator(t, w, "approver", "finance_approver")
+	require.NoError(t, w.Store.Approve(ctx, month, approver))
+	require.ErrorIs(t, w.Store.Approve(ctx, month, approver), store.ErrNotApprovable)
 	_, err = releaser.Release(ctx, month, "ops")
 	require.NoError(t, err)
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/payout"
 )
 
@@ -77,7 +78,7 @@ var FaultPoints = []string{"after_start", "mid_batch", "before_batch_commit", "a
 type CloseOptions struct {
 	Month     time.Time
 	Policy    payout.Policy // used when the cycle starts; a resumed close keeps the recorded one
-	Actor     string
+	Actor     string        // the system principal's name ("job:close-cycle") when Operator is 0
 	DryRun    bool
 	BatchSize int
 	Fault     Fault
@@ -100,6 +101,12 @@ type CloseOptions struct {
 	// shard of the cycle is now done. The job wiring enqueues the finish
 	// step there, so exactly one shard does it.
 	ShardDone func(ctx context.Context, tx pgx.Tx, allDone bool) error
+	// Operator is the id of the operator running the close (the CLI's --by,
+	// resolved by Store.Operator); 0 for the system principal named by
+	// Actor. An operator's close is recorded by id (closed_by_operator_id,
+	// and on its events) under the name "operator:<user name>", and that
+	// operator can never approve the cycle (SPEC §3.4, §7.8).
+	Operator int64
 }
 
 // Querier reads: what pgx.Tx and *pgx.Conn share.
@@ -176,8 +183,11 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 	if err := s.checkCutoff(calendar); err != nil {
 		return CloseResult{}, err
 	}
+	if err := s.resolveActor(ctx, &options); err != nil {
+		return CloseResult{}, err
+	}
 	var result CloseResult
-	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), func(conn *pgx.Conn) error {
+	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), closeLockName(calendar.Month), func(conn *pgx.Conn) error {
 		if options.DryRun {
 			result, err = s.dryRun(ctx, conn, calendar, options)
 			return err
@@ -235,8 +245,11 @@ func (s *Store) StartClose(ctx context.Context, options CloseOptions) (Started, 
 	if err := s.checkCutoff(calendar); err != nil {
 		return Started{}, err
 	}
+	if err := s.resolveActor(ctx, &options); err != nil {
+		return Started{}, err
+	}
 	var started Started
-	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), func(conn *pgx.Conn) error {
+	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), closeLockName(calendar.Month), func(conn *pgx.Conn) error {
 		st, err := s.start(ctx, &session{conn: conn}, calendar, options)
 		if err != nil {
 			return err
@@ -282,8 +295,11 @@ func (s *Store) FinishClose(ctx context.Context, month time.Time, options CloseO
 	if err != nil {
 		return CloseResult{}, err
 	}
+	if err := s.resolveActor(ctx, &options); err != nil {
+		return CloseResult{}, err
+	}
 	var result CloseResult
-	err = s.withLock(ctx, closeLockClass, monthKey(month), func(conn *pgx.Conn) error {
+	err = s.withLock(ctx, closeLockClass, monthKey(month), closeLockName(month), func(conn *pgx.Conn) error {
 		if err := options.Fault("before_finish"); err != nil {
 			return err
 		}
@@ -345,10 +361,12 @@ func (s *Store) closeShards(ctx context.Context, month time.Time, pending []int,
 }
 
 // withLock runs fn on a connection holding the two-key session advisory
-// lock (class, key), waiting for it.
-func (s *Store) withLock(ctx context.Context, class, key int32, fn func(conn *pgx.Conn) error) error {
+// lock (class, key), waiting for it — and saying so in the log, with who
+// holds it, at once and every db.LockWaitReport (db.AcquireLock).
+func (s *Store) withLock(ctx context.Context, class, key int32, what string, fn func(conn *pgx.Conn) error) error {
 	return db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, class, key); err != nil {
+		if err := db.AcquireLock(ctx, conn, conn.PgConn().PID(), s.DB, logging.FromContext(ctx), db.Lock{What: what,
+			Try: `SELECT pg_try_advisory_lock($1, $2)`, Take: `SELECT pg_advisory_lock($1, $2)`, Args: []any{class, key}}); err != nil {
 			return err
 		}
 		defer func() {
@@ -361,6 +379,11 @@ func (s *Store) withLock(ctx context.Context, class, key int32, fn func(conn *pg
 }
 
 func monthKey(month time.Time) int32 { return int32(month.Year()*100 + int(month.Month())) }
+
+// closeLockName is how the log names the month's close lock.
+func closeLockName(month time.Time) string {
+	return "the close lock of " + payout.MonthName(month) + " (another close of the month is starting or finishing it)"
+}
 
 // session is the transactions of one close step on one connection. In a
 // dry run every begin returns the same transaction and commit does nothing,

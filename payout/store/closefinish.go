@@ -75,11 +75,12 @@ func (s *Store) finish(ctx context.Context, ses *session, month time.Time, optio
 		return result, err
 	}
 	now := s.now()
-	if _, err := tx.Exec(ctx, `UPDATE cycles SET state = $2, totals = $3, closed_at = $4, closed_by = $5 WHERE month = $1`,
-		month, state, body, now, options.Actor); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE cycles SET state = $2, totals = $3, closed_at = $4, closed_by = $5, closed_by_operator_id = $6 WHERE month = $1`,
+		month, state, body, now, options.Actor, nullID(options.Operator)); err != nil {
 		return result, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, $2, $3, $4)`, month, state, now, options.Actor); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, $2, $3, $4, $5)`,
+		month, state, now, options.Actor, nullID(options.Operator)); err != nil {
 		return result, err
 	}
 	result.State, result.Totals = state, totals

@@ -25,7 +25,8 @@ func (s *Store) closeShard(ctx context.Context, month time.Time, shard int, opti
 	if shard < 0 || shard >= MaxShards {
 		return fmt.Errorf("%w: %d", ErrBadShard, shard)
 	}
-	return s.withLock(ctx, shardLockClass, monthKey(month)*MaxShards+int32(shard), func(conn *pgx.Conn) error {
+	what := fmt.Sprintf("the lock of shard %d of %s (another worker is closing it)", shard, payout.MonthName(month))
+	return s.withLock(ctx, shardLockClass, monthKey(month)*MaxShards+int32(shard), what, func(conn *pgx.Conn) error {
 		return s.runShard(ctx, &session{conn: conn}, month, shard, options, counter)
 	})
 }

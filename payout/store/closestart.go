@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/tax/taxstore"
@@ -137,7 +138,7 @@ func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 	}
 	// Every import that could stamp lines before the cutoff has committed
 	// once we hold the import lock exclusively (see ledger.ImportLockKey).
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledger.ImportLockKey); err != nil {
+	if err := s.importLock(ctx, tx); err != nil {
 		return cycle, nil, err
 	}
 	treaties, err := taxstore.TreatyTableAt(ctx, s.DB, calendar.CloseAt)
@@ -155,7 +156,8 @@ func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 		calendar.Month, calendar.Cutoff, calendar.PaymentDate, policy, treaties.Version(), options.Shards); err != nil {
 		return cycle, nil, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor) VALUES ($1, 'closing', $2, $3)`, calendar.Month, now, options.Actor); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, 'closing', $2, $3, $4)`,
+		calendar.Month, now, options.Actor, nullID(options.Operator)); err != nil {
 		return cycle, nil, err
 	}
 	cycle = cycleRow{Month: calendar.Month, State: StateClosing, Policy: policy, TreatySHA: treaties.Version(), Shards: options.Shards}
@@ -163,6 +165,16 @@ func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 }
 
 // ShardOf is the shard of an account in a cycle split into shards: a
+// importLock takes the earnings import lock exclusively for tx: it waits
+// for every running import to commit (imports hold it shared for their whole
+// transaction, which can take minutes for a big file) and logs that wait —
+// who holds it, since when — at once and every db.LockWaitReport.
+func (s *Store) importLock(ctx context.Context, tx pgx.Tx) error {
+	return db.AcquireLock(ctx, tx, tx.Conn().PgConn().PID(), s.DB, logging.FromContext(ctx), db.Lock{
+		What: "the earnings import lock (every running earnings import holds it until it commits)",
+		Try:  `SELECT pg_try_advisory_xact_lock($1)`, Take: `SELECT pg_advisory_xact_lock($1)`, Args: []any{ledger.ImportLockKey}})
+}
+
 // 64-bit mix of the id (splitmix64's finaliser), so neighbouring ids spread
 // evenly, modulo the count. It never changes for a cycle.
 func ShardOf(accountID int64, shards int) int {
@@ -182,7 +194,7 @@ func ShardOf(accountID int64, shards int) int {
 // startCycle, and again here for a cycle some older version left closing
 // without input) guarantees no line stamped before the cutoff commits later.
 func (s *Store) freeze(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, prevCutoff time.Time, shards int) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ledger.ImportLockKey); err != nil {
+	if err := s.importLock(ctx, tx); err != nil {
 		return err
 	}
 	counts := make([]int64, shards)

@@ -31,6 +31,11 @@ type CycleView struct {
 	Totals      Totals        `json:"totals"`
 	Files       []string      `json:"files,omitempty"`
 	Returns     []ReturnView  `json:"returns,omitempty"`
+
+	// The operators' ids behind the names (0: the system principal).
+	ClosedByOperatorID   int64 `json:"closed_by_operator_id,omitempty"`
+	ApprovedByOperatorID int64 `json:"approved_by_operator_id,omitempty"`
+	ReleasedByOperatorID int64 `json:"released_by_operator_id,omitempty"`
 }
 
 // ReturnView is a returned payment of the cycle.
@@ -55,9 +60,14 @@ type cycleRecord struct {
 	ApprovedBy  sql.NullString `db:"approved_by"`
 	ReleasedAt  sql.NullTime   `db:"released_at"`
 	ReleasedBy  sql.NullString `db:"released_by"`
+
+	ClosedByID   sql.NullInt64 `db:"closed_by_operator_id"`
+	ApprovedByID sql.NullInt64 `db:"approved_by_operator_id"`
+	ReleasedByID sql.NullInt64 `db:"released_by_operator_id"`
 }
 
-const cycleColumns = `month, state, cutoff, payment_date, policy, totals, closed_at, closed_by, approved_at, approved_by, released_at, released_by`
+const cycleColumns = `month, state, cutoff, payment_date, policy, totals, closed_at, closed_by, approved_at, approved_by, released_at, released_by,
+	closed_by_operator_id, approved_by_operator_id, released_by_operator_id`
 
 // Cycle returns a cycle's state, dates, totals and files.
 // Errors: ErrUnknownCycle.
@@ -71,7 +81,8 @@ func (s *Store) Cycle(ctx context.Context, month time.Time) (CycleView, error) {
 		return CycleView{}, err
 	}
 	view := CycleView{Month: payout.MonthName(record.Month), State: record.State, Cutoff: record.Cutoff, PaymentDate: record.PaymentDate,
-		ClosedBy: record.ClosedBy.String, ApprovedBy: record.ApprovedBy.String, ReleasedBy: record.ReleasedBy.String}
+		ClosedBy: record.ClosedBy.String, ApprovedBy: record.ApprovedBy.String, ReleasedBy: record.ReleasedBy.String,
+		ClosedByOperatorID: record.ClosedByID.Int64, ApprovedByOperatorID: record.ApprovedByID.Int64, ReleasedByOperatorID: record.ReleasedByID.Int64}
 	view.ClosedAt, view.ApprovedAt, view.ReleasedAt = timePtr(record.ClosedAt), timePtr(record.ApprovedAt), timePtr(record.ReleasedAt)
 	if err := json.Unmarshal(record.Policy, &view.Policy); err != nil {
 		return view, err
@@ -121,10 +132,16 @@ func timePtr(t sql.NullTime) *time.Time {
 }
 
 // Approve records a finance approver's approval of a cycle awaiting it
-// (maker-checker, SPEC §3.4): the approver must not be who closed it. The
-// cycle can then be released.
-// Errors: ErrUnknownCycle, ErrNotApprovable, ErrSameOperator.
-func (s *Store) Approve(ctx context.Context, month time.Time, approver string) error {
+// (maker-checker, SPEC §3.4). The approver is an operator, by id (the CLI
+// resolves --by with Store.Operator, the API passes the signed-in
+// operator's id): it must hold the finance_approver role and must not be
+// the operator who closed the cycle — nor one who ran any step of its close
+// (the cycle's closing events). Ids are compared, never names, so no
+// spelling of the closer's name gets through; the system principal (id 0)
+// never approves. The cycle can then be released.
+// Errors: ErrUnknownCycle, ErrNotApprovable, ErrUnknownOperator,
+// ErrNotAnApprover, ErrSameOperator.
+func (s *Store) Approve(ctx context.Context, month time.Time, approver int64) error {
 	return db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		var record cycleRecord
 		err := tx.GetContext(ctx, &record, `SELECT `+cycleColumns+` FROM cycles WHERE month = $1 FOR UPDATE`, month)
@@ -137,15 +154,34 @@ func (s *Store) Approve(ctx context.Context, month time.Time, approver string) e
 		if record.State != StateAwaitingApproval || record.ApprovedAt.Valid {
 			return fmt.Errorf("%w: %s is %s", ErrNotApprovable, payout.MonthName(month), record.State)
 		}
-		if approver == record.ClosedBy.String {
-			return fmt.Errorf("%w: %s closed %s", ErrSameOperator, approver, payout.MonthName(month))
+		if approver == 0 {
+			return fmt.Errorf("%w: the system principal (a scheduled job, a run without --by) never approves", ErrNotAnApprover)
 		}
-		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE cycles SET approved_at = $2, approved_by = $3 WHERE month = $1`, month, now, approver); err != nil {
+		who, isApprover, err := OperatorPrincipal(ctx, tx, approver)
+		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note) VALUES ($1, $2, $3, $4, 'approved')`,
-			month, StateAwaitingApproval, now, approver)
+		if !isApprover {
+			return fmt.Errorf("%w: %s does not hold the finance_approver role", ErrNotAnApprover, who.Name)
+		}
+		if record.ClosedByID.Valid && record.ClosedByID.Int64 == approver {
+			return fmt.Errorf("%w: %s closed %s", ErrSameOperator, who.Name, payout.MonthName(month))
+		}
+		var tookPart bool
+		if err := tx.GetContext(ctx, &tookPart, `SELECT EXISTS (SELECT 1 FROM cycle_events WHERE month = $1 AND operator_id = $2 AND note <> 'approved'
+			AND state IN ('closing', 'closed', 'awaiting_approval'))`, month, approver); err != nil {
+			return err
+		}
+		if tookPart {
+			return fmt.Errorf("%w: %s ran the close of %s", ErrSameOperator, who.Name, payout.MonthName(month))
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE cycles SET approved_at = $2, approved_by = $3, approved_by_operator_id = $4 WHERE month = $1`,
+			month, now, who.Name, approver); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note, operator_id) VALUES ($1, $2, $3, $4, 'approved', $5)`,
+			month, StateAwaitingApproval, now, who.Name, approver)
 		return err
 	})
 }

@@ -131,7 +131,7 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	// call makes one request with a request id of ours and returns the
 	// status and decoded body.
 	requestNumber := 0
-	call := func(method, path, token string, body any) (int, map[string]any) {
+	call := func(method, path, token string, body any, headers ...string) (int, map[string]any) {
 		t.Helper()
 		requestNumber++
 		id := fmt.Sprintf("logscan-%02d", requestNumber)
@@ -147,6 +147,9 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 		request.Header.Set(logging.RequestIDHeader, id)
 		if token != "" {
 			request.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			request.Header.Set(headers[i], headers[i+1])
 		}
 		response, err := client.Do(request)
 		require.NoError(t, err)
@@ -225,12 +228,24 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	refused := func(status int) bool {
 		return status == http.StatusBadRequest || status == http.StatusUnprocessableEntity
 	}
-	status, body := call("PUT", account+"/payout-account", admin, usBank(badAccountNumber, "011000016"))
+	// ifMatch reads a resource's ETag, as a client does before updating it.
+	ifMatch := func(path, token string) []string {
+		t.Helper()
+		request, err := http.NewRequest("GET", api+path, nil)
+		require.NoError(t, err)
+		request.Header.Set("Authorization", "Bearer "+token)
+		response, err := client.Do(request)
+		require.NoError(t, err)
+		response.Body.Close()
+		require.Equal(t, http.StatusOK, response.StatusCode)
+		return []string{"If-Match", response.Header.Get("ETag")}
+	}
+	status, body := call("PUT", account+"/payout-account", admin, usBank(badAccountNumber, "011000016"), ifMatch(account+"/payout-account", admin)...)
 	require.True(t, refused(status), "%d %v", status, body)
 	deBank := func(iban string) map[string]any {
 		return map[string]any{"method": "bank", "holder_name": "Contoso GmbH", "currency": "EUR", "bank_country": "DE", "iban": iban, "bic": "COBADEFFXXX"}
 	}
-	status, body = call("PUT", germanAccount+"/payout-account", germanAdmin, deBank(badIBAN))
+	status, body = call("PUT", germanAccount+"/payout-account", germanAdmin, deBank(badIBAN), ifMatch(germanAccount+"/payout-account", germanAdmin)...)
 	require.True(t, refused(status), "%d %v", status, body)
 	w9 := func(tin string) map[string]any {
 		return map[string]any{"form": "W-9", "legal_name": "Contoso Inc", "entity_type": "corporation", "residence_country": "US",
@@ -241,9 +256,9 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	require.True(t, refused(status), "%d %v", status, body)
 
 	// Accepted secrets.
-	status, body = call("PUT", germanAccount+"/payout-account", germanAdmin, deBank(iban))
+	status, body = call("PUT", germanAccount+"/payout-account", germanAdmin, deBank(iban), ifMatch(germanAccount+"/payout-account", germanAdmin)...)
 	require.Equal(t, http.StatusOK, status, "%v", body)
-	status, body = call("PUT", account+"/payout-account", admin, usBank(accountNumber, "011000015"))
+	status, body = call("PUT", account+"/payout-account", admin, usBank(accountNumber, "011000015"), ifMatch(account+"/payout-account", admin)...)
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	status, body = call("POST", account+"/tax-forms", admin, w9(tin))
 	require.Equal(t, http.StatusCreated, status, "%v", body)
@@ -251,9 +266,10 @@ func TestLogsOfADemoRunHoldNoSecrets(t *testing.T) {
 	// A forced 500: the payout accounts table is gone for a moment, and
 	// the internal error is logged with the account number in the request.
 	database := dbtest.Open(t, url)
+	current := ifMatch(account+"/payout-account", admin)
 	_, err := database.Exec(`ALTER TABLE payout_accounts RENAME TO payout_accounts_hidden`)
 	require.NoError(t, err)
-	status, body = call("PUT", account+"/payout-account", admin, usBank(failedAccount, "011000015"))
+	status, body = call("PUT", account+"/payout-account", admin, usBank(failedAccount, "011000015"), current...)
 	_, renameErr := database.Exec(`ALTER TABLE payout_accounts_hidden RENAME TO payout_accounts`)
 	require.NoError(t, renameErr)
 	require.Equal(t, http.StatusInternalServerError, status, "%v", body)

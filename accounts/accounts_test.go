@@ -76,7 +76,8 @@ func TestAgreementsHold(t *testing.T) {
 		{"nothing published", nil, nil, false},
 		{"not required for payout", []AgreementVersion{v(1, march1, false, 0)}, nil, false},
 		{"required, unaccepted, grace over", []AgreementVersion{v(1, march1, true, 10)}, nil, true},
-		{"grace ends exactly at the cutoff holds", []AgreementVersion{v(1, march1, true, 31)}, nil, true},
+		{"grace ends one day before the cutoff", []AgreementVersion{v(1, march1, true, 30)}, nil, true},
+		{"grace ends exactly at the cutoff: still running as of the cutoff", []AgreementVersion{v(1, march1, true, 31)}, nil, false},
 		{"grace ends one day after the cutoff", []AgreementVersion{v(1, march1, true, 32)}, nil, false},
 		{"accepted before the cutoff", []AgreementVersion{v(1, march1, true, 0)}, []Acceptance{acc(1, march1.Add(time.Hour))}, false},
 		{"accepted exactly at the cutoff is too late", []AgreementVersion{v(1, march1, true, 0)}, []Acceptance{acc(1, cutoff)}, true},
@@ -89,6 +90,53 @@ func TestAgreementsHold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, AgreementsHold(tt.versions, tt.accepted, cutoff))
+		})
+	}
+}
+
+// SPEC §3.2, §7.10: a change at exactly the cutoff or later counts from the
+// next cycle. Publication and the end of the grace period, each at the
+// cutoff −1 s, at the cutoff and +1 s; an unaccepted required version holds
+// only when its grace ended strictly before the cutoff. The close decides
+// with this same function (payout/store TestAgreementBoundariesThroughTheClose).
+func TestAgreementsHoldAtTheCutoff(t *testing.T) {
+	t.Parallel()
+	cutoff := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	const grace = 14
+	graceDays := grace * 24 * time.Hour
+	tests := []struct {
+		name      string
+		published time.Time
+		grace     int
+		want      bool
+	}{
+		{"published 1 s before the cutoff, no grace", cutoff.Add(-time.Second), 0, true},
+		{"published at the cutoff, no grace", cutoff, 0, false},
+		{"published 1 s after the cutoff, no grace", cutoff.Add(time.Second), 0, false},
+		{"grace ends 1 s before the cutoff", cutoff.Add(-graceDays - time.Second), grace, true},
+		{"grace ends at the cutoff", cutoff.Add(-graceDays), grace, false},
+		{"grace ends 1 s after the cutoff", cutoff.Add(-graceDays + time.Second), grace, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			version := AgreementVersion{Name: "publisher", Version: 2, PublishedAt: tt.published, RequiredForPayout: true, GraceDays: tt.grace}
+			require.Equal(t, tt.want, AgreementsHold([]AgreementVersion{version}, nil, cutoff), "unaccepted")
+			// The same instant in another location is the same fact.
+			local := version
+			local.PublishedAt = tt.published.In(time.FixedZone("UTC-5", -5*3600))
+			require.Equal(t, tt.want, AgreementsHold([]AgreementVersion{local}, nil, cutoff), "published_at in another location")
+			// Accepted 1 s before the cutoff never holds; at the cutoff it
+			// is too late for this cycle.
+			accepted := func(at time.Time) []Acceptance {
+				return []Acceptance{{Name: "publisher", Version: 2, AcceptedAt: at, AcceptedBy: "user:x"}}
+			}
+			require.False(t, AgreementsHold([]AgreementVersion{version}, accepted(cutoff.Add(-time.Second)), cutoff), "accepted before the cutoff")
+			require.Equal(t, tt.want, AgreementsHold([]AgreementVersion{version}, accepted(cutoff), cutoff), "accepted at the cutoff")
+			// The next cycle: every one of them holds if still unaccepted,
+			// and an acceptance made at this cutoff counts there.
+			next := cutoff.AddDate(0, 1, 0)
+			require.True(t, AgreementsHold([]AgreementVersion{version}, nil, next), "next cycle, never accepted")
+			require.False(t, AgreementsHold([]AgreementVersion{version}, accepted(cutoff), next), "next cycle, accepted at this cutoff")
 		})
 	}
 }

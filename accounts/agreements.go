@@ -24,18 +24,31 @@ type Acceptance struct {
 	AcceptedBy string    `db:"accepted_by" json:"accepted_by"`
 }
 
+// GraceEnds is the end of the version's grace period: its publication plus
+// GraceDays whole 24-hour days (whatever the location of PublishedAt).
+func (v AgreementVersion) GraceEnds() time.Time {
+	return v.PublishedAt.Add(time.Duration(v.GraceDays) * 24 * time.Hour)
+}
+
 // AgreementsHold reports whether unaccepted agreements hold an account's
-// payouts at cutoff (SPEC §3.2, §7.10): true when some version is required
-// for payout, was published at p with p + grace_days ≤ cutoff, and neither it
-// nor a later version of the same agreement was accepted strictly before the
-// cutoff. Grace days are calendar days of 24 hours in UTC. Pure: the close
-// calls it with what it loaded.
+// payouts at cutoff (SPEC §3.2, §7.10). It is the one rule: the close
+// (payout/store) loads the catalogue and the account's acceptances and calls
+// it, and the account's agreements view uses the same GraceEnds.
+//
+// True when some version is required for payout, its grace period ended
+// strictly before the cutoff (GraceEnds() < cutoff), and neither it nor a
+// later version of the same agreement was accepted strictly before the
+// cutoff. Every fact is read as of the cutoff, strictly before it: a version
+// published at or after the cutoff, or whose grace period ends at or after
+// it, does not hold that cycle (just before the cutoff the grace is still
+// running) and holds the next one if it is still not accepted by then; an
+// acceptance at or after the cutoff counts from the next cycle too.
 func AgreementsHold(versions []AgreementVersion, accepted []Acceptance, cutoff time.Time) bool {
 	for _, v := range versions {
 		if !v.RequiredForPayout {
 			continue
 		}
-		if v.PublishedAt.AddDate(0, 0, v.GraceDays).After(cutoff) {
+		if !v.GraceEnds().Before(cutoff) {
 			continue
 		}
 		covered := false
@@ -72,8 +85,9 @@ type AccountAgreements struct {
 // ActionItem is an agreement version waiting for acceptance.
 type ActionItem struct {
 	AgreementVersion
-	// HoldsPayoutsFrom is when not accepting starts holding payouts (for
-	// versions required for payout).
+	// HoldsPayoutsFrom is the end of the grace period (for versions required
+	// for payout): not accepting holds the payouts of every cycle whose cutoff
+	// is after it (AgreementsHold).
 	HoldsPayoutsFrom *time.Time `json:"holds_payouts_from,omitempty"`
 }
 
@@ -102,7 +116,7 @@ func (s *Service) AccountAgreements(ctx context.Context, accountID int64) (Accou
 		}
 		item := ActionItem{AgreementVersion: v}
 		if v.RequiredForPayout {
-			from := v.PublishedAt.AddDate(0, 0, v.GraceDays)
+			from := v.GraceEnds()
 			item.HoldsPayoutsFrom = &from
 		}
 		view.ActionRequired = append(view.ActionRequired, item)

@@ -24,7 +24,7 @@ var errFinancialsUnavailable = errors.New("financial services are not configured
 // fields; queryFields those that are query parameters.
 var (
 	headerFields = map[string]bool{"If-Match": true, "Idempotency-Key": true, "Authorization": true}
-	queryFields  = map[string]bool{"cursor": true, "limit": true}
+	queryFields  = map[string]bool{"cursor": true, "limit": true, "confirm_change": true}
 )
 
 // location is where a field is, in huma's notation (body.x, header.X,

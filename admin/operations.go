@@ -53,8 +53,10 @@ type Operations interface {
 	ImportEarnings(ctx context.Context, name string, body io.Reader) (EarningsImport, error)
 	// ImportReturns imports an ACH return file or PayPal statuses.
 	ImportReturns(ctx context.Context, name string, body io.Reader) (ReturnsImport, error)
-	// ImportFX loads a cycle's FX rates from CSV, all or nothing.
-	ImportFX(ctx context.Context, month time.Time, body io.Reader) (FXImport, error)
+	// ImportFX loads or replaces a cycle's FX rates from CSV, all or
+	// nothing; confirmChange accepts moves beyond the policy's
+	// fx_max_change (KindRule otherwise), actor is recorded with each change.
+	ImportFX(ctx context.Context, month time.Time, body io.Reader, confirmChange bool, actor accounts.Principal) (FXImport, error)
 	// RecordVerification records a payout account's verification result.
 	RecordVerification(ctx context.Context, payoutAccountID int64, status, reason string, actor accounts.Principal) (Verification, error)
 }
@@ -183,8 +185,24 @@ type ReturnsImport struct {
 
 // FXImport reports an FX rates import.
 type FXImport struct {
-	Month string `json:"month"`
-	Added int    `json:"added" doc:"rates added; identical rates already loaded are skipped"`
+	Month     string `json:"month"`
+	Added     int    `json:"added" doc:"rates added (the month had none for the currency)"`
+	Replaced  int    `json:"replaced" doc:"rates replaced (possible until the cycle closes)"`
+	Unchanged int    `json:"unchanged" doc:"rates equal to the loaded ones: skipped"`
+	// Changes is what the audit log records: before and after of every
+	// rate added or replaced.
+	Changes []FXRateChange `json:"changes" doc:"every rate added or replaced, with the rate before and after"`
+}
+
+// FXRateChange is one rate an FX import added or replaced.
+type FXRateChange struct {
+	Currency      string `json:"currency"`
+	Before        string `json:"before,omitempty" doc:"the month's rate replaced; absent when the rate was added"`
+	After         string `json:"after"`
+	PreviousMonth string `json:"previous_month,omitempty" doc:"the previous cycle with a rate for the currency; absent for its first rate"`
+	PreviousRate  string `json:"previous_rate,omitempty" doc:"that cycle's rate"`
+	ChangePercent string `json:"change_percent,omitempty" doc:"the move from previous_rate, in percent (\"+2.50\")"`
+	Confirmed     bool   `json:"confirmed,omitempty" doc:"the move exceeded fx_max_change and was confirmed (confirm_change)"`
 }
 
 // Verification is a payout account's verification state after a result.
@@ -357,8 +375,9 @@ func (s *Server) operationRoutes() {
 		withUpload("an earnings CSV (transaction_id,seller_id,revenue_source,transaction_type,market,transaction_at,amount[,eligible_at]), at most 64 MiB", csvMediaType))
 	add(s, Endpoint{"import-returns", post, "/v1/imports/returns", accounts.PermImportsWrite, "Import an ACH return file or PayPal item statuses: all or nothing", false}, ok, s.importReturns,
 		withUpload("a NACHA return file (text/plain), PayPal statuses as CSV or as the Payouts API JSON, at most 64 MiB", "text/plain", csvMediaType, "application/json"))
-	add(s, Endpoint{"import-fx-rates", post, "/v1/imports/fx/{month}", accounts.PermImportsWrite, "Load a cycle's FX rates (currency,rate,date,source; units per USD), all or nothing", false}, ok, s.importFX,
-		withUpload("an FX rates CSV with the header currency,rate,date,source", csvMediaType), withErrors(http.StatusConflict))
+	add(s, Endpoint{"import-fx-rates", post, "/v1/imports/fx/{month}", accounts.PermImportsWrite, "Load or replace a cycle's FX rates (currency,rate,date,source; units per USD, plain decimals), all or nothing: " +
+		"a rate moving more than the policy's fx_max_change from the previous cycle's needs confirm_change (422 otherwise); rates can be replaced until the cycle closes (409 after)", false}, ok, s.importFX,
+		withUpload("an FX rates CSV with the header currency,rate,date,source", csvMediaType), withErrors(http.StatusConflict, http.StatusUnprocessableEntity))
 	add(s, Endpoint{"record-payout-verification", post, "/v1/payout-accounts/{id}/verification", accounts.PermPayoutVerificationWrite, "Record a payout account's verification result (operators)", false}, ok, s.recordVerification,
 		withErrors(http.StatusNotFound, http.StatusConflict))
 }
@@ -544,6 +563,7 @@ func (s *Server) importReturns(ctx context.Context, in *importInput) (*bodyOutpu
 
 type fxInput struct {
 	MonthPath
+	ConfirmChange bool `query:"confirm_change" doc:"load rates that move more than the policy's fx_max_change (default 10%) from the previous cycle's rate; without it such a file is refused (422), nothing loaded"`
 	Upload
 }
 
@@ -552,7 +572,7 @@ func (s *Server) importFX(ctx context.Context, in *fxInput) (*bodyOutput[FXImpor
 	if err != nil {
 		return nil, err
 	}
-	result, err := s.operations.ImportFX(ctx, in.time(), body)
+	result, err := s.operations.ImportFX(ctx, in.time(), body, in.ConfirmChange, principal(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -608,7 +628,7 @@ func (unavailableOperations) ImportEarnings(context.Context, string, io.Reader) 
 func (unavailableOperations) ImportReturns(context.Context, string, io.Reader) (ReturnsImport, error) {
 	return ReturnsImport{}, errOperationsUnavailable
 }
-func (unavailableOperations) ImportFX(context.Context, time.Time, io.Reader) (FXImport, error) {
+func (unavailableOperations) ImportFX(context.Context, time.Time, io.Reader, bool, accounts.Principal) (FXImport, error) {
 	return FXImport{}, errOperationsUnavailable
 }
 func (unavailableOperations) RecordVerification(context.Context, int64, string, string, accounts.Principal) (Verification, error) {

@@ -199,7 +199,7 @@ func (m *memoryOperations) ImportReturns(_ context.Context, name string, body io
 	return admin.ReturnsImport{File: name, Format: "ach", ReturnedUSD: "0"}, nil
 }
 
-func (m *memoryOperations) ImportFX(_ context.Context, month time.Time, body io.Reader) (admin.FXImport, error) {
+func (m *memoryOperations) ImportFX(_ context.Context, month time.Time, body io.Reader, _ bool, _ accounts.Principal) (admin.FXImport, error) {
 	m.mu.Lock()
 	m.calls++
 	m.mu.Unlock()

@@ -80,4 +80,19 @@
 //   - A payment id is "P" + YYYYMM + the account id (8 digits), 15 characters
 //     (a NACHA individual id): stable across re-runs, so files are
 //     byte-identical and a resend is recognised.
+//   - Agreements (check 2): accounts.AgreementsHold is the one rule, and the
+//     close (payout/store) calls it on the catalogue and each account's
+//     acceptances rather than restating it in SQL. A required version holds
+//     once its grace period (publication + grace days of 24 hours) ended
+//     strictly before the cutoff: published at or after the cutoff, or with a
+//     grace ending exactly at it, it counts from the next cycle.
+//   - FX rates (SPEC §6.4, payout/release.ImportFXRates): the band
+//     (Policy.FXMaxChange, "fx_max_change", default 0.10) is measured from the
+//     previous cycle's rate for the currency — the latest earlier month with
+//     one, never the rate being replaced — and a move of exactly the band
+//     passes. A re-import replaces the rates it lists until the cycle starts
+//     closing (replacing within the band needs no confirmation; beyond it,
+//     like any load, it does); from then on a different rate is refused and
+//     the database refuses updates. Rates are never deleted, and a currency's
+//     first rate can still be added after the close for the release.
 package payout

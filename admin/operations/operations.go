@@ -66,6 +66,9 @@ type Service struct {
 	Clock  func() time.Time
 	// HoldingPeriod is the earnings import's default holding period.
 	HoldingPeriod time.Duration
+	// FXMaxChange is the policy's fx_max_change, the band of an FX import
+	// (zero: payout.DefaultFXMaxChange).
+	FXMaxChange decimal.Decimal
 	// TempDir receives uploaded earnings files while they are imported (the
 	// import may read a file twice); empty means os.TempDir().
 	TempDir string
@@ -96,6 +99,8 @@ func translate(err error) error {
 		kind = accounts.KindRule
 	case errors.Is(err, release.ErrFXConflict):
 		kind, field = accounts.KindConflict, "currency"
+	case errors.Is(err, release.ErrFXChangeUnconfirmed):
+		kind, field = accounts.KindRule, "confirm_change"
 	case errors.Is(err, store.ErrUnknownPayoutAccount):
 		kind, field = accounts.KindNotFound, "id"
 	case errors.Is(err, store.ErrBadTransition):
@@ -409,15 +414,19 @@ func (s *Service) ImportReturns(ctx context.Context, name string, body io.Reader
 // rate: ..." or "line 1: header must be ...").
 var fxProblem = regexp.MustCompile(`^line (\d+)(?:, column ([a-z_]+))?: (.*)$`)
 
-// ImportFX loads a cycle's FX rates. The file is read whole first (it is
-// small, at most admin.MaxBodyBytes) so that an oversize upload stays a
-// 413. Errors: *admin.ImportRefused, KindConflict (another rate is loaded).
-func (s *Service) ImportFX(ctx context.Context, month time.Time, body io.Reader) (admin.FXImport, error) {
+// ImportFX loads or replaces a cycle's FX rates (release.ImportFXRates with
+// the policy's fx_max_change, the actor recorded with each change). The file
+// is read whole first (it is small, at most admin.MaxBodyBytes) so that an
+// oversize upload stays a 413. Errors: *admin.ImportRefused, KindRule
+// (field confirm_change: a move beyond the band, not confirmed),
+// KindConflict (replacing a rate once the cycle has started closing).
+func (s *Service) ImportFX(ctx context.Context, month time.Time, body io.Reader, confirmChange bool, actor accounts.Principal) (admin.FXImport, error) {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return admin.FXImport{}, fmt.Errorf("FX upload: %w", err)
 	}
-	added, err := release.ImportFX(ctx, s.DB, month, bytes.NewReader(raw), s.now())
+	result, err := release.ImportFXRates(ctx, s.DB, month, bytes.NewReader(raw), release.FXOptions{
+		Now: s.now(), By: actor.Actor(), MaxChange: s.FXMaxChange, ConfirmChange: confirmChange})
 	if err != nil && !errors.Is(err, release.ErrFXConflict) && errors.Unwrap(err) == nil {
 		// ImportFX refuses a file with plain errors, one line per problem.
 		refused := &admin.ImportRefused{}
@@ -439,7 +448,20 @@ func (s *Service) ImportFX(ctx context.Context, month time.Time, body io.Reader)
 	if err != nil {
 		return admin.FXImport{}, translate(err)
 	}
-	return admin.FXImport{Month: payout.MonthName(month), Added: added}, nil
+	out := admin.FXImport{Month: payout.MonthName(month), Added: result.Added, Replaced: result.Replaced, Unchanged: result.Unchanged,
+		Changes: make([]admin.FXRateChange, 0, len(result.Changes))}
+	for _, c := range result.Changes {
+		change := admin.FXRateChange{Currency: c.Currency, After: c.After.String(), PreviousMonth: c.PreviousMonth, Confirmed: c.Confirmed}
+		if c.Before != nil {
+			change.Before = c.Before.String()
+		}
+		if c.PreviousRate != nil {
+			change.PreviousRate = c.PreviousRate.String()
+			change.ChangePercent = strings.TrimSuffix(release.Percent(*c.Change), "%")
+		}
+		out.Changes = append(out.Changes, change)
+	}
+	return out, nil
 }
 
 // RecordVerification records an operator's verification result for a

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/ledger"
@@ -164,7 +165,6 @@ func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 	return cycle, previous, nil
 }
 
-// ShardOf is the shard of an account in a cycle split into shards: a
 // importLock takes the earnings import lock exclusively for tx: it waits
 // for every running import to commit (imports hold it shared for their whole
 // transaction, which can take minutes for a big file) and logs that wait —
@@ -175,6 +175,7 @@ func (s *Store) importLock(ctx context.Context, tx pgx.Tx) error {
 		Try:  `SELECT pg_try_advisory_xact_lock($1)`, Take: `SELECT pg_advisory_xact_lock($1)`, Args: []any{ledger.ImportLockKey}})
 }
 
+// ShardOf is the shard of an account in a cycle split into shards: a
 // 64-bit mix of the id (splitmix64's finaliser), so neighbouring ids spread
 // evenly, modulo the count. It never changes for a cycle.
 func ShardOf(accountID int64, shards int) int {
@@ -205,12 +206,22 @@ func (s *Store) freeze(ctx context.Context, tx pgx.Tx, calendar payout.Calendar,
 			if _, err := read.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 				return err
 			}
+			// The whole agreements catalogue (a few rows): AgreementsHold
+			// decides which versions count at the cutoff.
+			catalogue, err := read.Query(ctx, `SELECT name, version, published_at, required_for_payout, grace_days FROM agreements ORDER BY name, version`)
+			if err != nil {
+				return fmt.Errorf("cycle input: agreements: %w", err)
+			}
+			agreements, err := pgx.CollectRows(catalogue, pgx.RowToStructByName[accounts.AgreementVersion])
+			if err != nil {
+				return fmt.Errorf("cycle input: agreements: %w", err)
+			}
 			rows, err := read.Query(ctx, inputQuery, calendar.Cutoff, prevCutoff, calendar.Month.AddDate(0, -1, 0))
 			if err != nil {
 				return fmt.Errorf("cycle input: %w", err)
 			}
 			defer rows.Close()
-			source := &inputSource{rows: rows, month: calendar.Month, counts: counts}
+			source := &inputSource{rows: rows, month: calendar.Month, counts: counts, cutoff: calendar.Cutoff, agreements: agreements}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cycle_inputs"}, inputColumns, source); err != nil {
 				return fmt.Errorf("cycle input: %w", err)
 			}
@@ -239,6 +250,10 @@ type inputSource struct {
 	counts []int64
 	row    inputRow
 	err    error
+	// cutoff and the agreements catalogue, for holdsAgreement.
+	cutoff     time.Time
+	agreements []accounts.AgreementVersion
+	accepted   []accounts.Acceptance
 }
 
 type inputRow struct {
@@ -253,6 +268,10 @@ type inputRow struct {
 	submittedAt                                pgtype.Timestamptz
 	tinMatchFailed                             bool
 	changes                                    []byte
+	// The account's agreement acceptances (parallel arrays), whenever made.
+	agreementNames      []string
+	agreementVersions   []int32
+	agreementAcceptedAt []time.Time
 }
 
 func (i *inputSource) Next() bool {
@@ -261,9 +280,23 @@ func (i *inputSource) Next() bool {
 	}
 	r := &i.row
 	i.err = i.rows.Scan(&r.accountID, &r.sellerID, &r.openingUS, &r.openingOther, &r.newUS, &r.newOther, &r.status, &r.holdOn,
-		&r.agreementHold, &r.payoutAccountID, &r.method, &r.currency, &r.bankCountry, &r.payoutState, &r.taxFormID, &r.submittedAt,
-		&r.tinMatchFailed, &r.changes)
+		&r.agreementNames, &r.agreementVersions, &r.agreementAcceptedAt, &r.payoutAccountID, &r.method, &r.currency, &r.bankCountry,
+		&r.payoutState, &r.taxFormID, &r.submittedAt, &r.tinMatchFailed, &r.changes)
+	if i.err == nil {
+		r.agreementHold = i.holdsAgreement(r)
+	}
 	return i.err == nil
+}
+
+// holdsAgreement is check 2 of SPEC §3.2, decided by accounts.AgreementsHold
+// — the same function behind the account's agreements view — on the
+// catalogue and the account's acceptances.
+func (i *inputSource) holdsAgreement(r *inputRow) bool {
+	i.accepted = i.accepted[:0]
+	for k := range r.agreementNames {
+		i.accepted = append(i.accepted, accounts.Acceptance{Name: r.agreementNames[k], Version: int(r.agreementVersions[k]), AcceptedAt: r.agreementAcceptedAt[k]})
+	}
+	return accounts.AgreementsHold(i.agreements, i.accepted, i.cutoff)
 }
 
 func (i *inputSource) Values() ([]any, error) {
@@ -289,7 +322,9 @@ func (i *inputSource) Err() error {
 // cutoff) — the lines available in the window, summed by their imports;
 // never older months, never a line. Each history is read once, latest event per
 // account before the cutoff (DISTINCT ON), and hash-joined to the balances,
-// rather than probed once per account.
+// rather than probed once per account. The agreements check is the one
+// exception: the query returns the account's acceptances and inputSource
+// decides with accounts.AgreementsHold.
 const inputQuery = `
 WITH parts AS (
     SELECT account_id, carried_us AS opening_us, carried_other AS opening_other, 0::numeric AS new_us, 0::numeric AS new_other
@@ -320,14 +355,17 @@ WITH parts AS (
 ), tf AS (
     SELECT DISTINCT ON (account_id) account_id, id, submitted_at FROM tax_forms
      WHERE submitted_at < $1 ORDER BY account_id, submitted_at DESC, id DESC
+), ag AS (
+    -- Every acceptance, whenever made: accounts.AgreementsHold (called by
+    -- inputSource) decides what counts as of the cutoff.
+    SELECT account_id, array_agg(name ORDER BY name, version) AS names, array_agg(version ORDER BY name, version) AS versions,
+           array_agg(accepted_at ORDER BY name, version) AS accepted_at
+      FROM agreement_acceptances GROUP BY account_id
 )
 SELECT b.account_id, a.seller_id, b.opening_us, b.opening_other, b.new_us, b.new_other,
        coalesce(st.status, '') AS account_status,
        coalesce(h.hold_on, false) AS hold_on,
-       EXISTS (SELECT 1 FROM agreements g
-                WHERE g.required_for_payout AND g.published_at + make_interval(days => g.grace_days) <= $1
-                  AND NOT EXISTS (SELECT 1 FROM agreement_acceptances x
-                                   WHERE x.account_id = b.account_id AND x.name = g.name AND x.version >= g.version AND x.accepted_at < $1)) AS agreement_hold,
+       ag.names AS agreement_names, ag.versions AS agreement_versions, ag.accepted_at AS agreement_accepted_at,
        pa.id AS payout_account_id, coalesce(pa.method, '') AS method, coalesce(pa.currency, '') AS currency,
        coalesce(pa.bank_country, '') AS bank_country, coalesce(pe.status, '') AS payout_account_status,
        tf.id AS tax_form_id, tf.submitted_at,
@@ -340,4 +378,5 @@ LEFT JOIN st ON st.account_id = b.account_id
 LEFT JOIN h ON h.account_id = b.account_id
 LEFT JOIN pa ON pa.account_id = b.account_id
 LEFT JOIN pe ON pe.payout_account_id = pa.id
-LEFT JOIN tf ON tf.account_id = b.account_id`
+LEFT JOIN tf ON tf.account_id = b.account_id
+LEFT JOIN ag ON ag.account_id = b.account_id`

@@ -64,7 +64,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 		Short: "Close a cycle: decide who is paid, held or carried, and post the payouts (exactly once)",
 		Long: "Close the payout cycle of a payment month. Every fact is read as of the cutoff (the 1st, 00:00 UTC).\n" +
 			"Closing twice, from two places at once or after a crash gives one result; a closed cycle is never changed.\n" +
-			"--dry-run computes everything and writes nothing.\n" +
+			"--dry-run computes everything and rolls it back (the database is unchanged); it writes only a DRAFT workbook (none with --no-workbook).\n" +
 			"The close freezes every account's input, splits the accounts into shards (PAYRUN_CLOSE_SHARDS, fixed for the cycle),\n" +
 			"closes --workers shards at a time, then checks the totals. The result is the same with any number of workers.",
 		Args: cobra.NoArgs,
@@ -115,7 +115,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 				case result.AlreadyClosed:
 					fmt.Fprintf(a.stdout, "cycle %s is already %s: nothing changed\n", result.Month, result.State)
 				case result.DryRun:
-					fmt.Fprintf(a.stdout, "DRY RUN of cycle %s: nothing was written (%.1f s)\n", result.Month, time.Since(start).Seconds())
+					fmt.Fprintf(a.stdout, "DRY RUN of cycle %s (%.1f s): %s\n", result.Month, time.Since(start).Seconds(), dryRunWrote(workbook))
 				default:
 					resumed := ""
 					if result.Resumed {
@@ -128,8 +128,13 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 					}
 				}
 				printTotals(a.stdout, result.Totals)
-				if workbook == "" {
+				switch {
+				case workbook == "" && result.DryRun:
+					workbook = "not written (--no-workbook)"
+				case workbook == "":
 					workbook = "not written (--no-workbook; closing again writes it)"
+				case result.DryRun:
+					workbook += " (DRAFT: this dry run's; the real close writes its own)"
 				}
 				fmt.Fprintf(a.stdout, "  workbook: %s\n", workbook)
 				return nil
@@ -138,7 +143,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&monthText, "month", "", "payment month, YYYY-MM")
 	cmd.Flags().StringVar(&policyPath, "policy", "", "policy JSON (thresholds, approval, ...) over the defaults (default: PAYRUN_POLICY)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything, write nothing")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute everything and roll it back (the database is unchanged); writes only a DRAFT workbook")
 	cmd.Flags().IntVar(&workers, "workers", min(64, runtime.NumCPU()), "shards closed at once by this process (default: the number of CPUs)")
 	cmd.Flags().IntVar(&shards, "shards", 0, "shards of a cycle that starts now, 1..1024 (default: PAYRUN_CLOSE_SHARDS)")
 	cmd.Flags().BoolVar(&noWorkbook, "no-workbook", false, "skip the cycle workbook (closing again writes a missing one)")

@@ -315,7 +315,7 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 	}
 	result.LoadSeconds = time.Since(phase).Seconds()
 	phase = time.Now()
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return result, fmt.Errorf("output directory: %w", err)
 	}
 	var calendar payout.Calendar
@@ -443,7 +443,7 @@ func writeManifest(result Result) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(result.ManifestPath, 0o640, body)
+	return atomicfile.WriteBytes(result.ManifestPath, atomicfile.FileMode, body)
 }
 
 func manifestBytes(result Result) ([]byte, error) {
@@ -501,7 +501,7 @@ func (r *Releaser) verifyReleased(ctx context.Context, month time.Time, dir stri
 		}
 	}
 	if manifestMissing {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := atomicfile.MkdirAll(dir); err != nil {
 			return nil, fmt.Errorf("output directory: %w", err)
 		}
 		return rewritten, writeManifest(result)
@@ -523,7 +523,7 @@ func (r *Releaser) rewrite(ctx context.Context, month time.Time, dir string, pol
 		return err
 	}
 	calendar := p.CalendarFor(month)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.MkdirAll(dir); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
 	tmp, err := os.MkdirTemp(dir, ".rewrite-")
@@ -748,7 +748,7 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 	if !parsed.Totals.TotalCredit.Equal(total) || parsed.Totals.Entries != len(sent) || !totals.TotalCredit.Equal(total) {
 		return nil, nil, fmt.Errorf("%w: ACH file credits %s for %d entries, payouts %s for %d", ErrManifest, parsed.Totals.TotalCredit, parsed.Totals.Entries, total, len(sent))
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, name), 0o640, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, name), atomicfile.FileMode, buf.Bytes()); err != nil {
 		return nil, nil, err
 	}
 	if err := r.fault("mid_file_write"); err != nil {
@@ -801,7 +801,7 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 		if !readBack.ControlSum.Equal(total) || readBack.Transactions != len(group) || !written.ControlSum.Equal(total) {
 			return nil, nil, fmt.Errorf("%w: pain.001 %s control sum %s for %d, payouts %s for %d", ErrManifest, currency, readBack.ControlSum, readBack.Transactions, total, len(group))
 		}
-		if err := atomicfile.WriteBytes(filepath.Join(dir, name), 0o640, buf.Bytes()); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, name), atomicfile.FileMode, buf.Bytes()); err != nil {
 			return nil, nil, err
 		}
 		if err := r.fault("mid_file_write"); err != nil {
@@ -838,7 +838,7 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: part.FileName, method: string(p.method), rail: "paypal",
 				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
 		}
-		if err := atomicfile.WriteBytes(filepath.Join(dir, part.FileName), 0o640, part.Bytes); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, part.FileName), atomicfile.FileMode, part.Bytes); err != nil {
 			return err
 		}
 		if err := r.fault("mid_file_write"); err != nil {

@@ -28,7 +28,7 @@ db-reset: ## delete the private Postgres and start a new, empty one
 	@scripts/db.sh reset
 
 .PHONY: deps
-deps: ## install, when missing, the outside tools the tests and bench use: xmllint, promtool, openpyxl, wrk (apt-get), redocly (npm, into .tools/)
+deps: ## install, when missing, the outside tools the tests and bench use: xmllint, promtool, openpyxl, wrk, LibreOffice (headless), poppler, Carlito (apt-get), redocly (npm, into .tools/)
 	@scripts/deps.sh
 
 .PHONY: build

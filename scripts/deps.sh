@@ -5,6 +5,10 @@
 #   promtool (prometheus): checks /metrics output, alert rules and their tests
 #   openpyxl (python3-openpyxl) for /usr/bin/python3: reads our workbooks
 #   wrk: loads the admin API in make bench
+#   soffice (libreoffice-calc, run headless: soffice --headless --convert-to
+#     pdf), pdftotext and pdftoppm (poppler-utils), and the Carlito font
+#     (fonts-crosextra-carlito, metric-compatible with Calibri, the workbooks'
+#     font): print the cycle workbook to PDF and read the pages back
 #   redocly (npm, into .tools/): lints the OpenAPI document
 set -euo pipefail
 
@@ -14,6 +18,10 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import openpyxl' >/dev/null 2>&1 || missing+=(python3-openpyxl)
 # wrk loads the admin API in `make bench`.
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# LibreOffice prints the workbooks to PDF (reports' print test, docs/workbook).
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc)
+command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+fc-list Carlito 2>/dev/null | grep -q . || missing+=(fonts-crosextra-carlito)
 
 # The OpenAPI linter (redocly), from the npm registry, into .tools/ (git-ignored);
 # pinned: later versions need Node 22.

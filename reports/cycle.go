@@ -41,72 +41,97 @@ func CycleWorkbookName(month string, draft bool) string {
 	return "payout-summary-" + month + ".xlsx"
 }
 
-// Payout sheet columns (indexes used for totals and checks).
+// Payout sheet columns (indexes used for totals, checks and the summary's
+// formulas).
 var payoutColumns = []column{
-	{header: "Seller ID", width: 14},
-	{header: "Publisher", width: 28},
-	{header: "Country", width: 8},
-	{header: "Method", width: 8},
-	{header: "Account", width: 16},
-	{header: "Currency", width: 9},
-	{header: "Gross (USD)", width: 16, kind: kindBalance, total: true},
-	{header: "US-sourced base (USD)", width: 16, kind: kindBalance, total: true},
-	{header: "Rate", width: 8, kind: kindRate},
-	{header: "Rate reason", width: 14},
-	{header: "Withheld (USD)", width: 14, kind: kindUSD, total: true},
-	{header: "Paid (USD)", width: 15, kind: kindUSD, total: true},
-	{header: "Remainder carried (USD)", width: 14, kind: kindBalance, total: true},
-	{header: "FX rate", width: 12, kind: kindFX},
-	{header: "Paid (payout currency)", width: 17, kind: kindMinor},
-	{header: "Payment ID", width: 22},
-	{header: "File", width: 28},
+	{header: "Seller ID"},
+	{header: "Publisher", maxWidth: 40},
+	{header: "Country"},
+	{header: "Method"},
+	{header: "Account", maxWidth: 44},
+	{header: "Currency"},
+	{header: "Gross (USD)", kind: kindUSD, total: true},
+	{header: "US-sourced base (USD)", kind: kindUSD, total: true},
+	{header: "Rate", kind: kindRate},
+	{header: "Rate reason"},
+	{header: "Withheld (USD)", kind: kindUSD, total: true},
+	{header: "Paid (USD)", kind: kindUSD, total: true},
+	{header: "Remainder carried (USD)", kind: kindSubCent, total: true},
+	{header: "FX rate", kind: kindFX},
+	{header: "Paid (payout currency)", kind: kindMinor},
+	{header: "Payment ID"},
+	{header: "File"},
 }
 
 const (
-	payoutGross     = 6
-	payoutUSBase    = 7
-	payoutWithheld  = 10
-	payoutPaid      = 11
-	payoutRemainder = 12
+	payoutSeller     = 0
+	payoutMethod     = 3
+	payoutCurrency   = 5
+	payoutGross      = 6
+	payoutUSBase     = 7
+	payoutRate       = 8
+	payoutWithheld   = 10
+	payoutPaid       = 11
+	payoutRemainder  = 12
+	payoutInCurrency = 14
 )
 
 var unpaidColumns = []column{
-	{header: "Seller ID", width: 14},
-	{header: "Publisher", width: 28},
-	{header: "Country", width: 8},
-	{header: "Status", width: 9},
-	{header: "Balance (USD)", width: 16, kind: kindBalance, total: true},
-	{header: "Primary reason", width: 24},
-	{header: "All reasons", width: 40},
-	{header: "What unblocks it", width: 60},
+	{header: "Seller ID"},
+	{header: "Publisher", maxWidth: 40},
+	{header: "Country"},
+	{header: "Status"},
+	{header: "Balance (USD)", kind: kindUSD, total: true},
+	{header: "Primary reason"},
+	{header: "All reasons", prose: true},
+	{header: "What unblocks it", prose: true},
 }
+
+const (
+	unpaidSeller  = 0
+	unpaidStatus  = 3
+	unpaidBalance = 4
+	unpaidReason  = 5
+)
 
 var withholdingColumns = []column{
-	{header: "Country", width: 8},
-	{header: "Rate", width: 8, kind: kindRate},
-	{header: "Reason", width: 16},
-	{header: "Recipients", width: 11, kind: kindCount, total: true},
-	{header: "Base (USD)", width: 16, kind: kindBalance, total: true},
-	{header: "Withheld (USD)", width: 15, kind: kindUSD, total: true},
+	{header: "Country"},
+	{header: "Rate", kind: kindRate},
+	{header: "Reason"},
+	{header: "Recipients", kind: kindCount, total: true},
+	{header: "Base (USD)", kind: kindUSD, total: true},
+	{header: "Withheld (USD)", kind: kindUSD, total: true},
 }
+
+const (
+	withholdingBase     = 4
+	withholdingWithheld = 5
+)
 
 var fileColumns = []column{
-	{header: "File", width: 36},
-	{header: "Kind", width: 10},
-	{header: "Records", width: 10, kind: kindCount, total: true},
-	{header: "Control total (USD)", width: 16, kind: kindUSD, total: true},
-	{header: "Currency", width: 9},
-	{header: "Control total (currency)", width: 18, kind: kindMinor},
-	{header: "SHA-256", width: 66},
+	{header: "File"},
+	{header: "Kind"},
+	{header: "Records", kind: kindCount, total: true},
+	{header: "Control total (USD)", kind: kindUSD, total: true},
+	{header: "Currency"},
+	{header: "Control total (currency)", kind: kindMinor},
+	{header: "SHA-256", maxWidth: 70},
 }
 
+const fileControlUSD = 3
+
 var exceptionColumns = []column{
-	{header: "Kind", width: 18},
-	{header: "Seller ID", width: 14},
-	{header: "Reference", width: 24},
-	{header: "Detail", width: 60},
-	{header: "Amount (USD)", width: 16, kind: kindBalance},
+	{header: "Kind"},
+	{header: "Seller ID"},
+	{header: "Reference"},
+	{header: "Detail", prose: true, maxWidth: 64},
+	{header: "Amount (USD)", kind: kindUSD},
 }
+
+const (
+	exceptionKind   = 0
+	exceptionAmount = 4
+)
 
 // WriteCycleWorkbook writes a cycle's payout summary workbook to path, whose
 // file name must be CycleWorkbookName(summary.Month, summary.Draft) (so a
@@ -148,6 +173,7 @@ func WriteCycleWorkbook(path string, summary CycleSummary, data CycleData, opts 
 		return err
 	}
 	w := &cycleWriter{f: f, styles: st, summary: summary}
+	st.document = w.title()
 	for _, step := range []func() error{
 		func() error { return w.payouts(data.Payouts) },
 		func() error { return w.unpaid(data.Unpaid) },
@@ -181,11 +207,14 @@ func WriteCycleWorkbook(path string, summary CycleSummary, data CycleData, opts 
 	return saveWorkbook(f, st, path, o)
 }
 
-// cycleWriter carries what the streams add up to, for the summary.
+// cycleWriter carries what the streams add up to, for the summary, and the
+// streamed sheets, whose ranges the summary's formulas name.
 type cycleWriter struct {
 	f       *excelize.File
 	styles  *styles
 	summary CycleSummary
+
+	payoutSheet, unpaidSheet, withholdingSheet, fileSheet, exceptionSheet *streamedSheet
 
 	paid struct {
 		count                                       int
@@ -195,6 +224,7 @@ type cycleWriter struct {
 	}
 	ruleFailures   []ruleFailure
 	unpaidByReason map[string]*ReasonTotal // key status + "\x00" + reason
+	unpaidCount    int
 	withheldRows   struct {
 		base, withheld decimal.Decimal
 	}
@@ -202,7 +232,15 @@ type cycleWriter struct {
 	fileControlUSD decimal.Decimal
 	fileRecords    int64
 	exceptionCount int64
-	writerChecks   []Check
+	// returned and recredited add up the Exceptions rows of kinds
+	// ExceptionReturned and ExceptionRecredited.
+	returned, recredited countSum
+}
+
+// countSum is a count with an exact sum.
+type countSum struct {
+	count int
+	sum   exactSum
 }
 
 type methodKey struct{ method, currency string }
@@ -261,6 +299,7 @@ func (w *cycleWriter) payouts(rows Rows[PayoutRow]) error {
 	if err != nil {
 		return err
 	}
+	w.payoutSheet = sheet
 	w.paid.byMethod = map[methodKey]*methodSums{}
 	err = rows.each(func(r PayoutRow) error {
 		places, err := money.MinorUnit(r.Currency)
@@ -325,6 +364,7 @@ func (w *cycleWriter) unpaid(rows Rows[UnpaidRow]) error {
 	if err != nil {
 		return err
 	}
+	w.unpaidSheet = sheet
 	w.unpaidByReason = map[string]*ReasonTotal{}
 	err = rows.each(func(r UnpaidRow) error {
 		if r.Status != StatusHeld && r.Status != StatusCarried {
@@ -338,6 +378,7 @@ func (w *cycleWriter) unpaid(rows Rows[UnpaidRow]) error {
 		}
 		total.Publishers++
 		total.Balance = total.Balance.Add(r.Balance)
+		w.unpaidCount++
 		unblock := r.Unblock
 		if unblock == "" {
 			unblock = UnblockHint(r.PrimaryReason)
@@ -356,6 +397,7 @@ func (w *cycleWriter) withholding(rows Rows[WithholdingRow]) error {
 	if err != nil {
 		return err
 	}
+	w.withholdingSheet = sheet
 	err = rows.each(func(r WithholdingRow) error {
 		return sheet.add(r.Country, r.Rate, r.Reason, r.Recipients, r.Base, r.Withheld)
 	})
@@ -365,8 +407,8 @@ func (w *cycleWriter) withholding(rows Rows[WithholdingRow]) error {
 	if err := sheet.close(); err != nil {
 		return err
 	}
-	w.withheldRows.base = sheet.sum(4)
-	w.withheldRows.withheld = sheet.sum(5)
+	w.withheldRows.base = sheet.sum(withholdingBase)
+	w.withheldRows.withheld = sheet.sum(withholdingWithheld)
 	return nil
 }
 
@@ -375,6 +417,7 @@ func (w *cycleWriter) files(rows Rows[FileRow]) error {
 	if err != nil {
 		return err
 	}
+	w.fileSheet = sheet
 	err = rows.each(func(r FileRow) error {
 		places, err := money.MinorUnit(r.Currency)
 		if err != nil {
@@ -391,7 +434,7 @@ func (w *cycleWriter) files(rows Rows[FileRow]) error {
 	if err := sheet.close(); err != nil {
 		return err
 	}
-	w.fileControlUSD = sheet.sum(3)
+	w.fileControlUSD = sheet.sum(fileControlUSD)
 	return nil
 }
 
@@ -400,8 +443,17 @@ func (w *cycleWriter) exceptions(rows Rows[ExceptionRow]) error {
 	if err != nil {
 		return err
 	}
+	w.exceptionSheet = sheet
 	err = rows.each(func(r ExceptionRow) error {
 		w.exceptionCount++
+		switch r.Kind {
+		case ExceptionReturned:
+			w.returned.count++
+			w.returned.sum.add(r.Amount)
+		case ExceptionRecredited:
+			w.recredited.count++
+			w.recredited.sum.add(r.Amount)
+		}
 		var amount any
 		if !r.Amount.IsZero() {
 			amount = r.Amount
@@ -415,7 +467,7 @@ func (w *cycleWriter) exceptions(rows Rows[ExceptionRow]) error {
 }
 
 // reconcile compares what the rows add up to with the summary's totals and
-// returns every disagreement. It also adds the writer's own checks.
+// returns every disagreement.
 func (w *cycleWriter) reconcile() []string {
 	t := w.summary.Totals
 	var bad []string
@@ -436,6 +488,10 @@ func (w *cycleWriter) reconcile() []string {
 	amount("sub-cent remainders", w.paid.remainder, t.SubCentCarried)
 	amount("withholding sheet base", w.withheldRows.base, t.USSourced)
 	amount("withholding sheet withheld", w.withheldRows.withheld, t.Withheld)
+	count("returns recredited (exceptions)", w.recredited.count, t.Returned.Count)
+	amount("returns recredited (exceptions)", w.recredited.sum.value(), t.Returned.Amount)
+	count("payments returned (exceptions)", w.returned.count, t.PaymentsReturned.Count)
+	amount("payments returned (exceptions)", w.returned.sum.value(), t.PaymentsReturned.Amount)
 
 	methods := map[methodKey]bool{}
 	for _, m := range t.PaidByMethod {
@@ -494,31 +550,8 @@ func (w *cycleWriter) reconcile() []string {
 			}
 		}
 	}
-	unpaid := 0
-	for _, r := range w.unpaidByReason {
-		unpaid += r.Publishers
-	}
-	count("publishers (paid + held + carried)", w.paid.count+unpaid, t.Publishers)
+	count("publishers (paid + held + carried)", w.paid.count+w.unpaidCount, t.Publishers)
 	sort.Strings(bad)
-
-	// The writer's own checks, shown after the close's.
-	for _, failure := range w.ruleFailures {
-		w.writerChecks = append(w.writerChecks, Check{
-			Name:   "Payout rows: " + failure.rule,
-			Detail: fmt.Sprintf("%d row(s) break it, e.g. %s", failure.count, failure.example),
-		})
-	}
-	if len(w.ruleFailures) == 0 {
-		w.writerChecks = append(w.writerChecks, Check{Name: "Payout rows follow the rounding rules (SPEC §1)", Pass: true,
-			Detail: fmt.Sprintf("%d rows recomputed", w.paid.count)})
-	}
-	w.writerChecks = append(w.writerChecks, Check{Name: "Sheets add up to the totals", Pass: len(bad) == 0,
-		Detail: "payouts, held and carried, withholding"})
-	if w.fileCount > 0 {
-		pass := w.fileControlUSD.Equal(w.paid.paidUSD)
-		w.writerChecks = append(w.writerChecks, Check{Name: "Payment files' control totals = paid (USD)", Pass: pass,
-			Detail: fmt.Sprintf("files %s, paid %s", w.fileControlUSD.StringFixed(2), w.paid.paidUSD.StringFixed(2))})
-	}
 	return bad
 }
 
@@ -531,132 +564,135 @@ func (w *cycleWriter) title() string {
 
 // Summary sheet labels the tests and readers look up.
 const (
-	labelPublishers = "Publishers evaluated"
-	labelGross      = "Paid: gross balance"
-	labelUSBase     = "Paid: US-sourced base"
-	labelWithheld   = "Withheld (US tax)"
-	labelPaid       = "Paid (USD)"
-	labelSubCent    = "Sub-cent remainders carried"
-	labelHeld       = "Held"
-	labelCarried    = "Carried"
-	labelReturned   = "Returned and recredited"
+	labelPublishers       = "Publishers evaluated"
+	labelGross            = "Paid: gross balance"
+	labelUSBase           = "Paid: US-sourced base"
+	labelWithheld         = "Withheld (US tax)"
+	labelPaid             = "Paid (USD)"
+	labelSubCent          = "Sub-cent remainders carried"
+	labelHeld             = "Held"
+	labelCarried          = "Carried"
+	labelReturned         = "Returned and recredited"
+	labelPaymentsReturned = "This cycle's payments returned"
 )
 
-// summarySheet writes a small sheet (Summary, Statement) cell by cell.
-type summarySheet struct {
-	f      *excelize.File
-	styles *styles
-	sheet  string
-	row    int
-	err    error
-	// lastRow and lastCol bound the cells written, for the sheet's
-	// <dimension> (excelize leaves it at "A1").
-	lastRow, lastCol int
-}
+// Tolerances of the summary's formula checks. A spreadsheet adds in binary
+// floating point: over many rows its SUM can differ from payrun's exact
+// decimal total in the last digits, never by a displayed unit. Amounts
+// shown to the cent compare to within half a cent, sub-cent remainders to
+// within half a micro-dollar, counts exactly.
+const (
+	centTolerance  = "0.005"
+	microTolerance = "0.0000005"
+)
 
-func (s *summarySheet) set(col int, value any, style int) {
-	if s.err != nil {
-		return
-	}
-	cell, err := excelize.CoordinatesToCellName(col, s.row)
-	if text, isText := value.(string); err == nil && (!isText || text != "") {
-		err = s.f.SetCellValue(s.sheet, cell, value)
-	}
-	if err == nil && style != 0 {
-		err = s.f.SetCellStyle(s.sheet, cell, cell, style)
-	}
-	if err == nil && (col > s.lastCol || s.row > s.lastRow) {
-		s.lastCol, s.lastRow = max(s.lastCol, col), max(s.lastRow, s.row)
-		var corner string
-		if corner, err = excelize.CoordinatesToCellName(s.lastCol, s.lastRow); err == nil {
-			err = s.f.SetSheetDimension(s.sheet, "A1:"+corner)
-		}
-	}
-	s.err = err
-}
-
-// line writes one row; values are (value, style) pairs in column order.
-func (s *summarySheet) line(cells ...cellWithStyle) {
-	s.row++
-	for i, c := range cells {
-		if c.value != nil {
-			s.set(i+1, c.value, c.style)
-		} else if c.style != 0 {
-			s.set(i+1, "", c.style)
-		}
-	}
-}
-
-type cellWithStyle struct {
-	value any
-	style int
+// summaryCheck is one of the writer's checks: a formula over the sheets
+// compared with payrun's own figure.
+type summaryCheck struct {
+	name    string
+	formula string // over the sheets
+	sheets  any    // its value (decimal.Decimal or int), from the streamed rows
+	payrun  any    // payrun's figure: the summary's totals
+	kind    cellKind
+	detail  string
 }
 
 func (w *cycleWriter) writeSummary() error {
 	st := w.styles
-	s := &summarySheet{f: w.f, styles: st, sheet: SheetSummary}
 	t := w.summary.Totals
-	text := func(v string) cellWithStyle { return cellWithStyle{value: v} }
-	bold := func(v string) cellWithStyle { return cellWithStyle{value: v, style: st.bold} }
-	section := func(v string) cellWithStyle { return cellWithStyle{value: v, style: st.section} }
-	usd := func(d decimal.Decimal) cellWithStyle {
-		return cellWithStyle{value: d.InexactFloat64(), style: st.column[kindUSD]}
+	g := newGridSheet(w.f, st, SheetSummary)
+	// Column A holds labels and check names, F the checks' details: both
+	// wrap rather than widen the page.
+	g.wrapAt[0], g.wrapAt[5] = 46, 60
+	payouts, unpaid, exceptions := w.payoutSheet, w.unpaidSheet, w.exceptionSheet
+	sum := func(s *streamedSheet, col int) string { return "SUM(" + s.ranges(col) + ")" }
+	counta := func(s *streamedSheet, col int) string { return "COUNTA(" + s.ranges(col) + ")" }
+	// countIf and sumIf: rows of s whose columns equal values (texts or
+	// numbers as formula literals), every part added up.
+	countIf := func(s *streamedSheet, cols []int, values []string) string {
+		return s.each(func(p sheetPart) string {
+			args := make([]string, len(cols))
+			for i, c := range cols {
+				args[i] = s.dataRange(p, c, false) + "," + values[i]
+			}
+			return "COUNTIFS(" + strings.Join(args, ",") + ")"
+		})
 	}
-	balance := func(d decimal.Decimal) cellWithStyle {
-		return cellWithStyle{value: d.InexactFloat64(), style: st.column[kindBalance]}
+	sumIf := func(s *streamedSheet, target int, cols []int, values []string) string {
+		return s.each(func(p sheetPart) string {
+			args := []string{s.dataRange(p, target, false)}
+			for i, c := range cols {
+				args = append(args, s.dataRange(p, c, false)+","+values[i])
+			}
+			return "SUMIFS(" + strings.Join(args, ",") + ")"
+		})
 	}
-	count := func(n int) cellWithStyle { return cellWithStyle{value: n, style: st.column[kindCount]} }
-	when := func(t *time.Time) cellWithStyle {
-		if t == nil {
-			return cellWithStyle{}
-		}
-		return cellWithStyle{value: excelTime(*t), style: st.column[kindTime]}
-	}
-	empty := cellWithStyle{}
+	quote := func(text string) string { return `"` + strings.ReplaceAll(text, `"`, `""`) + `"` }
 
 	titleStyle := st.title
 	if w.summary.Draft {
 		titleStyle = st.draftTitle
 	}
-	s.line(cellWithStyle{value: w.title(), style: titleStyle})
-	s.row++
+	g.line(gridCell{value: w.title(), style: titleStyle, spill: true})
+	g.style[1] = excelize.RowOpts{Height: 20}
+	g.blank()
 	cutoff, paymentDate := w.summary.Cutoff, w.summary.PaymentDate
-	s.line(bold("Payment month"), text(w.summary.Month))
-	s.line(bold("Cutoff (UTC)"), when(&cutoff))
-	s.line(bold("Payment date"), cellWithStyle{value: excelTime(paymentDate), style: st.column[kindDate]})
-	s.line(bold("State"), text(w.summary.State))
-	s.line(bold("Closed by"), text(w.summary.ClosedBy))
-	s.line(bold("Closed at (UTC)"), when(w.summary.ClosedAt))
-	s.line(bold("Approved by"), text(w.summary.ApprovedBy))
-	s.line(bold("Approved at (UTC)"), when(w.summary.ApprovedAt))
-	s.row++
+	g.line(g.bold("Payment month"), g.text(w.summary.Month))
+	g.line(g.bold("Cutoff (UTC)"), g.when(&cutoff, kindTime))
+	g.line(g.bold("Payment date"), g.when(&paymentDate, kindDate))
+	g.line(g.bold("State"), g.text(w.summary.State))
+	g.line(g.bold("Closed by"), g.text(w.summary.ClosedBy))
+	g.line(g.bold("Closed at (UTC)"), g.when(w.summary.ClosedAt, kindTime))
+	g.line(g.bold("Approved by"), g.text(w.summary.ApprovedBy))
+	g.line(g.bold("Approved at (UTC)"), g.when(w.summary.ApprovedAt, kindTime))
+	g.blank()
 
+	// Totals: every figure a formula over the sheets, its cached value
+	// payrun's total (reconcile has checked they agree).
 	held, carried := sumReasons(t.HeldByReason), sumReasons(t.CarriedByReason)
-	s.line(section("Totals"), section("Count"), section("Amount (USD)"))
-	s.line(text(labelPublishers), count(t.Publishers))
-	s.line(text(labelGross), count(w.paid.count), balance(t.Gross))
-	s.line(text(labelUSBase), empty, balance(t.USSourced))
-	s.line(text(labelWithheld), empty, usd(t.Withheld))
-	s.line(text(labelPaid), count(w.paid.count), usd(t.Paid))
-	s.line(text(labelSubCent), empty, balance(t.SubCentCarried))
-	s.line(text(labelHeld), count(held.Publishers), balance(held.Balance))
-	s.line(text(labelCarried), count(carried.Publishers), balance(carried.Balance))
-	s.line(text(labelReturned), count(t.Returned.Count), balance(t.Returned.Amount))
-	s.row++
+	statusIs := func(status string) (int, string) { return unpaidStatus, quote(status) }
+	heldCol, heldValue := statusIs(StatusHeld)
+	carriedCol, carriedValue := statusIs(StatusCarried)
+	publishers := counta(payouts, payoutSeller) + "+" + counta(unpaid, unpaidSeller)
+	g.line(g.section("Totals"), g.sectionRight("Count"), g.sectionRight("Amount (USD)"))
+	g.line(g.text(labelPublishers), g.count(t.Publishers, publishers))
+	g.line(g.text(labelGross), g.count(w.paid.count, counta(payouts, payoutSeller)), g.amount(t.Gross, kindUSD, sum(payouts, payoutGross)))
+	g.line(g.text(labelUSBase), gridCell{}, g.amount(t.USSourced, kindUSD, sum(payouts, payoutUSBase)))
+	g.line(g.text(labelWithheld), gridCell{}, g.amount(t.Withheld, kindUSD, sum(payouts, payoutWithheld)))
+	g.line(g.text(labelPaid), g.count(w.paid.count, counta(payouts, payoutSeller)), g.amount(t.Paid, kindUSD, sum(payouts, payoutPaid)))
+	g.line(g.text(labelSubCent), gridCell{}, g.amount(t.SubCentCarried, kindSubCent, sum(payouts, payoutRemainder)))
+	g.line(g.text(labelHeld), g.count(held.Publishers, countIf(unpaid, []int{heldCol}, []string{heldValue})),
+		g.amount(held.Balance, kindUSD, sumIf(unpaid, unpaidBalance, []int{heldCol}, []string{heldValue})))
+	g.line(g.text(labelCarried), g.count(carried.Publishers, countIf(unpaid, []int{carriedCol}, []string{carriedValue})),
+		g.amount(carried.Balance, kindUSD, sumIf(unpaid, unpaidBalance, []int{carriedCol}, []string{carriedValue})))
+	returnRow := func(label, kind string, total CountAmount) {
+		g.line(g.text(label), g.count(total.Count, countIf(exceptions, []int{exceptionKind}, []string{quote(kind)})),
+			g.amount(total.Amount, kindUSD, sumIf(exceptions, exceptionAmount, []int{exceptionKind}, []string{quote(kind)})))
+	}
+	returnRow(labelReturned, ExceptionRecredited, t.Returned)
+	returnRow(labelPaymentsReturned, ExceptionReturned, t.PaymentsReturned)
+	g.blank()
 
 	rates := append([]RateTotal(nil), t.WithheldByRate...)
 	sort.Slice(rates, func(a, b int) bool { return rates[a].Rate.LessThan(rates[b].Rate) })
-	s.line(section("Withheld by rate"), section("Recipients"), section("Base (USD)"), section("Withheld (USD)"))
+	g.line(g.section("Withheld by rate"), g.sectionRight("Recipients"), g.sectionRight("Base (USD)"), g.sectionRight("Withheld (USD)"))
 	rateTotal := RateTotal{Base: decimal.Zero, Withheld: decimal.Zero}
+	first := g.next()
 	for _, r := range rates {
-		s.line(cellWithStyle{value: r.Rate.InexactFloat64(), style: st.column[kindRate]}, count(r.Recipients), balance(r.Base), usd(r.Withheld))
+		rate := []string{r.Rate.String()}
+		g.line(g.rate(r.Rate), g.count(r.Recipients, countIf(payouts, []int{payoutRate}, rate)),
+			g.amount(r.Base, kindUSD, sumIf(payouts, payoutUSBase, []int{payoutRate}, rate)),
+			g.amount(r.Withheld, kindUSD, sumIf(payouts, payoutWithheld, []int{payoutRate}, rate)))
 		rateTotal.Recipients += r.Recipients
 		rateTotal.Base = rateTotal.Base.Add(r.Base)
 		rateTotal.Withheld = rateTotal.Withheld.Add(r.Withheld)
 	}
-	s.line(cellWithStyle{value: "Total", style: st.label}, totalCell(st, kindCount, rateTotal.Recipients),
-		totalCell(st, kindBalance, rateTotal.Base), totalCell(st, kindUSD, rateTotal.Withheld))
-	s.row++
+	above := func(col int) string {
+		return fmt.Sprintf("SUM(%s:%s)", cellRef(col, first), cellRef(col, max(first, g.next()-1)))
+	}
+	g.line(g.label("Total"), g.total(rateTotal.Recipients, kindCount, above(1)),
+		g.total(rateTotal.Base, kindUSD, above(2)), g.total(rateTotal.Withheld, kindUSD, above(3)))
+	g.blank()
 
 	methods := append([]MethodTotal(nil), t.PaidByMethod...)
 	sort.Slice(methods, func(a, b int) bool {
@@ -665,62 +701,143 @@ func (w *cycleWriter) writeSummary() error {
 		}
 		return methods[a].Currency < methods[b].Currency
 	})
-	s.line(section("Paid by method"), section("Currency"), section("Payments"), section("Amount (USD)"), section("Amount (currency)"))
+	g.line(g.section("Paid by method"), g.section("Currency"), g.sectionRight("Payments"), g.sectionRight("Amount (USD)"), g.sectionRight("Amount (currency)"))
 	methodTotal := MethodTotal{AmountUSD: decimal.Zero}
+	first = g.next()
 	for _, m := range methods {
 		places, err := money.MinorUnit(m.Currency)
 		if err != nil {
 			return fmt.Errorf("reports: summary: %w", err)
 		}
-		s.line(text(m.Method), text(m.Currency), count(m.Payments), usd(m.AmountUSD),
-			cellWithStyle{value: m.Amount.InexactFloat64(), style: st.minor[places]})
+		cols, values := []int{payoutMethod, payoutCurrency}, []string{quote(m.Method), quote(m.Currency)}
+		g.line(g.text(m.Method), g.text(m.Currency), g.count(m.Payments, countIf(payouts, cols, values)),
+			g.amount(m.AmountUSD, kindUSD, sumIf(payouts, payoutPaid, cols, values)),
+			g.minor(m.Amount, places, sumIf(payouts, payoutInCurrency, cols, values)))
 		methodTotal.Payments += m.Payments
 		methodTotal.AmountUSD = methodTotal.AmountUSD.Add(m.AmountUSD)
 	}
-	s.line(cellWithStyle{value: "Total", style: st.label}, cellWithStyle{style: st.label},
-		totalCell(st, kindCount, methodTotal.Payments), totalCell(st, kindUSD, methodTotal.AmountUSD))
-	s.row++
+	g.line(g.label("Total"), gridCell{style: st.label}, g.total(methodTotal.Payments, kindCount, above(2)),
+		g.total(methodTotal.AmountUSD, kindUSD, above(3)), gridCell{style: st.label})
+	g.blank()
 
 	for _, group := range []struct {
-		title   string
-		reasons []ReasonTotal
-	}{{"Held by reason", t.HeldByReason}, {"Carried by reason", t.CarriedByReason}} {
+		title, status string
+		reasons       []ReasonTotal
+	}{{"Held by reason", StatusHeld, t.HeldByReason}, {"Carried by reason", StatusCarried, t.CarriedByReason}} {
 		reasons := append([]ReasonTotal(nil), group.reasons...)
 		sort.SliceStable(reasons, func(a, b int) bool { return reasonOrder(reasons[a].Reason) < reasonOrder(reasons[b].Reason) })
-		s.line(section(group.title), section("Publishers"), section("Balance (USD)"))
+		g.line(g.section(group.title), g.sectionRight("Publishers"), g.sectionRight("Balance (USD)"))
+		first = g.next()
 		for _, r := range reasons {
-			s.line(text(r.Reason), count(r.Publishers), balance(r.Balance))
+			cols, values := []int{unpaidStatus, unpaidReason}, []string{quote(group.status), quote(r.Reason)}
+			g.line(g.text(r.Reason), g.count(r.Publishers, countIf(unpaid, cols, values)),
+				g.amount(r.Balance, kindUSD, sumIf(unpaid, unpaidBalance, cols, values)))
 		}
-		sum := sumReasons(reasons)
-		s.line(cellWithStyle{value: "Total", style: st.label}, totalCell(st, kindCount, sum.Publishers), totalCell(st, kindBalance, sum.Balance))
-		s.row++
+		total := sumReasons(reasons)
+		g.line(g.label("Total"), g.total(total.Publishers, kindCount, above(1)), g.total(total.Balance, kindUSD, above(2)))
+		g.blank()
 	}
 
-	s.line(section("Checks"), section("Result"), section("Detail"))
-	for _, c := range append(append([]Check(nil), w.summary.Checks...), w.writerChecks...) {
-		result := cellWithStyle{value: "PASS", style: st.pass}
-		if !c.Pass {
-			result = cellWithStyle{value: "FAIL", style: st.fail}
+	// Checks: the close's, as given; then the writer's, each a formula
+	// over the sheets (click through to the ranges) compared with payrun's
+	// own figure.
+	g.line(g.section("Checks"), g.sectionCenter("Result"), g.sectionRight("Workbook"), g.sectionRight("payrun"), g.sectionRight("Difference"), g.section("Detail"))
+	static := func(name string, pass bool, detail string) {
+		row := g.line(g.text(name), g.result(pass, ""), gridCell{}, gridCell{}, gridCell{}, g.text(detail))
+		g.results = append(g.results, [2]int{1, row})
+	}
+	for _, c := range w.summary.Checks {
+		static(c.Name, c.Pass, c.Detail)
+	}
+	for _, failure := range w.ruleFailures {
+		static("Payout rows: "+failure.rule, false, fmt.Sprintf("%d row(s) break it, e.g. %s", failure.count, failure.example))
+	}
+	if len(w.ruleFailures) == 0 {
+		static("Payout rows follow the rounding rules (SPEC §1)", true, fmt.Sprintf("%d rows recomputed", w.paid.count))
+	}
+	for _, c := range w.checks() {
+		row := g.next()
+		difference := fmt.Sprintf("%s-%s", cellRef(2, row), cellRef(3, row))
+		switch sheets := c.sheets.(type) {
+		case int:
+			payrun := c.payrun.(int)
+			g.line(g.text(c.name), g.result(sheets == payrun, fmt.Sprintf(`IF(%s=0,"PASS","FAIL")`, cellRef(4, row))),
+				g.count(sheets, c.formula), g.count(payrun, ""), g.count(sheets-payrun, difference), g.text(c.detail))
+		case decimal.Decimal:
+			payrun := c.payrun.(decimal.Decimal)
+			tolerance := centTolerance
+			if c.kind == kindSubCent {
+				tolerance = microTolerance
+			}
+			diff := sheets.Sub(payrun)
+			pass := diff.Abs().LessThan(decimal.RequireFromString(tolerance))
+			g.line(g.text(c.name), g.result(pass, fmt.Sprintf(`IF(ABS(%s)<%s,"PASS","FAIL")`, cellRef(4, row), tolerance)),
+				g.amount(sheets, c.kind, c.formula), g.amount(payrun, c.kind, ""), g.amount(diff, c.kind, difference), g.text(c.detail))
 		}
-		s.line(text(c.Name), result, text(c.Detail))
+		g.results = append(g.results, [2]int{1, row})
 	}
-	if s.err != nil {
-		return fmt.Errorf("reports: summary: %w", s.err)
-	}
-	for col, width := range []float64{36, 14, 18, 18, 18} {
-		name, _ := excelize.ColumnNumberToName(col + 1)
-		if err := w.f.SetColWidth(SheetSummary, name, name, width); err != nil {
-			return err
-		}
-	}
-	return nil
+	return g.write()
 }
 
-func totalCell(st *styles, kind cellKind, value any) cellWithStyle {
-	if d, ok := value.(decimal.Decimal); ok {
-		value = d.InexactFloat64()
+// checks are the writer's formula checks: each sheet's figure against the
+// summary's total (payrun's), so a reader sees where a figure comes from
+// and a recalculating reader re-checks it.
+func (w *cycleWriter) checks() []summaryCheck {
+	t := w.summary.Totals
+	payouts, unpaid, withholding, files, exceptions := w.payoutSheet, w.unpaidSheet, w.withholdingSheet, w.fileSheet, w.exceptionSheet
+	sum := func(s *streamedSheet, col int) string { return "SUM(" + s.ranges(col) + ")" }
+	sumIf := func(s *streamedSheet, target, col int, value string) string {
+		return s.each(func(p sheetPart) string {
+			return fmt.Sprintf(`SUMIFS(%s,%s,"%s")`, s.dataRange(p, target, false), s.dataRange(p, col, false), value)
+		})
 	}
-	return cellWithStyle{value: value, style: st.total[kind]}
+	held, carried := sumReasons(t.HeldByReason), sumReasons(t.CarriedByReason)
+	paidCount := 0
+	for _, m := range t.PaidByMethod {
+		paidCount += m.Payments
+	}
+	checks := []summaryCheck{
+		{name: "Publishers: Payouts + Held and carried rows", formula: "COUNTA(" + payouts.ranges(payoutSeller) + ")+COUNTA(" + unpaid.ranges(unpaidSeller) + ")",
+			sheets: w.paid.count + w.unpaidCount, payrun: t.Publishers, detail: "evaluated accounts: paid, held, carried"},
+		{name: "Payouts: rows = payments", formula: "COUNTA(" + payouts.ranges(payoutSeller) + ")",
+			sheets: w.paid.count, payrun: paidCount, detail: "paid publishers, by method and currency"},
+		{name: "Payouts: gross (USD)", formula: sum(payouts, payoutGross), sheets: w.paid.gross, payrun: t.Gross, kind: kindUSD,
+			detail: "= withheld + paid + sub-cent remainders"},
+		{name: "Payouts: US-sourced base (USD)", formula: sum(payouts, payoutUSBase), sheets: w.paid.usBase, payrun: t.USSourced, kind: kindUSD},
+		{name: "Payouts: withheld (USD)", formula: sum(payouts, payoutWithheld), sheets: w.paid.withheld, payrun: t.Withheld, kind: kindUSD,
+			detail: "journal: US tax liability"},
+		{name: "Payouts: paid (USD)", formula: sum(payouts, payoutPaid), sheets: w.paid.paidUSD, payrun: t.Paid, kind: kindUSD,
+			detail: "journal: payments in transit"},
+		{name: "Payouts: sub-cent remainders (USD)", formula: sum(payouts, payoutRemainder), sheets: w.paid.remainder, payrun: t.SubCentCarried,
+			kind: kindSubCent, detail: "left in the publishers' balances"},
+		{name: "Withholding: base (USD)", formula: sum(withholding, withholdingBase), sheets: w.withheldRows.base, payrun: t.USSourced, kind: kindUSD},
+		{name: "Withholding: withheld (USD)", formula: sum(withholding, withholdingWithheld), sheets: w.withheldRows.withheld, payrun: t.Withheld, kind: kindUSD},
+		{name: "Held and carried: held balance (USD)", formula: sumIf(unpaid, unpaidBalance, unpaidStatus, StatusHeld),
+			sheets: w.unpaidBalance(StatusHeld), payrun: held.Balance, kind: kindUSD, detail: "kept whole for the next cycle"},
+		{name: "Held and carried: carried balance (USD)", formula: sumIf(unpaid, unpaidBalance, unpaidStatus, StatusCarried),
+			sheets: w.unpaidBalance(StatusCarried), payrun: carried.Balance, kind: kindUSD, detail: "kept whole for the next cycle"},
+		{name: "Exceptions: returns recredited (USD)", formula: sumIf(exceptions, exceptionAmount, exceptionKind, ExceptionRecredited),
+			sheets: w.recredited.sum.value(), payrun: t.Returned.Amount, kind: kindUSD, detail: "earlier payments returned, in this cycle's balances"},
+		{name: "Exceptions: payments returned (USD)", formula: sumIf(exceptions, exceptionAmount, exceptionKind, ExceptionReturned),
+			sheets: w.returned.sum.value(), payrun: t.PaymentsReturned.Amount, kind: kindUSD, detail: "recredited for the next cycle"},
+	}
+	if w.fileCount > 0 {
+		checks = append(checks, summaryCheck{name: "Payment files' control totals = paid (USD)", formula: sum(files, fileControlUSD),
+			sheets: w.fileControlUSD, payrun: t.Paid, kind: kindUSD,
+			detail: fmt.Sprintf("%d file(s), %d record(s)", w.fileCount, w.fileRecords)})
+	}
+	return checks
+}
+
+// unpaidBalance is the balance the Held and carried rows of status add up to.
+func (w *cycleWriter) unpaidBalance(status string) decimal.Decimal {
+	total := decimal.Zero
+	for key, r := range w.unpaidByReason {
+		if strings.HasPrefix(key, status+"\x00") {
+			total = total.Add(r.Balance)
+		}
+	}
+	return total
 }
 
 func sumReasons(reasons []ReasonTotal) ReasonTotal {

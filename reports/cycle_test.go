@@ -57,8 +57,8 @@ func TestCycleWorkbookSheetsHeadersAndTypes(t *testing.T) {
 
 	payouts := dump.sheet(t, "Payouts")
 	formats := map[string]string{
-		"Gross (USD)": formatBalance, "US-sourced base (USD)": formatBalance, "Rate": formatRate,
-		"Withheld (USD)": formatUSD, "Paid (USD)": formatUSD, "Remainder carried (USD)": formatBalance,
+		"Gross (USD)": formatUSD, "US-sourced base (USD)": formatUSD, "Rate": formatRate,
+		"Withheld (USD)": formatUSD, "Paid (USD)": formatUSD, "Remainder carried (USD)": formatSubCent,
 		"FX rate": formatFX,
 	}
 	for header, format := range formats {
@@ -72,8 +72,8 @@ func TestCycleWorkbookSheetsHeadersAndTypes(t *testing.T) {
 	}
 	// Amounts in payout currencies carry the currency's minor unit.
 	paidInCurrency := payouts.column(t, "Paid (payout currency)")
-	require.Equal(t, "#,##0", payouts.cell(4, paidInCurrency).Format, "JPY has no decimals")
-	require.Equal(t, "#,##0.00", payouts.cell(2, paidInCurrency).Format, "EUR has 2")
+	require.Equal(t, minorFormats[0], payouts.cell(4, paidInCurrency).Format, "JPY has no decimals")
+	require.Equal(t, minorFormats[2], payouts.cell(2, paidInCurrency).Format, "EUR has 2")
 	// Publisher names are text even when they look like formulas.
 	require.Equal(t, "s", payouts.cell(3, payouts.column(t, "Publisher")).Type)
 	require.Equal(t, "=Sampa Jogos", payouts.cell(3, payouts.column(t, "Publisher")).Value)
@@ -329,9 +329,15 @@ func TestCycleWorkbookFlagsRuleBreaks(t *testing.T) {
 	summary := dumpWorkbook(t, writeFixture(t, fixture)).sheet(t, "Summary")
 	row := summary.labelRow(t, "Payout rows: withheld = round-half-up(rate × base, 2)")
 	require.Equal(t, "FAIL", row[1].Value)
-	require.Contains(t, row[2].Value, "S-1003")
+	require.Contains(t, row[5].Value, "S-1003")
+	// The files' control totals (3027.76) are not the summary's paid: the
+	// check's formula says FAIL, and so does its cached value.
 	files := summary.labelRow(t, "Payment files' control totals = paid (USD)")
 	require.Equal(t, "FAIL", files[1].Value)
+	require.Equal(t, `=IF(ABS(E`+files[1].Formula[len(`=IF(ABS(E`):], files[1].Formula)
+	require.Equal(t, 3027.76, files[2].Value, "the files' total, from the Files sheet")
+	require.Equal(t, 3027.77, files[3].Value, "payrun's paid")
+	require.InDelta(t, -0.01, files[4].Value, 1e-9, "the difference")
 }
 
 func TestCycleWorkbookEmptyCycle(t *testing.T) {

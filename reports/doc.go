@@ -19,10 +19,12 @@
 //
 //   - Summary: month, cutoff, payment date, state, who closed and approved
 //     it and when; totals (publishers, gross, US-sourced base, withheld,
-//     paid, sub-cent remainders, held, carried, returned); withheld by rate;
-//     paid by method and currency; held and carried by primary reason; the
-//     close's checks followed by the writer's own (rounding rules recomputed
-//     per payout row, sheets adding up, payment files' control totals).
+//     paid, sub-cent remainders, held, carried, returns recredited into
+//     this cycle, this cycle's payments returned after its release);
+//     withheld by rate; paid by method and currency; held and carried by
+//     primary reason; the close's checks followed by the writer's own
+//     (rounding rules recomputed per payout row, each sheet's figures
+//     against payrun's totals, payment files' control totals).
 //   - Payouts: Seller ID, Publisher, Country, Method, Account (masked),
 //     Currency, Gross (USD), US-sourced base (USD), Rate, Rate reason,
 //     Withheld (USD), Paid (USD), Remainder carried (USD), FX rate, Paid
@@ -33,7 +35,13 @@
 //     (USD).
 //   - Files: File, Kind, Records, Control total (USD), Currency, Control
 //     total (currency), SHA-256.
-//   - Exceptions: Kind, Seller ID, Reference, Detail, Amount (USD).
+//   - Exceptions: Kind, Seller ID, Reference, Detail, Amount (USD). Returns
+//     have two kinds the Summary counts: ExceptionReturned (a payment of
+//     this cycle that came back after the release, recredited for the next
+//     cycle) and ExceptionRecredited (an earlier cycle's payment, recredited
+//     into this cycle's balances); their rows must add up to
+//     Totals.PaymentsReturned and Totals.Returned. Rewriting a released
+//     cycle's workbook after a return is imported therefore shows it.
 //
 // WriteStatement writes one publisher's statement for a cycle: sheet
 // Statement (header and payment summary block) and sheet Lines (Revenue
@@ -51,13 +59,77 @@
 // write the year-end data (SPEC §5.5).
 //
 // Every streamed sheet has its header row frozen, an autofilter over header
-// and data (not the totals, so filtering never hides them), column widths,
-// real number cells with formats (#,##0.00 for whole-cent USD,
-// #,##0.000000 for balances with sub-cents, 0.00% for rates, the payout
-// currency's minor unit for converted amounts, yyyy-mm-dd hh:mm:ss UTC for
-// times) and a totals row whose sums are exact decimals computed while
-// streaming. A cell holds an IEEE double, as every xlsx number does (Excel
-// keeps 15 significant digits): the CSV files carry the exact decimal text.
+// and data (not the totals, so filtering never hides them), every other
+// data row shaded (one conditional format), real number cells with formats
+// and a totals row. A cell holds an IEEE double, as every xlsx number does
+// (Excel keeps 15 significant digits): the CSV files carry the exact decimal
+// text.
+//
+// # Money display
+//
+// Every USD amount is shown to the cent (#,##0.00), amounts in a payout
+// currency to that currency's minor unit (JPY #,##0, BHD #,##0.000), rates
+// as 0.00%, FX rates to 6 decimals, times as yyyy-mm-dd hh:mm:ss UTC.
+// Where sub-cent precision matters the workbook does both, by amount:
+//
+//   - balances (Gross, US-sourced base, Balance, a statement line's
+//     Amount) keep their exact ledger value in the cell and are shown
+//     rounded to the cent: the formula bar, a SUM and a copy-paste see the
+//     exact value;
+//   - the sub-cent remainders themselves (Payouts' Remainder carried, the
+//     Summary's Sub-cent remainders carried, a statement's Remainder
+//     carried) are a separate 6-decimal column (#,##0.000000), since
+//     rounded to the cent they would show 0.00.
+//
+// So gross = withheld + paid + remainder reads exactly on every payout row.
+// Number formats end in "_)", leaving a small gap before the next column.
+//
+// # Totals and checks are formulas
+//
+// A totals row is SUBTOTAL(9, range) over its column's data in every part
+// of the sheet (the label counts the rows with SUBTOTAL(3, ...)): filtering
+// the table shows the total of the rows shown. The Summary's figures are
+// SUM, COUNTA, COUNTIFS and SUMIFS over the sheets' data ranges (never
+// filtered), the statement's sums SUM over its Lines. Every formula cell
+// also stores its value, computed exactly (in decimal) while streaming, so
+// a reader that does not recalculate (a viewer, a previewer, openpyxl, a
+// PDF converter) shows the right number, and a reviewer can click through
+// to the cells behind it.
+//
+// The writer's checks on the Summary each put a formula over the sheets
+// (Workbook) beside payrun's own total (payrun: the close's figures, passed
+// in CycleSummary.Totals), their Difference, and a Result formula,
+// PASS or FAIL, coloured by conditional formats. Amounts shown to the cent
+// pass within half a cent (a spreadsheet adds in binary floating point),
+// sub-cent remainders within half a micro-dollar, counts exactly. The
+// cached results are the writer's exact comparison; a workbook whose rows
+// disagree with the totals is not written at all (ErrTotalsMismatch).
+//
+// # Layout and printing
+//
+// Column widths are measured from each column's longest formatted value:
+// its header (bold, wrapped onto at most three lines, room left for the
+// autofilter's button), every cell as its number format shows it, and the
+// totals row, in Calibri 11's character widths (charWidths, the metrics of
+// Carlito, which LibreOffice substitutes for Calibri), with padding. Text
+// columns are capped (60 characters, 40 for names, prose columns — reasons,
+// hints, details, addresses — 48) and wrap beyond the cap; nothing shows
+// ### or is cut off.
+//
+// The widths cost no second pass over the rows. excelize's StreamWriter
+// writes a sheet's <cols> before its first row, so each column keeps a
+// meter while the rows stream (the widest text, the largest magnitude: a
+// comparison per cell), and when the workbook is saved the zip writer puts
+// the measured <cols> in place of the provisional one, as it does for the
+// sheet's <dimension> (see spoolZip). The Summary and Statement sheets are
+// small: they are built in memory and measured before they are written.
+//
+// Every sheet prints landscape on US Letter, fit to one page wide and as
+// many pages down as needed, with narrow margins; a table repeats its
+// header row on every page (Print_Titles); the print area is the used
+// range; the footer names the document (cycle, statement or tax year), the
+// sheet and "Page N of M". Every font names Calibri 11 explicitly (a style
+// without a font name reads as a serif in LibreOffice).
 //
 // # Limits
 //
@@ -70,11 +142,12 @@
 //   - MaxStatementPayoutUSLines (5,000,000): the only rows held in memory
 //     are one payout's US-sourced amounts, for the allocation.
 //
-// Memory stays flat: rows are never collected; excelize's StreamWriter
-// keeps at most 16 MB of a sheet in memory and spools the rest to a
-// temporary file; the zip is compressed into a spool file next to the
-// output, not built in memory as excelize's own save does. Measured: peak
-// heap about 60 MB for both 100,000 and 1,000,000 payout rows.
+// Memory stays flat: rows are never collected (a column's width is a few
+// numbers); excelize's StreamWriter keeps at most 16 MB of a sheet in
+// memory and spools the rest to a temporary file; the zip is compressed
+// into a spool file next to the output, not built in memory as excelize's
+// own save does. Measured: peak heap about 60 MB for both 100,000 and
+// 1,000,000 payout rows.
 //
 // # Publishing files
 //
@@ -91,7 +164,7 @@
 // ("A1:Q42"), which streaming readers (openpyxl read_only=True) trust as
 // the sheet's size: excelize's StreamWriter writes it before any row, so
 // the spool zip writer puts the range recorded when the sheet was finished
-// in its place; sheets written cell by cell set it as they grow.
+// in its place (and the measured column widths in place of <cols>).
 //
 // Workbooks are deterministic: the same input gives the same bytes (zip
 // entries in a fixed order without timestamps, styles created in a fixed
@@ -102,7 +175,8 @@
 // times RFC 3339 UTC. Text cells starting with = + - @ tab or CR get a
 // leading apostrophe so a spreadsheet shows them instead of evaluating them
 // (publisher names come from outside). The xlsx files need no such guard:
-// text is written as inline strings, never formulas.
+// text is written as inline strings, never formulas; the only formulas are
+// the writer's own, over ranges, with criteria quoted.
 //
 // # Failure modes
 //

@@ -128,7 +128,7 @@ func newCycleFixture() cycleFixture {
 			{Name: "paypal-2026-11-1.json", Kind: "paypal", SHA256: "5a4b", Records: 1, ControlTotalUSD: d("225.08"), Currency: "USD", ControlTotal: d("225.08")},
 		},
 		exceptions: []ExceptionRow{
-			{Kind: "returned", SellerID: "S-3001", Reference: "PAY-2026-10-0042", Detail: "ACH return R03: no account", Amount: d("150.00")},
+			{Kind: ExceptionRecredited, SellerID: "S-3001", Reference: "PAY-2026-10-0042", Detail: "ACH return R03: no account", Amount: d("150.00")},
 			{Kind: "expiring_tax_form", SellerID: "S-2003", Reference: "W-8BEN 2022", Detail: "expires 2026-12-31"},
 		},
 	}

@@ -18,27 +18,35 @@ import (
 const systemPython = "/usr/bin/python3"
 
 // dumpScript prints a workbook as JSON: per sheet its name, frozen pane,
-// autofilter, column widths and every row's cells with openpyxl's data type,
-// value and number format.
+// autofilter, column widths, print setup (orientation, fit to pages, print
+// titles and area, footer), the ranges of its conditional formats and every
+// row's cells with openpyxl's data type, cached value, formula (if any) and
+// number format. It loads the workbook twice: once for the formulas, once
+// (data_only) for the values a reader that does not recalculate shows.
 const dumpScript = `
 import datetime, json, sys
 import openpyxl
-from openpyxl.utils import get_column_letter
 
 wb = openpyxl.load_workbook(sys.argv[1])
+values = openpyxl.load_workbook(sys.argv[1], data_only=True)
 out = {"active": wb.active.title, "sheets": []}
 for ws in wb.worksheets:
+    vs = values[ws.title]
     rows = []
     for row in ws.iter_rows():
         cells = []
         for c in row:
-            if c.value is None:
+            v = vs[c.coordinate].value
+            formula = c.value if c.data_type == "f" else None
+            if v is None and formula is None:
                 cells.append(None)
                 continue
-            v = c.value
             if isinstance(v, (datetime.datetime, datetime.date)):
                 v = v.isoformat()
-            cells.append({"t": c.data_type, "v": v, "f": c.number_format})
+            cell = {"t": vs[c.coordinate].data_type, "v": v, "f": c.number_format}
+            if formula is not None:
+                cell["formula"] = formula
+            cells.append(cell)
         while cells and cells[-1] is None:
             cells.pop()
         rows.append(cells)
@@ -48,11 +56,27 @@ for ws in wb.worksheets:
     for key, dim in sorted(ws.column_dimensions.items()):
         if dim.width and dim.customWidth:
             widths[key] = dim.width
+    area = ws.print_area
+    if isinstance(area, (list, tuple)):
+        area = ",".join(area)
+    ps = ws.page_setup
+    setup = ws.sheet_properties.pageSetUpPr
     out["sheets"].append({
         "name": ws.title,
         "freeze": ws.freeze_panes,
         "autofilter": ws.auto_filter.ref,
         "widths": widths,
+        "print": {
+            "orientation": ps.orientation,
+            "paper": ps.paperSize,
+            "fit_to_page": bool(setup and setup.fitToPage),
+            "fit_width": ps.fitToWidth,
+            "fit_height": ps.fitToHeight,
+            "titles": ws.print_title_rows,
+            "area": area,
+            "footer": [ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text],
+        },
+        "conditional": sorted(str(r.sqref) for r in ws.conditional_formatting),
         "rows": rows,
     })
 json.dump(out, sys.stdout, indent=1, sort_keys=True)
@@ -68,13 +92,30 @@ type sheetDump struct {
 	Freeze     *string            `json:"freeze"`
 	Autofilter *string            `json:"autofilter"`
 	Widths     map[string]float64 `json:"widths"`
-	Rows       [][]*cellDump      `json:"rows"`
+	Print      printDump          `json:"print"`
+	// Conditional lists the ranges with conditional formats.
+	Conditional []string      `json:"conditional"`
+	Rows        [][]*cellDump `json:"rows"`
+}
+
+// printDump is a sheet's print setup as openpyxl reads it.
+type printDump struct {
+	Orientation string    `json:"orientation"`
+	Paper       *int      `json:"paper"`
+	FitToPage   bool      `json:"fit_to_page"`
+	FitWidth    *int      `json:"fit_width"`
+	FitHeight   *int      `json:"fit_height"`
+	Titles      *string   `json:"titles"`
+	Area        *string   `json:"area"`
+	Footer      []*string `json:"footer"`
 }
 
 type cellDump struct {
 	Type   string `json:"t"`
-	Value  any    `json:"v"`
+	Value  any    `json:"v"` // the cached value
 	Format string `json:"f"`
+	// Formula is the cell's formula, "=SUM(...)", when it has one.
+	Formula string `json:"formula"`
 }
 
 // requireOpenpyxl fails (never skips) when the system python lacks openpyxl.

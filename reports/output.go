@@ -178,7 +178,8 @@ func saveWorkbook(f *excelize.File, st *styles, path string, o options) error {
 }
 
 // writeWorkbook writes f's zip to w, spooling in spoolDir. The streamed
-// sheets get their used ranges from st (see styles.usedRanges).
+// sheets get their used ranges and measured widths from st (see
+// styles.heads).
 func writeWorkbook(f *excelize.File, st *styles, w io.Writer, spoolDir string) error {
 	spool, err := os.CreateTemp(spoolDir, ".reports-spool-*")
 	if err != nil {
@@ -188,7 +189,7 @@ func writeWorkbook(f *excelize.File, st *styles, w io.Writer, spoolDir string) e
 		_ = spool.Close()
 		_ = os.Remove(spool.Name())
 	}()
-	zw := &spoolZip{out: w, spool: spool, spoolBuffer: bufio.NewWriterSize(spool, 256<<10), usedRanges: st.usedRanges}
+	zw := &spoolZip{out: w, spool: spool, spoolBuffer: bufio.NewWriterSize(spool, 256<<10), heads: st.heads}
 	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zw })
 	leftover, err := f.WriteToBuffer()
 	if err != nil {
@@ -219,22 +220,26 @@ type spoolZip struct {
 	checksum    hash.Hash32
 	err         error
 
-	// usedRanges: worksheet part → its real used range. While head is
+	// heads: worksheet part → what its head must say. While head is
 	// non-nil, the current entry is such a worksheet whose opening bytes
-	// are held back until its <dimension> has been seen and corrected.
-	usedRanges map[string]string
-	usedRange  string
-	head       []byte
+	// (up to <sheetData>) are held back until they can be corrected: the
+	// <dimension ref> and the <cols> element.
+	heads       map[string]sheetHead
+	currentHead sheetHead
+	head        []byte
 }
 
 // maxWorksheetHead bounds the bytes held back at the start of a worksheet
-// while looking for its <dimension>: it comes right after <sheetPr>, within
-// the first few hundred bytes; past this, the entry is written unchanged.
+// while looking for its <sheetData>: <sheetPr>, <dimension>, <sheetViews>,
+// <sheetFormatPr> and <cols> come before it, within a few kilobytes; past
+// this, the entry is written unchanged.
 const maxWorksheetHead = 64 << 10
 
 var (
 	dimensionOpen = []byte(`<dimension ref="`)
 	sheetDataOpen = []byte(`<sheetData`)
+	colsOpen      = []byte(`<cols>`)
+	colsClose     = []byte(`</cols>`)
 )
 
 type spoolEntry struct {
@@ -252,9 +257,9 @@ func (z *spoolZip) Create(name string) (io.Writer, error) {
 	}
 	z.entries = append(z.entries, spoolEntry{name: name, offset: z.written})
 	z.current = &z.entries[len(z.entries)-1]
-	z.usedRange, z.head = "", nil
-	if ref, ok := z.usedRanges[name]; ok {
-		z.usedRange, z.head = ref, make([]byte, 0, 1024)
+	z.currentHead, z.head = sheetHead{}, nil
+	if head, ok := z.heads[name]; ok {
+		z.currentHead, z.head = head, make([]byte, 0, 4096)
 	}
 	if z.compressor == nil {
 		var err error
@@ -348,8 +353,20 @@ func (w spoolEntryWriter) Write(p []byte) (int, error) {
 		return 0, errors.New("reports: write to a finished zip entry")
 	}
 	if z.head != nil {
+		if len(z.head) == 0 {
+			// Usually the whole head comes in the first write: correct it
+			// without copying the rest (up to excelize's 16 MiB buffer).
+			if end := bytes.Index(p, sheetDataOpen); end >= 0 {
+				z.head = append(z.head, p[:end]...)
+				z.flushHead()
+				if _, err := z.writeEntry(p[end:]); err != nil {
+					return 0, err
+				}
+				return len(p), z.err
+			}
+		}
 		z.head = append(z.head, p...)
-		if dimensionEnd(z.head) >= 0 || bytes.Contains(z.head, sheetDataOpen) || len(z.head) >= maxWorksheetHead {
+		if bytes.Contains(z.head, sheetDataOpen) || len(z.head) >= maxWorksheetHead {
 			z.flushHead()
 		}
 		return len(p), z.err
@@ -372,18 +389,28 @@ func dimensionEnd(head []byte) int {
 }
 
 // flushHead writes the held-back start of a worksheet with its
-// <dimension ref> replaced by the real used range.
+// <dimension ref> replaced by the real used range and its <cols> by the
+// measured widths.
 func (z *spoolZip) flushHead() {
 	if z.head == nil {
 		return
 	}
 	head := z.head
 	z.head = nil
-	if end := dimensionEnd(head); end >= 0 {
+	if end := dimensionEnd(head); end >= 0 && z.currentHead.usedRange != "" {
 		start := bytes.Index(head, dimensionOpen) + len(dimensionOpen)
-		fixed := make([]byte, 0, len(head)+len(z.usedRange))
-		fixed = append(append(append(fixed, head[:start]...), z.usedRange...), head[end:]...)
+		fixed := make([]byte, 0, len(head)+len(z.currentHead.usedRange))
+		fixed = append(append(append(fixed, head[:start]...), z.currentHead.usedRange...), head[end:]...)
 		head = fixed
+	}
+	if cols := z.currentHead.cols; cols != "" {
+		start, end := bytes.Index(head, colsOpen), bytes.Index(head, colsClose)
+		if start >= 0 && end > start {
+			end += len(colsClose)
+			fixed := make([]byte, 0, len(head)-(end-start)+len(cols))
+			fixed = append(append(append(fixed, head[:start]...), cols...), head[end:]...)
+			head = fixed
+		}
 	}
 	_, _ = z.writeEntry(head)
 }

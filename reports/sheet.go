@@ -3,6 +3,7 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -42,8 +43,8 @@ type cellKind int
 
 const (
 	kindText    cellKind = iota
-	kindUSD              // whole cents: #,##0.00
-	kindBalance          // ledger precision, sub-cents: #,##0.000000
+	kindUSD              // any USD amount, shown to the cent (#,##0.00); the cell holds the exact value
+	kindSubCent          // sub-cent remainders, shown to the micro-dollar (#,##0.000000)
 	kindRate             // 0.30 shown as 30.00%
 	kindFX               // exchange rate, 6 decimals
 	kindCount            // integer with thousands separator
@@ -52,38 +53,68 @@ const (
 	kindDate             // date only
 )
 
-// Number formats (Excel custom number format codes).
+// Number formats (Excel custom number format codes). "_)" leaves the width
+// of a ")" after a number, so that a right-aligned figure does not touch
+// the text of the column to its right.
 const (
-	formatUSD     = `#,##0.00;-#,##0.00`
-	formatBalance = `#,##0.000000;-#,##0.000000`
-	formatRate    = `0.00%`
-	formatFX      = `0.000000`
-	formatCount   = `#,##0`
+	formatUSD     = `#,##0.00_);-#,##0.00_)`
+	formatSubCent = `#,##0.000000_);-#,##0.000000_)`
+	formatRate    = `0.00%_)`
+	formatFX      = `0.000000_)`
+	formatCount   = `#,##0_)`
 	formatTime    = `yyyy-mm-dd hh:mm:ss`
 	formatDate    = `yyyy-mm-dd`
 )
 
 // minorFormats are the formats of amounts with 0 to 3 minor-unit decimals
 // (ISO 4217 exponents in use: JPY 0, USD 2, BHD 3).
-var minorFormats = [...]string{`#,##0`, `#,##0.0`, `#,##0.00`, `#,##0.000`}
+var minorFormats = [...]string{`#,##0_);-#,##0_)`, `#,##0.0_);-#,##0.0_)`, `#,##0.00_);-#,##0.00_)`, `#,##0.000_);-#,##0.000_)`}
 
-// styles are the style ids of one workbook.
+// numberPad is the width "_)" leaves after a number.
+const numberPad = 0.6
+
+// The workbooks' font: excelize's default (Calibri 11), named on every
+// style. The widths are measured in its metrics (charWidths).
+const (
+	fontName = "Calibri"
+	fontSize = 11
+)
+
+// styles are the style ids of one workbook, and what the zip writer must
+// correct in its streamed sheets.
 type styles struct {
-	header, title, draftTitle, section, label, bold, fail, pass int
-	column                                                      map[cellKind]int
-	total                                                       map[cellKind]int
-	minor                                                       [len(minorFormats)]int
-	// usedRanges maps each streamed worksheet part ("xl/worksheets/sheet2.xml")
-	// to its used range ("A1:Q42"). excelize's StreamWriter writes the
-	// sheet's <dimension> when it is created, before any row, so it always
-	// says "A1"; streaming readers (openpyxl read_only=True) trust it and
-	// would see one row. The zip writer puts the real range in its place
-	// (see spoolZip).
-	usedRanges map[string]string
+	header, headerRight, title, draftTitle, section, sectionRight, sectionCenter, label, bold, wrap, result int
+	// passFormat and failFormat are the conditional formats (dxf ids) that
+	// colour a check's result green or red, whatever value a reader
+	// recalculates; stripe shades every other row of a table.
+	passFormat, failFormat, stripe int
+	// left are left-aligned number styles (the summary's header block and
+	// rate labels).
+	left       map[cellKind]int
+	column     map[cellKind]int
+	total      map[cellKind]int
+	minor      [len(minorFormats)]int
+	minorTotal [len(minorFormats)]int
+	// document names the workbook in every page's footer ("Payout summary
+	// 2026-11").
+	document string
+	// heads maps each streamed worksheet part ("xl/worksheets/sheet2.xml")
+	// to what its opening bytes must say: excelize's StreamWriter writes the
+	// sheet's <dimension> and <cols> before any row, so the dimension says
+	// "A1" (streaming readers, openpyxl read_only=True, trust it and would
+	// see one row) and the widths are not measured yet. The zip writer puts
+	// the real ones in their place (see spoolZip).
+	heads map[string]sheetHead
+}
+
+// sheetHead is what a streamed worksheet's head must say.
+type sheetHead struct {
+	usedRange string // "A1:Q42"
+	cols      string // the <cols> element; "" keeps the one written
 }
 
 func newStyles(f *excelize.File) (*styles, error) {
-	s := &styles{column: map[cellKind]int{}, total: map[cellKind]int{}, usedRanges: map[string]string{}}
+	s := &styles{column: map[cellKind]int{}, total: map[cellKind]int{}, left: map[cellKind]int{}, heads: map[string]sheetHead{}}
 	var err error
 	add := func(style *excelize.Style) int {
 		if err != nil {
@@ -99,43 +130,86 @@ func newStyles(f *excelize.File) (*styles, error) {
 		kind   cellKind
 		format string
 	}{
-		{kindUSD, formatUSD}, {kindBalance, formatBalance}, {kindRate, formatRate}, {kindFX, formatFX},
+		{kindUSD, formatUSD}, {kindSubCent, formatSubCent}, {kindRate, formatRate}, {kindFX, formatFX},
 		{kindCount, formatCount}, {kindTime, formatTime}, {kindDate, formatDate},
 	}
-	bold := &excelize.Font{Bold: true}
+	// Every font names Calibri 11, the workbook's default: a font without a
+	// name or size is read by LibreOffice as its own default (a serif),
+	// wider than the widths were measured for.
+	font := func(bold bool, size float64, color string) *excelize.Font {
+		return &excelize.Font{Bold: bold, Family: fontName, Size: size, Color: color}
+	}
+	bold := font(true, fontSize, "")
 	topBorder := []excelize.Border{{Type: "top", Color: "000000", Style: 1}}
+	// Every cell is aligned to the top, so that a row whose prose wraps
+	// onto several lines still reads across.
+	top := &excelize.Alignment{Vertical: "top"}
 	s.header = add(&excelize.Style{
 		Font:      bold,
 		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
 		Border:    []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}},
 		Alignment: &excelize.Alignment{Vertical: "top", WrapText: true},
 	})
-	s.title = add(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}})
-	s.draftTitle = add(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14, Color: "C00000"}})
-	s.section = add(&excelize.Style{Font: bold, Border: []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}}})
-	s.label = add(&excelize.Style{Font: bold, Border: topBorder})
-	s.bold = add(&excelize.Style{Font: bold})
-	s.fail = add(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "C00000"}})
-	s.pass = add(&excelize.Style{Font: &excelize.Font{Color: "006100"}})
+	// Over a column of numbers the header is right-aligned, like them.
+	s.headerRight = add(&excelize.Style{
+		Font:      bold,
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}},
+		Border:    []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}},
+		Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "right", Indent: 1, WrapText: true},
+	})
+	s.title = add(&excelize.Style{Font: font(true, 14, "")})
+	s.draftTitle = add(&excelize.Style{Font: font(true, 14, "C00000")})
+	sectionBorder := []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}}
+	s.section = add(&excelize.Style{Font: bold, Border: sectionBorder, Alignment: top})
+	s.sectionRight = add(&excelize.Style{Font: bold, Border: sectionBorder, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "right", Indent: 1}})
+	s.sectionCenter = add(&excelize.Style{Font: bold, Border: sectionBorder, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "center"}})
+	s.label = add(&excelize.Style{Font: bold, Border: topBorder, Alignment: top})
+	s.bold = add(&excelize.Style{Font: bold, Alignment: top})
+	s.wrap = add(&excelize.Style{Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}})
+	s.result = add(&excelize.Style{Font: bold, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "center"}})
+	s.column[kindText] = s.wrap
 	for _, f := range formatOf {
 		format := f.format
-		s.column[f.kind] = add(&excelize.Style{CustomNumFmt: &format})
-		s.total[f.kind] = add(&excelize.Style{CustomNumFmt: &format, Font: bold, Border: topBorder})
+		s.column[f.kind] = add(&excelize.Style{CustomNumFmt: &format, Alignment: top})
+		s.total[f.kind] = add(&excelize.Style{CustomNumFmt: &format, Font: bold, Border: topBorder, Alignment: top})
+		if f.kind == kindTime || f.kind == kindDate || f.kind == kindRate {
+			s.left[f.kind] = add(&excelize.Style{CustomNumFmt: &format, Alignment: &excelize.Alignment{Vertical: "top", Horizontal: "left"}})
+		}
 	}
 	for places, format := range minorFormats {
 		format := format
-		s.minor[places] = add(&excelize.Style{CustomNumFmt: &format})
+		s.minor[places] = add(&excelize.Style{CustomNumFmt: &format, Alignment: top})
+		s.minorTotal[places] = add(&excelize.Style{CustomNumFmt: &format, Font: bold, Border: topBorder, Alignment: top})
 	}
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	if s.passFormat, err = f.NewConditionalStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "006100"},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"E2EFDA"}}}); err != nil {
+		return nil, err
+	}
+	if s.failFormat, err = f.NewConditionalStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "C00000"},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"FCE4E4"}}}); err != nil {
+		return nil, err
+	}
+	if s.stripe, err = f.NewConditionalStyle(&excelize.Style{Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"F2F2F2"}}}); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// column describes one column of a streamed sheet.
+// column describes one column of a streamed sheet. Its width is measured
+// (see column.width): there is no fixed width.
 type column struct {
 	header string
-	width  float64
 	kind   cellKind
 	// total: the totals row sums this column (numeric kinds only).
 	total bool
+	// prose: free text (reasons, hints, details, addresses) whose width is
+	// capped at proseMaxWidth, longer values wrapping; other text columns
+	// are capped at maxWidth (0: defaultMaxWidth).
+	prose    bool
+	maxWidth float64
 }
 
 // minorAmount is a cell value in a payout currency, shown with that
@@ -147,9 +221,11 @@ type minorAmount struct {
 
 // streamedSheet writes one logical sheet with excelize's StreamWriter,
 // continuing in parts ("Payouts (2)") before MaxSheetRows. Every part has
-// the header row frozen, column widths and number formats, and an
-// autofilter over header and data; the last part ends with a totals row
-// over all parts, computed exactly (in decimal) while streaming.
+// the header row frozen, measured column widths, number formats, an
+// autofilter over header and data and the print setup (header row repeated
+// on every page); the last part ends with a totals row over all parts:
+// SUBTOTAL formulas whose cached values are the exact (decimal) sums
+// computed while streaming.
 type streamedSheet struct {
 	f       *excelize.File
 	styles  *styles
@@ -160,13 +236,24 @@ type streamedSheet struct {
 	name   string
 	writer *excelize.StreamWriter
 	row    int // last row written in the current part
+	// parts are the finished parts (name, last data row), for the totals
+	// row's and the summary's formulas.
+	parts []sheetPart
 
-	rows      int64 // data rows over all parts
-	sums      []exactSum
-	counts    []int64
-	cells     []any
-	lastCol   string
-	totalText string // label of the totals row; "" = "Total"
+	rows    int64   // data rows over all parts
+	label   float64 // width of the totals row's label, once written
+	sums    []exactSum
+	counts  []int64
+	meters  []meter
+	limits  []float64 // per column: maxTextWidth
+	cells   []any
+	lastCol string
+}
+
+// sheetPart is one finished part of a streamed sheet.
+type sheetPart struct {
+	name        string
+	lastDataRow int // 1 when the part has no data rows
 }
 
 func newStreamedSheet(f *excelize.File, st *styles, base string, columns []column) (*streamedSheet, error) {
@@ -177,7 +264,10 @@ func newStreamedSheet(f *excelize.File, st *styles, base string, columns []colum
 	s := &streamedSheet{
 		f: f, styles: st, base: base, columns: columns, lastCol: lastCol,
 		sums: make([]exactSum, len(columns)), counts: make([]int64, len(columns)),
-		cells: make([]any, len(columns)),
+		meters: make([]meter, len(columns)), limits: make([]float64, len(columns)), cells: make([]any, len(columns)),
+	}
+	for i, col := range columns {
+		s.limits[i] = col.maxTextWidth()
 	}
 	return s, s.startPart()
 }
@@ -199,22 +289,29 @@ func (s *streamedSheet) startPart() error {
 	if len([]rune(s.name)) > ExcelMaxSheetNameLength {
 		return fmt.Errorf("reports: sheet name %q longer than %d characters", s.name, ExcelMaxSheetNameLength)
 	}
-	if _, err := s.f.NewSheet(s.name); err != nil {
-		return fmt.Errorf("reports: sheet %q: %w", s.name, err)
+	if index, _ := s.f.GetSheetIndex(s.name); index < 0 {
+		if _, err := s.f.NewSheet(s.name); err != nil {
+			return fmt.Errorf("reports: sheet %q: %w", s.name, err)
+		}
+	}
+	if err := printSetup(s.f, s.name, s.styles.document); err != nil {
+		return fmt.Errorf("reports: sheet %q print setup: %w", s.name, err)
 	}
 	writer, err := s.f.NewStreamWriter(s.name)
 	if err != nil {
 		return fmt.Errorf("reports: sheet %q: %w", s.name, err)
 	}
 	s.writer = writer
+	// The widths are measured while the rows stream and put in place when
+	// the workbook is saved (styles.heads); these are the headers' needs,
+	// written now so that the sheet has its <cols> element, with the column
+	// styles the data cells take.
 	for i, col := range s.columns {
-		if err := writer.SetColWidth(i+1, i+1, col.width); err != nil {
+		if err := writer.SetColWidth(i+1, i+1, widthFor(headerUnits(col.header, true))); err != nil {
 			return err
 		}
-		if style, ok := s.styles.column[col.kind]; ok {
-			if err := writer.SetColStyle(i+1, i+1, style); err != nil {
-				return err
-			}
+		if err := writer.SetColStyle(i+1, i+1, s.styles.column[col.kind]); err != nil {
+			return err
 		}
 	}
 	if err := writer.SetPanes(&excelize.Panes{
@@ -225,10 +322,14 @@ func (s *streamedSheet) startPart() error {
 	}
 	header := make([]any, len(s.columns))
 	for i, col := range s.columns {
-		header[i] = excelize.Cell{StyleID: s.styles.header, Value: col.header}
+		style := s.styles.header
+		if col.kind != kindText {
+			style = s.styles.headerRight
+		}
+		header[i] = excelize.Cell{StyleID: style, Value: col.header}
 	}
 	s.row = 1
-	return writer.SetRow("A1", header, excelize.RowOpts{Height: 30})
+	return writer.SetRow("A1", header, excelize.RowOpts{Height: headerHeight})
 }
 
 // add writes one data row. values holds, per column: string,
@@ -242,29 +343,42 @@ func (s *streamedSheet) add(values ...any) error {
 			return err
 		}
 	}
+	lines := 1
 	for i, value := range values {
 		switch v := value.(type) {
 		case decimal.Decimal:
 			if s.columns[i].total {
 				s.sums[i].add(v)
 			}
-			s.cells[i] = v.InexactFloat64()
+			number := v.InexactFloat64()
+			s.meters[i].addNumber(number)
+			s.cells[i] = number
 		case minorAmount:
 			places := v.places
 			if places < 0 || int(places) >= len(s.styles.minor) {
 				return fmt.Errorf("reports: %d minor-unit decimals not supported", places)
 			}
-			s.cells[i] = excelize.Cell{StyleID: s.styles.minor[places], Value: v.amount.InexactFloat64()}
+			number := v.amount.InexactFloat64()
+			s.meters[i].addMinor(number, int(places))
+			s.cells[i] = excelize.Cell{StyleID: s.styles.minor[places], Value: number}
 		case int:
 			if s.columns[i].total {
 				s.counts[i] += int64(v)
 			}
+			s.meters[i].addNumber(float64(v))
 			s.cells[i] = v
 		case string:
 			if v == "" {
 				s.cells[i] = nil // an empty cell, not an empty text
 			} else {
+				units := s.meters[i].addText(v)
 				s.cells[i] = v
+				// Text wider than its column's cap makes the column that
+				// wide and wraps: the row gets the height of its lines
+				// (LibreOffice does not fit the height of a row it reads).
+				if limit := s.limits[i]; limit > 0 && widthFor(units) > limit {
+					lines = max(lines, wrapLines(v, limit, false))
+				}
 			}
 		case time.Time:
 			if v.IsZero() {
@@ -282,45 +396,63 @@ func (s *streamedSheet) add(values ...any) error {
 	if err != nil {
 		return err
 	}
+	if lines > 1 {
+		return s.writer.SetRow(cell, s.cells[:len(values)], excelize.RowOpts{Height: float64(rowHeight * lines)})
+	}
 	return s.writer.SetRow(cell, s.cells[:len(values)])
+}
+
+// dataRange is column col's (0-based) data rows in part p, qualified with
+// the part's sheet name unless local: "'Payouts (2)'!$L$2:$L$9". A part
+// without data rows gives its (empty) second row.
+func (s *streamedSheet) dataRange(p sheetPart, col int, local bool) string {
+	name, _ := excelize.ColumnNumberToName(col + 1)
+	last := max(p.lastDataRow, 2)
+	ref := fmt.Sprintf("$%s$2:$%s$%d", name, name, last)
+	if local {
+		return ref
+	}
+	return quoteSheet(p.name) + "!" + ref
+}
+
+// ranges is column col's data ranges over every finished part, sheet
+// qualified, comma separated: the arguments of SUM or SUBTOTAL.
+func (s *streamedSheet) ranges(col int) string {
+	refs := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		refs[i] = s.dataRange(p, col, false)
+	}
+	return strings.Join(refs, ",")
+}
+
+// each applies a one-range formula (COUNTIF, SUMIFS...) to every part and
+// adds the results: build gets the part and returns the formula.
+func (s *streamedSheet) each(build func(p sheetPart) string) string {
+	terms := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		terms[i] = build(p)
+	}
+	return strings.Join(terms, "+")
 }
 
 // finishPart ends the current part; the last part gets the totals row.
 func (s *streamedSheet) finishPart(last bool) error {
 	lastDataRow := s.row
+	s.parts = append(s.parts, sheetPart{name: s.name, lastDataRow: lastDataRow})
+	lastRow := lastDataRow
 	if last {
-		label := s.totalText
-		if label == "" {
-			label = fmt.Sprintf("Total (%d rows)", s.rows)
-			if s.part > 1 {
-				label = fmt.Sprintf("Total, all %d parts (%d rows)", s.part, s.rows)
-			}
-		}
-		totals := make([]any, len(s.columns))
-		totals[0] = excelize.Cell{StyleID: s.styles.label, Value: label}
-		for i, col := range s.columns {
-			if i == 0 {
-				continue
-			}
-			totalStyle, ok := s.styles.total[col.kind]
-			if !ok {
-				totalStyle = s.styles.label
-			}
-			switch {
-			case col.total && col.kind == kindCount:
-				totals[i] = excelize.Cell{StyleID: totalStyle, Value: s.counts[i]}
-			case col.total:
-				totals[i] = excelize.Cell{StyleID: totalStyle, Value: s.sums[i].value().InexactFloat64()}
-			default:
-				totals[i] = excelize.Cell{StyleID: s.styles.label}
-			}
-		}
-		cell, err := excelize.CoordinatesToCellName(1, s.row+tailRows)
-		if err != nil {
+		lastRow = s.row + tailRows
+		if err := s.writeTotals(lastRow); err != nil {
 			return err
 		}
-		if err := s.writer.SetRow(cell, totals); err != nil {
-			return err
+	}
+	// Every other data row is shaded, so that a printed row can be
+	// followed across the page: one conditional format, nothing per row.
+	if lastDataRow >= 3 {
+		if err := s.f.SetConditionalFormat(s.name, fmt.Sprintf("A2:%s%d", s.lastCol, lastDataRow), []excelize.ConditionalFormatOptions{
+			{Type: "formula", Criteria: "MOD(ROW(),2)=1", Format: &s.styles.stripe},
+		}); err != nil {
+			return fmt.Errorf("reports: sheet %q shading: %w", s.name, err)
 		}
 	}
 	// The autofilter covers header and data, never the totals row, so that
@@ -330,15 +462,68 @@ func (s *streamedSheet) finishPart(last bool) error {
 	if err := s.f.AutoFilter(s.name, fmt.Sprintf("A1:%s%d", s.lastCol, lastDataRow), nil); err != nil {
 		return fmt.Errorf("reports: sheet %q autofilter: %w", s.name, err)
 	}
+	if err := printRanges(s.f, s.name, fmt.Sprintf("%s%d", s.lastCol, lastRow), true); err != nil {
+		return err
+	}
 	if err := s.writer.Flush(); err != nil {
 		return fmt.Errorf("reports: sheet %q: %w", s.name, err)
 	}
-	lastRow := lastDataRow
-	if last {
-		lastRow = s.row + tailRows
+	widths, colStyles := make([]float64, len(s.columns)), make([]int, len(s.columns))
+	for i, col := range s.columns {
+		widths[i], colStyles[i] = col.width(&s.meters[i], true), s.styles.column[col.kind]
 	}
-	s.styles.usedRanges[worksheetPart(s.writer.SheetID)] = fmt.Sprintf("A1:%s%d", s.lastCol, lastRow)
+	// The totals row's label runs on into the second column when that
+	// column has no total (the cell is empty); otherwise the first column
+	// holds it.
+	if label := widthFor(s.label); label > widths[0] && (len(widths) < 2 || s.columns[1].total || label > widths[0]+widths[1]) {
+		widths[0] = label
+	}
+	s.styles.heads[worksheetPart(s.writer.SheetID)] = sheetHead{
+		usedRange: fmt.Sprintf("A1:%s%d", s.lastCol, lastRow),
+		cols:      colsXML(widths, colStyles),
+	}
 	return nil
+}
+
+// writeTotals writes the totals row at row: per total column a SUBTOTAL(9)
+// over the column's data in every part (so a filter shows the total of the
+// rows it shows), its cached value the exact sum; the label counts the
+// rows the same way.
+func (s *streamedSheet) writeTotals(row int) error {
+	label := fmt.Sprintf("Total (%d rows)", s.rows)
+	labelFormula := fmt.Sprintf(`"Total ("&SUBTOTAL(3,%s)&" rows)"`, s.ranges(0))
+	if s.part > 1 {
+		label = fmt.Sprintf("Total, all %d parts (%d rows)", s.part, s.rows)
+		labelFormula = fmt.Sprintf(`"Total, all %d parts ("&SUBTOTAL(3,%s)&" rows)"`, s.part, s.ranges(0))
+	}
+	s.label = textUnits(label, true)
+	totals := make([]any, len(s.columns))
+	totals[0] = excelize.Cell{StyleID: s.styles.label, Formula: labelFormula, Value: label}
+	for i, col := range s.columns {
+		if i == 0 {
+			continue
+		}
+		totalStyle, ok := s.styles.total[col.kind]
+		if !ok {
+			totalStyle = s.styles.label
+		}
+		switch {
+		case col.total && col.kind == kindCount:
+			totals[i] = excelize.Cell{StyleID: totalStyle, Formula: "SUBTOTAL(9," + s.ranges(i) + ")", Value: s.counts[i]}
+			s.meters[i].addNumber(float64(s.counts[i]))
+		case col.total:
+			sum := s.sums[i].value().InexactFloat64()
+			totals[i] = excelize.Cell{StyleID: totalStyle, Formula: "SUBTOTAL(9," + s.ranges(i) + ")", Value: sum}
+			s.meters[i].addNumber(sum)
+		default:
+			totals[i] = excelize.Cell{StyleID: s.styles.label}
+		}
+	}
+	cell, err := excelize.CoordinatesToCellName(1, row)
+	if err != nil {
+		return err
+	}
+	return s.writer.SetRow(cell, totals)
 }
 
 // worksheetPart is the zip entry of the worksheet with this sheet id: the

@@ -115,17 +115,23 @@ func AllocateWithholding(withheld decimal.Decimal, usAmounts []decimal.Decimal) 
 }
 
 var statementColumns = []column{
-	{header: "Revenue source", width: 14},
-	{header: "Transaction ID", width: 24},
-	{header: "Transaction date (UTC)", width: 20, kind: kindTime},
-	{header: "Market", width: 8},
-	{header: "Transaction type", width: 14},
-	{header: "Amount (USD)", width: 16, kind: kindBalance, total: true},
-	{header: "Eligible at (UTC)", width: 20, kind: kindTime},
-	{header: "Status", width: 12},
-	{header: "Withheld (USD)", width: 14, kind: kindUSD, total: true},
-	{header: "Payment ID", width: 22},
+	{header: "Revenue source"},
+	{header: "Transaction ID"},
+	{header: "Transaction date (UTC)", kind: kindTime},
+	{header: "Market"},
+	{header: "Transaction type"},
+	{header: "Amount (USD)", kind: kindUSD, total: true},
+	{header: "Eligible at (UTC)", kind: kindTime},
+	{header: "Status"},
+	{header: "Withheld (USD)", kind: kindUSD, total: true},
+	{header: "Payment ID"},
 }
+
+const (
+	lineTransaction = 1
+	lineAmount      = 5
+	lineWithheld    = 8
+)
 
 // Sheet names of the statement workbook.
 const (
@@ -291,6 +297,7 @@ func newStatementBook(header StatementHeader) (*statementBook, error) {
 		_ = f.Close()
 		return nil, err
 	}
+	st.document = "Payout statement " + header.Month + " " + header.SellerID
 	lines, err := newStreamedSheet(f, st, SheetLines, statementColumns)
 	if err != nil {
 		_ = f.Close()
@@ -308,72 +315,68 @@ func (b *statementBook) addLine(l StatementLine, withheld *decimal.Decimal) erro
 		l.Amount, l.EligibleAt, l.Status, share, l.PaymentID)
 }
 
-// finish closes the Lines sheet and writes the Statement sheet: header and
-// payment summary block.
+// finish closes the Lines sheet and writes the Statement sheet: header,
+// payment summary block and the lines' sums, formulas over the Lines sheet
+// checked against the payout.
 func (b *statementBook) finish() error {
 	if err := b.lines.close(); err != nil {
 		return err
 	}
 	st, h := b.styles, b.header
-	s := &summarySheet{f: b.f, styles: st, sheet: SheetStatement}
-	text := func(v string) cellWithStyle { return cellWithStyle{value: v} }
-	bold := func(v string) cellWithStyle { return cellWithStyle{value: v, style: st.bold} }
-	section := func(v string) cellWithStyle { return cellWithStyle{value: v, style: st.section} }
-	number := func(d decimal.Decimal, kind cellKind) cellWithStyle {
-		return cellWithStyle{value: d.InexactFloat64(), style: st.column[kind]}
-	}
-	at := func(t time.Time, kind cellKind) cellWithStyle {
-		if t.IsZero() {
-			return cellWithStyle{}
-		}
-		return cellWithStyle{value: excelTime(t), style: st.column[kind]}
-	}
-	s.line(cellWithStyle{value: "Payout statement " + h.Month + " — " + h.DisplayName, style: st.title})
-	s.row++
-	s.line(bold("Seller ID"), text(h.SellerID))
-	s.line(bold("Publisher"), text(h.DisplayName))
-	s.line(bold("Payment month"), text(h.Month))
-	s.line(bold("Cutoff (UTC)"), at(h.Cutoff, kindTime))
-	s.line(bold("Payment date"), at(h.PaymentDate, kindDate))
-	s.line(bold("Decision"), text(h.Status))
-	s.line(bold("Reasons"), text(strings.Join(h.Reasons, "; ")))
-	s.line(bold("Generated at (UTC)"), at(h.GeneratedAt, kindTime))
-	s.row++
-	s.line(section("Payment"), section(""))
+	g := newGridSheet(b.f, st, SheetStatement)
+	g.wrapAt[1] = 60
+	title := "Payout statement " + h.Month + " — " + h.DisplayName
+	g.line(gridCell{value: title, style: st.title, spill: true})
+	g.style[1] = excelize.RowOpts{Height: 20}
+	g.blank()
+	g.line(g.bold("Seller ID"), g.text(h.SellerID))
+	g.line(g.bold("Publisher"), g.text(h.DisplayName))
+	g.line(g.bold("Payment month"), g.text(h.Month))
+	g.line(g.bold("Cutoff (UTC)"), g.when(&h.Cutoff, kindTime))
+	g.line(g.bold("Payment date"), g.when(&h.PaymentDate, kindDate))
+	g.line(g.bold("Decision"), g.text(h.Status))
+	g.line(g.bold("Reasons"), g.text(strings.Join(h.Reasons, "; ")))
+	g.line(g.bold("Generated at (UTC)"), g.when(&h.GeneratedAt, kindTime))
+	g.blank()
+	g.line(g.section("Payment"), g.section(""))
+	withheldRow := 0
+	withheld := decimal.Zero
 	if p := h.Payout; p != nil {
 		places, err := money.MinorUnit(p.Currency)
 		if err != nil {
 			return fmt.Errorf("reports: statement of %s: %w", h.SellerID, err)
 		}
-		s.line(text("Payment ID"), text(p.PaymentID))
-		s.line(text("Payment status"), text(h.PaymentStatus))
-		s.line(text("Method"), text(p.Method))
-		s.line(text("Account"), text(p.MaskedAccount))
-		s.line(text("Gross (USD)"), number(p.Gross, kindBalance))
-		s.line(text("US-sourced base (USD)"), number(p.USBase, kindBalance))
-		s.line(text("Withholding rate"), number(p.Rate, kindRate))
-		s.line(text("Rate reason"), text(p.RateReason))
-		s.line(text("Withheld (USD)"), number(p.Withheld, kindUSD))
-		s.line(text("Paid (USD)"), number(p.PaidUSD, kindUSD))
-		s.line(text("Remainder carried (USD)"), number(p.Gross.Sub(p.Withheld).Sub(p.PaidUSD), kindBalance))
-		s.line(text("Payout currency"), text(p.Currency))
-		s.line(text("FX rate"), number(p.FXRate, kindFX))
-		s.line(text("Paid (payout currency)"), cellWithStyle{value: p.PaidInCurrency.InexactFloat64(), style: st.minor[places]})
+		withheld = p.Withheld
+		g.line(g.text("Payment ID"), g.text(p.PaymentID))
+		g.line(g.text("Payment status"), g.text(h.PaymentStatus))
+		g.line(g.text("Method"), g.text(p.Method))
+		g.line(g.text("Account"), g.text(p.MaskedAccount))
+		g.line(g.text("Gross (USD)"), g.amount(p.Gross, kindUSD, ""))
+		g.line(g.text("US-sourced base (USD)"), g.amount(p.USBase, kindUSD, ""))
+		g.line(g.text("Withholding rate"), g.amount(p.Rate, kindRate, ""))
+		g.line(g.text("Rate reason"), g.text(p.RateReason))
+		withheldRow = g.line(g.text("Withheld (USD)"), g.amount(p.Withheld, kindUSD, ""))
+		g.line(g.text("Paid (USD)"), g.amount(p.PaidUSD, kindUSD, ""))
+		g.line(g.text("Remainder carried (USD)"), g.amount(p.Gross.Sub(p.Withheld).Sub(p.PaidUSD), kindSubCent, ""))
+		g.line(g.text("Payout currency"), g.text(p.Currency))
+		g.line(g.text("FX rate"), g.amount(p.FXRate, kindFX, ""))
+		g.line(g.text("Paid (payout currency)"), g.minor(p.PaidInCurrency, places, ""))
 	} else {
-		s.line(text("No payment this cycle"), text(strings.Join(h.Reasons, "; ")))
+		g.line(g.text("No payment this cycle"), g.text(strings.Join(h.Reasons, "; ")))
 	}
-	s.row++
-	s.line(section("Lines"), section(""))
-	s.line(text("Earnings lines listed"), cellWithStyle{value: b.lines.rows, style: st.column[kindCount]})
-	s.line(text("Sum of amounts (USD)"), number(b.lines.sum(5), kindBalance))
-	s.line(text("Sum of withheld (USD)"), number(b.lines.sum(8), kindUSD))
-	if s.err != nil {
-		return fmt.Errorf("reports: statement: %w", s.err)
+	g.blank()
+	lines := b.lines
+	g.line(g.section("Lines"), g.section(""))
+	g.line(g.text("Earnings lines listed"), g.count(int(lines.rows), "COUNTA("+lines.ranges(lineTransaction)+")"))
+	g.line(g.text("Sum of amounts (USD)"), g.amount(lines.sum(lineAmount), kindUSD, "SUM("+lines.ranges(lineAmount)+")"))
+	sumRow := g.line(g.text("Sum of withheld (USD)"), g.amount(lines.sum(lineWithheld), kindUSD, "SUM("+lines.ranges(lineWithheld)+")"))
+	if withheldRow > 0 {
+		pass := lines.sum(lineWithheld).Sub(withheld).Abs().LessThan(decimal.RequireFromString(centTolerance))
+		row := g.line(g.text("Check: lines' withheld = payout's withheld"),
+			g.result(pass, fmt.Sprintf(`IF(ABS(%s-%s)<%s,"PASS","FAIL")`, cellRef(1, sumRow), cellRef(1, withheldRow), centTolerance)))
+		g.results = append(g.results, [2]int{1, row})
 	}
-	if err := b.f.SetColWidth(SheetStatement, "A", "A", 26); err != nil {
-		return err
-	}
-	if err := b.f.SetColWidth(SheetStatement, "B", "B", 28); err != nil {
+	if err := g.write(); err != nil {
 		return err
 	}
 	// The first sheet is active from NewFile on; SetActiveSheet would read

@@ -92,8 +92,15 @@ type Totals struct {
 	HeldByReason    []ReasonTotal
 	CarriedByReason []ReasonTotal
 	// Returned counts the payments of earlier cycles returned and
-	// recredited since the previous cycle (SPEC §6.3).
+	// recredited since the previous cycle (SPEC §6.3): they are in this
+	// cycle's opening balances. The Exceptions rows of kind
+	// ExceptionRecredited must add up to it.
 	Returned CountAmount
+	// PaymentsReturned counts this cycle's own payments that came back
+	// after its release (recredited to the publishers' balances for the
+	// next cycle). The Exceptions rows of kind ExceptionReturned must add up
+	// to it.
+	PaymentsReturned CountAmount
 }
 
 // RateTotal is the withholding at one rate.
@@ -217,6 +224,18 @@ type FileRow struct {
 	Currency        string
 	ControlTotal    decimal.Decimal // in Currency
 }
+
+// Exception kinds the summary counts (any other kind is listed as given).
+const (
+	// ExceptionReturned: a payment of this cycle came back after the
+	// release (SPEC §6.3); Amount is its USD amount, recredited to the
+	// publisher's balance for the next cycle.
+	ExceptionReturned = "payment returned"
+	// ExceptionRecredited: a payment of an earlier cycle came back before
+	// this cycle's cutoff; Amount was recredited into this cycle's opening
+	// balance.
+	ExceptionRecredited = "return recredited"
+)
 
 // ExceptionRow is one thing finance should look at: a return, a failed
 // item, a conflict, a check that did not pass.

@@ -96,31 +96,31 @@ func Form1099Kind(t Thresholds1099, row Form1099Row) string {
 }
 
 var form1042SColumns = []column{
-	{header: "Tax year", width: 9},
-	{header: "Seller ID", width: 14},
-	{header: "Recipient name", width: 30},
-	{header: "Country", width: 8},
-	{header: "Address", width: 40},
-	{header: "US TIN (masked)", width: 14},
-	{header: "Foreign TIN (masked)", width: 18},
-	{header: "Entity type", width: 14},
-	{header: "Income code", width: 8},
-	{header: "Gross US-sourced paid (USD)", width: 18, kind: kindUSD, total: true},
-	{header: "Rate", width: 8, kind: kindRate},
-	{header: "Withheld (USD)", width: 15, kind: kindUSD, total: true},
-	{header: "Reason", width: 16},
+	{header: "Tax year"},
+	{header: "Seller ID"},
+	{header: "Recipient name", maxWidth: 40},
+	{header: "Country"},
+	{header: "Address", prose: true},
+	{header: "US TIN (masked)"},
+	{header: "Foreign TIN (masked)"},
+	{header: "Entity type"},
+	{header: "Income code"},
+	{header: "Gross US-sourced paid (USD)", kind: kindUSD, total: true},
+	{header: "Rate", kind: kindRate},
+	{header: "Withheld (USD)", kind: kindUSD, total: true},
+	{header: "Reason"},
 }
 
 var form1099Columns = []column{
-	{header: "Tax year", width: 9},
-	{header: "Seller ID", width: 14},
-	{header: "Recipient name", width: 30},
-	{header: "TIN (masked)", width: 14},
-	{header: "Address", width: 40},
-	{header: "Transactions", width: 12, kind: kindCount, total: true},
-	{header: "Gross paid (USD)", width: 16, kind: kindUSD, total: true},
-	{header: "Backup withholding (USD)", width: 16, kind: kindUSD, total: true},
-	{header: "Form", width: 10},
+	{header: "Tax year"},
+	{header: "Seller ID"},
+	{header: "Recipient name", maxWidth: 40},
+	{header: "TIN (masked)"},
+	{header: "Address", prose: true},
+	{header: "Transactions", kind: kindCount, total: true},
+	{header: "Gross paid (USD)", kind: kindUSD, total: true},
+	{header: "Backup withholding (USD)", kind: kindUSD, total: true},
+	{header: "Form"},
 }
 
 func checkTaxYear(year int) error {
@@ -183,6 +183,7 @@ func writeYearEndWorkbook(path string, year int, sheetName, title string, column
 	if err != nil {
 		return err
 	}
+	st.document = fmt.Sprintf("%s %d", title, year)
 	// The first part takes the place of the default sheet.
 	if err := f.SetSheetName("Sheet1", sheetName); err != nil {
 		return err

@@ -142,6 +142,11 @@ func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (rep
 		prevCutoff, month).Scan(&t.Returned.Count, &t.Returned.Amount); err != nil {
 		return s, err
 	}
+	// This cycle's own payments that came back after its release.
+	if err := q.QueryRow(ctx, `SELECT count(*), coalesce(sum(amount_usd), 0) FROM payout_returns WHERE month = $1`,
+		month).Scan(&t.PaymentsReturned.Count, &t.PaymentsReturned.Amount); err != nil {
+		return s, err
+	}
 	// The close's own checks, shown PASS/FAIL for finance.
 	var balance, out decimal.Decimal
 	if err := q.QueryRow(ctx, `
@@ -154,9 +159,9 @@ func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (rep
 		return s, err
 	}
 	s.Checks = append(s.Checks,
-		reports.Check{Name: "conservation: balances = paid + withheld + carried", Pass: balance.Equal(out), Detail: balance.String() + " = " + out.String()},
-		reports.Check{Name: "journal: payments in transit = paid", Pass: inTransit.Equal(t.Paid), Detail: inTransit.String() + " = " + t.Paid.String()},
-		reports.Check{Name: "journal: US tax liability = withheld", Pass: ledgerWithheld.Equal(t.Withheld), Detail: ledgerWithheld.String() + " = " + t.Withheld.String()},
+		reports.Check{Name: "conservation: balances = paid + withheld + carried", Pass: balance.Equal(out), Detail: equation(balance, out, 6)},
+		reports.Check{Name: "journal: payments in transit = paid", Pass: inTransit.Equal(t.Paid), Detail: equation(inTransit, t.Paid, 2)},
+		reports.Check{Name: "journal: US tax liability = withheld", Pass: ledgerWithheld.Equal(t.Withheld), Detail: equation(ledgerWithheld, t.Withheld, 2)},
 	)
 	var files int
 	var manifestUSD decimal.Decimal
@@ -164,9 +169,39 @@ func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (rep
 		return s, err
 	}
 	if files > 0 {
-		s.Checks = append(s.Checks, reports.Check{Name: "manifest = ledger", Pass: manifestUSD.Equal(inTransit), Detail: manifestUSD.String() + " = " + inTransit.String()})
+		s.Checks = append(s.Checks, reports.Check{Name: "manifest = ledger", Pass: manifestUSD.Equal(inTransit), Detail: equation(manifestUSD, inTransit, 2)})
 	}
 	return s, nil
+}
+
+// equation is a check's detail, "3,276,556.195440 = 3,276,556.195440" (USD,
+// places decimals; "≠" when they differ).
+func equation(left, right decimal.Decimal, places int32) string {
+	sign := " = "
+	if !left.Equal(right) {
+		sign = " ≠ "
+	}
+	return grouped(left, places) + sign + grouped(right, places)
+}
+
+// grouped is d with places decimals and thousands separators.
+func grouped(d decimal.Decimal, places int32) string {
+	text := d.Abs().StringFixed(places)
+	integer, fraction, _ := strings.Cut(text, ".")
+	var b strings.Builder
+	if d.IsNegative() {
+		b.WriteByte('-')
+	}
+	for i, c := range integer {
+		if i > 0 && (len(integer)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if fraction != "" {
+		b.WriteString("." + fraction)
+	}
+	return b.String()
 }
 
 func payoutRows(ctx context.Context, q Querier, month time.Time, yield func(reports.PayoutRow) error) error {
@@ -270,11 +305,44 @@ func fileRows(ctx context.Context, q Querier, month time.Time, yield func(report
 	return rows.Err()
 }
 
+// exceptionRows lists, in this order: this cycle's payments that came back
+// after its release (reports.ExceptionReturned: the return, its reason and
+// the recredit), earlier cycles' payments returned in this cycle's window
+// and recredited into its balances (reports.ExceptionRecredited), and the
+// payout accounts rejected or flagged in the window.
 func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(reports.ExceptionRow) error) error {
 	rows, err := q.Query(ctx, `
-		SELECT 'return', a.seller_id, r.month::text, r.reason, r.amount_usd FROM payout_returns r JOIN accounts a ON a.id = r.account_id
-		WHERE r.recorded_at >= $2 AND r.recorded_at < $1
-		UNION ALL
+		SELECT r.month = $1, a.seller_id, coalesce(r.payment_id, p.payment_id, ''), r.month, r.reason, r.detail, r.source,
+		       r.returned_at, r.recorded_at, r.amount_usd
+		FROM payout_returns r JOIN accounts a ON a.id = r.account_id
+		JOIN payouts p ON p.month = r.month AND p.account_id = r.account_id
+		WHERE r.month = $1 OR (r.recorded_at >= $2 AND r.recorded_at < $1)
+		ORDER BY r.month <> $1, a.seller_id, r.month`, month, month.AddDate(0, -1, 0))
+	if err != nil {
+		return err
+	}
+	var returned []reports.ExceptionRow
+	for rows.Next() {
+		var own bool
+		var seller, paymentID, reason, detail, source string
+		var paidIn, returnedAt, recordedAt time.Time
+		var amount decimal.Decimal
+		if err := rows.Scan(&own, &seller, &paymentID, &paidIn, &reason, &detail, &source, &returnedAt, &recordedAt, &amount); err != nil {
+			rows.Close()
+			return err
+		}
+		returned = append(returned, returnException(own, seller, paymentID, paidIn, reason, detail, source, returnedAt, recordedAt, amount))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range returned {
+		if err := yield(r); err != nil {
+			return err
+		}
+	}
+	rows, err = q.Query(ctx, `
 		SELECT 'payout account ' || e.status, a.seller_id, 'payout account ' || pa.id, e.reason, 0
 		FROM payout_account_events e JOIN payout_accounts pa ON pa.id = e.payout_account_id JOIN accounts a ON a.id = pa.account_id
 		WHERE e.status IN ('rejected', 'needs_update') AND e.at >= $2 AND e.at < $1
@@ -293,6 +361,40 @@ func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(r
 		}
 	}
 	return rows.Err()
+}
+
+// returnException is the Exceptions row of a returned payment. own: the
+// payment is this cycle's (it came back after the release); otherwise an
+// earlier cycle's, recredited into this one. The detail says what came
+// back, why, when, and where the money went: the publisher's balance (its
+// non-US part: it was withheld on already), paid by the cycle whose window
+// the return was recorded in.
+func returnException(own bool, seller, paymentID string, paidIn time.Time, reason, detail, source string,
+	returnedAt, recordedAt time.Time, amount decimal.Decimal) reports.ExceptionRow {
+	why := reason
+	if detail != "" {
+		why += " " + detail
+	}
+	rail := map[string]string{"ach": "ACH", "paypal": "PayPal"}[source]
+	if rail == "" {
+		rail = source
+	}
+	text := fmt.Sprintf("%s return %s, returned %s", rail, why, returnedAt.UTC().Format(time.DateOnly))
+	if own {
+		text += fmt.Sprintf("; %s USD recredited to the publisher's balance (non-US part) for cycle %s",
+			amount.StringFixed(2), payout.MonthName(RecreditedIn(recordedAt)))
+		return reports.ExceptionRow{Kind: reports.ExceptionReturned, SellerID: seller, Reference: paymentID, Detail: text, Amount: amount}
+	}
+	text = fmt.Sprintf("payment of cycle %s: %s; recredited into this cycle's opening balance (non-US part)", payout.MonthName(paidIn), text)
+	return reports.ExceptionRow{Kind: reports.ExceptionRecredited, SellerID: seller, Reference: paymentID, Detail: text, Amount: amount}
+}
+
+// RecreditedIn is the cycle (its month's first day) whose balances a
+// return recorded at recordedAt goes into: the first cycle whose cutoff is
+// after it (a cycle's window is the month before its cutoff).
+func RecreditedIn(recordedAt time.Time) time.Time {
+	u := recordedAt.UTC()
+	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 }
 
 func mkdirFor(path string) error {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/paypal"
 	"github.com/payrun/payrun/payout/release"
@@ -53,9 +54,10 @@ type sentPayment struct {
 // way they would — ACH: nacha.WriteReturnFile over the cycle's released ACH
 // file read from outDir, created at the clock's now; PayPal: a status CSV
 // with the amount and currency sent — and imports it with
-// returns.Import, then writes the cycle's result.json again (showing the
-// returns). The payments must exist and have gone by the same rail (ACH or
-// PayPal: SEPA has no return file here).
+// returns.Import, then writes the cycle's workbook and result.json again
+// (showing the returns), as `payrun returns import` does. The payments must
+// exist and have gone by the same rail (ACH or PayPal: SEPA has no return
+// file here).
 func ImportReturn(ctx context.Context, s *Services, outDir string, spec ReturnSpec, name string) (returns.Result, error) {
 	if len(spec.AccountIDs) == 0 {
 		return returns.Result{}, errors.New("a return names at least one payment")
@@ -124,7 +126,10 @@ func ImportReturn(ctx context.Context, s *Services, outDir string, spec ReturnSp
 	if err != nil {
 		return result, err
 	}
-	return result, db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error { return writeResult(ctx, conn, outDir, spec.Month) })
+	return result, db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
+		_, err := cyclereport.AfterReturns(ctx, conn, outDir, spec.Month)
+		return err
+	})
 }
 
 // seededReturns: about perMilleReturned of month's ACH and PayPal payments,

@@ -2,17 +2,14 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
@@ -201,101 +198,15 @@ func Showcase(ctx context.Context, s *Services, month time.Time) error {
 	return err
 }
 
-// result.json (issue contract): one entry per evaluated account.
-type accountResult struct {
-	SellerID       string   `json:"seller_id"`
-	Status         string   `json:"status"`
-	Reasons        []string `json:"reasons"`
-	Balance        string   `json:"balance"`
-	USBase         string   `json:"us_base"`
-	Rate           string   `json:"rate"`
-	RateReason     string   `json:"rate_reason"`
-	Withheld       string   `json:"withheld"`
-	Paid           string   `json:"paid"`
-	Currency       string   `json:"currency"`
-	PaidInCurrency string   `json:"paid_in_currency"`
-	FXRate         string   `json:"fx_rate"`
-	Carried        string   `json:"carried"`
-	Method         string   `json:"method"`
-	File           string   `json:"file"`
-	PaymentID      string   `json:"payment_id"`
-	// Returned is the USD amount of this payment that came back (SPEC
-	// §6.3), with the R-code or PayPal status; written again when a return
-	// is imported.
-	Returned     string `json:"returned"`
-	ReturnReason string `json:"return_reason"`
-}
-
-type cycleResult struct {
-	Month       string            `json:"month"`
-	Cutoff      string            `json:"cutoff"`
-	PaymentDate string            `json:"payment_date"`
-	State       string            `json:"state"`
-	Accounts    []accountResult   `json:"accounts"`
-	Totals      map[string]string `json:"totals"`
-}
+// result.json (issue contract): one entry per evaluated account. Written by
+// package cyclereport, which `payrun returns import` also uses to write it
+// again when a released cycle's payments come back.
+type (
+	accountResult = cyclereport.AccountResult
+	cycleResult   = cyclereport.Result
+)
 
 func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, month time.Time) error {
-	var r cycleResult
-	var cutoff, paymentDate time.Time
-	if err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date FROM cycles WHERE month = $1`, month).Scan(&r.State, &cutoff, &paymentDate); err != nil {
-		return err
-	}
-	r.Month, r.Cutoff, r.PaymentDate = payout.MonthName(month), cutoff.UTC().Format(time.RFC3339), paymentDate.Format(time.DateOnly)
-	rows, err := q.Query(ctx, `
-		SELECT a.seller_id, p.status, p.reasons, p.balance_us + p.balance_other, p.withholding_base, coalesce(p.rate, 0), p.rate_reason,
-		       p.withheld, p.paid_usd, coalesce(p.currency, ''), coalesce(m.amount_in_currency, 0), coalesce(m.fx_rate, 0),
-		       p.carried_us + p.carried_other, coalesce(p.method, ''), coalesce(m.rail, ''), coalesce(p.payment_id, ''),
-		       coalesce(r.amount_usd, 0), coalesce(r.reason, '')
-		FROM payouts p JOIN accounts a ON a.id = p.account_id LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
-		LEFT JOIN payout_returns r ON r.month = p.month AND r.account_id = p.account_id
-		WHERE p.month = $1 ORDER BY a.seller_id`, month)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	totals := map[string]decimal.Decimal{"paid": decimal.Zero, "withheld": decimal.Zero, "held": decimal.Zero, "carried": decimal.Zero}
-	for rows.Next() {
-		var a accountResult
-		var balance, base, rate, withheld, paid, inCurrency, fx, carried, returned decimal.Decimal
-		if err := rows.Scan(&a.SellerID, &a.Status, &a.Reasons, &balance, &base, &rate, &a.RateReason, &withheld, &paid, &a.Currency,
-			&inCurrency, &fx, &carried, &a.Method, &a.File, &a.PaymentID, &returned, &a.ReturnReason); err != nil {
-			return err
-		}
-		a.Returned = returned.StringFixed(2)
-		a.Balance, a.USBase, a.Rate = balance.StringFixed(6), base.StringFixed(6), rate.StringFixed(2)
-		a.Withheld, a.Paid, a.Carried = withheld.StringFixed(2), paid.StringFixed(2), carried.StringFixed(6)
-		a.PaidInCurrency, a.FXRate = inCurrency.String(), fx.String()
-		if a.Reasons == nil {
-			a.Reasons = []string{}
-		}
-		r.Accounts = append(r.Accounts, a)
-		totals["paid"] = totals["paid"].Add(paid)
-		totals["withheld"] = totals["withheld"].Add(withheld)
-		switch a.Status {
-		case "held":
-			totals["held"] = totals["held"].Add(carried)
-		case "carried":
-			totals["carried"] = totals["carried"].Add(carried)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var returned decimal.Decimal
-	if err := q.QueryRow(ctx, `SELECT coalesce(sum(amount_usd), 0) FROM payout_returns WHERE recorded_at >= $1 AND recorded_at < $2`,
-		month.AddDate(0, -1, 0), month).Scan(&returned); err != nil {
-		return err
-	}
-	r.Totals = map[string]string{"paid": totals["paid"].StringFixed(2), "withheld": totals["withheld"].StringFixed(2),
-		"held": totals["held"].StringFixed(6), "carried": totals["carried"].StringFixed(6), "returned": returned.StringFixed(2)}
-	body, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(outDir, "cycles", r.Month, "result.json")
-	if err := atomicfile.MkdirAll(filepath.Dir(path)); err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(path, atomicfile.FileMode, append(body, '\n'))
+	_, err := cyclereport.WriteResult(ctx, q, outDir, month)
+	return err
 }

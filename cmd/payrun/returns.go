@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/returns"
 )
 
@@ -21,7 +22,8 @@ func (a *app) returnsCommand() *cobra.Command {
 			"Each returned payment is credited back to the publisher's non-US balance (the withholding stays withheld)\n" +
 			"and its payout account becomes needs_update; a returned ACH prenote rejects its payout account.\n" +
 			"A file naming an unknown payment, another trace or another amount is refused whole, every problem named.\n" +
-			"Importing the same returns again changes nothing. Nothing is retried automatically: the next cycle pays.",
+			"Importing the same returns again changes nothing. Nothing is retried automatically: the next cycle pays.\n" +
+			"The returned payments' cycles get their workbook (and result.json, when there is one) written again, showing the returns.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			input, name := os.Stdin, "stdin"
@@ -42,8 +44,17 @@ func (a *app) returnsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The returned payments' cycles show them: workbook and result.json.
+			months := make([]string, len(result.Payments))
+			for i, p := range result.Payments {
+				months[i] = p.Month
+			}
+			written, rewriteErr := cyclereport.RewriteAfterReturns(cmd.Context(), database, a.config.Out, months)
 			if a.jsonOutput {
-				return a.printJSON(result)
+				if err := a.printJSON(result); err != nil {
+					return err
+				}
+				return rewriteErr
 			}
 			fmt.Fprintf(a.stdout, "%s (%s): %d records, %d returned (%s USD credited back), %d prenotes returned, %d skipped, %d duplicates\n",
 				result.File, result.Format, result.Records, result.Returned, result.ReturnedUSD.StringFixed(2), result.PrenotesReturned, result.Skipped, result.Duplicates)
@@ -53,7 +64,10 @@ func (a *app) returnsCommand() *cobra.Command {
 			for _, p := range result.Prenotes {
 				fmt.Fprintf(a.stdout, "  prenote of payout account %d returned: %s\n", p.PayoutAccountID, p.ReturnCode)
 			}
-			return nil
+			for _, path := range written {
+				fmt.Fprintf(a.stdout, "  rewrote %s\n", path)
+			}
+			return rewriteErr
 		},
 	}
 	a.addJSONFlag(importCmd)

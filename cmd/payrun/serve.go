@@ -69,7 +69,7 @@ func (a *app) serveCommand() *cobra.Command {
 			api := admin.New(admin.Config{DB: s.db, Mailer: mailer, Clock: a.now, OutDir: a.config.Out, Logger: logger,
 				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: policy},
 				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
-					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod}})
+					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod, FXMaxChange: policy.FXMaxChange}})
 			mux := http.NewServeMux()
 			mux.Handle("/v1/", api.Handler())
 			mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
@@ -97,7 +97,7 @@ func (a *app) serveCommand() *cobra.Command {
 			})
 			pool, err := jobs.OpenPool(ctx, a.config.DatabaseURL)
 			if err != nil {
-				return err
+				return a.databaseError(err)
 			}
 			defer pool.Close()
 			selected, err := selectJobs(a.jobRuns(s, logger, serveMetrics), a.config.Jobs)
@@ -108,8 +108,19 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Catch-up never reaches back before the installation: a new
+			// database does not close last month (package jobs, Catch-up).
+			installedAt, err := migrations.InstalledAt(ctx, s.db.DB)
+			if errors.Is(err, migrations.ErrNotInstalled) {
+				// Migrations pending (a replica started before `payrun
+				// migrate`): catch up nothing scheduled before now.
+				installedAt = a.now()
+				logger.Warn("no installation instant in the database (run `payrun migrate`): catching up nothing scheduled before now", "now", installedAt)
+			} else if err != nil {
+				return err
+			}
 			worker, err := jobs.NewWorker(jobs.Config{Pool: pool, Jobs: runs, Clock: a.now, Logger: logger,
-				MaxWorkers: a.config.JobWorkers, RescueAfter: a.config.JobRescueAfter})
+				MaxWorkers: a.config.JobWorkers, RescueAfter: a.config.JobRescueAfter, InstalledAt: installedAt})
 			if err != nil {
 				return err
 			}

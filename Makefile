@@ -33,6 +33,7 @@ deps: ## install, when missing, the outside tools the tests and bench use: xmlli
 
 .PHONY: build
 build: ## build bin/payrun
+	@[ -x $(BIN) ] || echo "build: compiling bin/payrun; the first build in a new clone also downloads and compiles its dependencies (about a minute)"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/payrun
 
 .PHONY: install

@@ -35,7 +35,10 @@ step "simulate November 2026: 1,200 publishers in 19 countries, September's 60,0
 echo "(W-9s, W-8BENs with and without treaty claims, W-8BEN-Es, missing and expired forms, holds switched on"
 echo " one second before and exactly at the cutoff, payout accounts changed on Oct 28, refunds, and five"
 echo " hand-made publishers at and just under the \$50.00 threshold)"
-$payrun simulate --seed 2026 --publishers 1200 --months 1 --lines 60000 --first-month 2026-11 2>/dev/null
+# Its progress lines (stderr) show as it goes; the development-mode banner
+# every command prints is dropped.
+$payrun simulate --seed 2026 --publishers 1200 --months 1 --lines 60000 --first-month 2026-11 2>&1 |
+	grep --line-buffered -v '^\*\*\* PAYRUN_DEV=1' | sed -u 's/^/  /'
 
 step "the cycle as finance sees it"
 $payrun cycle show --month 2026-11 2>/dev/null
@@ -64,7 +67,7 @@ PY
 seller=${returned% *}; amount=${returned#* }
 payment=$(psql "$DATABASE_URL" -tAc "SELECT payment_id FROM payments p JOIN accounts a ON a.id = p.account_id WHERE a.seller_id = '$seller' AND p.month = '2026-11-01'")
 printf 'sender_item_id,transaction_status,amount,currency,time_processed,reason\n%s,RETURNED,%s,USD,2026-11-18T10:00:00Z,RECEIVER_ACCOUNT_LOCKED\n' "$payment" "$amount" >"$out/paypal-status.csv"
-$payrun returns import "$out/paypal-status.csv" 2>/dev/null | sed -n 1,2p
+$payrun returns import "$out/paypal-status.csv" 2>/dev/null
 echo "  $seller's payout account now needs an update; the \$$amount comes back into December's balance, unwithheld."
 $payrun cycle show --month 2026-11 2>/dev/null | grep returned || true
 
@@ -78,3 +81,5 @@ echo "  workbook (open it in LibreOffice or Excel): $out/cycles/2026-11/payout-s
 echo "  payment files and manifest:                $out/cycles/2026-11/"
 echo "  per-account results:                       $out/cycles/2026-11/result.json"
 echo "  database:                                  $DATABASE_URL"
+echo
+echo "demo: done in ${SECONDS} s"

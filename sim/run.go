@@ -110,6 +110,7 @@ func closeAndRelease(ctx context.Context, s *Services, cycler *Cycler, opts Opti
 	calendar := opts.Policy.CalendarFor(month)
 	s.Clock.Set(calendar.CloseAt)
 	report := CycleReport{Month: payout.MonthName(month)}
+	cycler.log("%s: closing the cycle", report.Month)
 	result, err := cycler.Close(ctx, month)
 	if err != nil {
 		return report, err
@@ -129,6 +130,7 @@ func closeAndRelease(ctx context.Context, s *Services, cycler *Cycler, opts Opti
 			return report, err
 		}
 	}
+	cycler.log("%s: releasing: payment files, manifest, workbook, result.json", report.Month)
 	released, err := cycler.ReleaseCycle(ctx, month)
 	if err != nil {
 		return report, err

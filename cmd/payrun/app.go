@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/internal/config"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/progress"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -162,22 +163,13 @@ func (a *app) terminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progress returns a callback that redraws one status line on a terminal,
-// and nil otherwise (no progress noise in logs and pipes).
-func (a *app) progress(what string) (update func(int64), done func()) {
-	if !a.terminal() {
-		return nil, func() {}
-	}
-	start := a.now()
-	update = func(count int64) {
-		elapsed := a.now().Sub(start).Seconds()
-		rate := 0.0
-		if elapsed > 0 {
-			rate = float64(count) / elapsed
-		}
-		fmt.Fprintf(a.stderr, "\r%s: %d lines (%.0f/s)   ", what, count, rate)
-	}
-	return update, func() { fmt.Fprint(a.stderr, "\r\033[K") }
+// progress reports a long step on stderr (package progress: nothing for a
+// step under 2 s, a status line redrawn on a terminal, a plain line every
+// 5 s in a log or a pipe). unit names what update counts ("" for a step
+// without a count).
+func (a *app) progress(what, unit string) (update func(int64), done func()) {
+	meter := progress.Start(a.stderr, a.terminal(), what, unit, 0)
+	return meter.Update, meter.Done
 }
 
 func (a *app) versionCommand() *cobra.Command {

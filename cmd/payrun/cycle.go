@@ -88,7 +88,7 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				update, done := a.progress("closing")
+				update, done := a.progress("closing", "accounts decided")
 				start := time.Now()
 				var workbook string
 				if shards == 0 {
@@ -357,7 +357,9 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				_, done := a.progress("releasing "+payout.MonthName(month)+": payment files, manifest, workbook", "")
 				result, err := a.releaseCycle(cmd.Context(), s, month, by)
+				done()
 				if err != nil {
 					return err
 				}

@@ -43,7 +43,7 @@ func (a *app) earningsImportCommand() *cobra.Command {
 				return err
 			}
 			defer database.Close()
-			update, done := a.progress("importing")
+			update, done := a.progress("importing", "lines")
 			start := time.Now()
 			result, err := ledger.Import(cmd.Context(), database,
 				func() (io.ReadCloser, error) { return os.Open(path) },

@@ -73,8 +73,10 @@ func (a *app) taxYearEndCommand() *cobra.Command {
 				}
 				defer database.Close()
 			}
+			_, done := a.progress(fmt.Sprintf("writing the %d year-end tax reports", year), "")
 			result, err := yearend.Write(cmd.Context(), database, taxes, yearend.Options{
 				Year: year, Dir: outDir, Thresholds: thresholds, FullTINs: fullTINs, Overwrite: overwrite})
+			done()
 			switch {
 			case errors.Is(err, yearend.ErrYear):
 				return &usageError{err}

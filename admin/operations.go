@@ -63,18 +63,20 @@ type Operations interface {
 
 // Cycle is a cycle as operators see it; amounts are USD decimal strings.
 type Cycle struct {
-	Month       string      `json:"month" doc:"payment month, YYYY-MM"`
-	State       string      `json:"state" enum:"open,closing,closed,awaiting_approval,released,settled"`
-	Cutoff      time.Time   `json:"cutoff"`
-	PaymentDate time.Time   `json:"payment_date"`
-	ClosedAt    *time.Time  `json:"closed_at,omitempty"`
-	ClosedBy    string      `json:"closed_by,omitempty"`
-	ApprovedAt  *time.Time  `json:"approved_at,omitempty"`
-	ApprovedBy  string      `json:"approved_by,omitempty"`
-	ReleasedAt  *time.Time  `json:"released_at,omitempty"`
-	ReleasedBy  string      `json:"released_by,omitempty"`
-	Totals      CycleTotals `json:"totals"`
-	Files       []string    `json:"files,omitempty" doc:"names of the released files (see /files)"`
+	Month       string    `json:"month" doc:"payment month, YYYY-MM"`
+	State       string    `json:"state" enum:"open,closing,closed,awaiting_approval,released,settled"`
+	Cutoff      time.Time `json:"cutoff"`
+	PaymentDate time.Time `json:"payment_date" doc:"the scheduled payment date"`
+	// SettlementDate differs from PaymentDate for a release on or after it.
+	SettlementDate *time.Time  `json:"settlement_date,omitempty" doc:"the date the released files settle on: the payment date, or the next banking day after a release on or after it; absent until the release"`
+	ClosedAt       *time.Time  `json:"closed_at,omitempty"`
+	ClosedBy       string      `json:"closed_by,omitempty"`
+	ApprovedAt     *time.Time  `json:"approved_at,omitempty"`
+	ApprovedBy     string      `json:"approved_by,omitempty"`
+	ReleasedAt     *time.Time  `json:"released_at,omitempty"`
+	ReleasedBy     string      `json:"released_by,omitempty"`
+	Totals         CycleTotals `json:"totals"`
+	Files          []string    `json:"files,omitempty" doc:"names of the released files (see /files)"`
 
 	// The operators behind closed_by, approved_by and released_by, by id
 	// (absent: payrun itself, e.g. the scheduled close). Maker-checker
@@ -140,6 +142,8 @@ type Release struct {
 	Month           string      `json:"month"`
 	ReleasedAt      time.Time   `json:"released_at"`
 	AlreadyReleased bool        `json:"already_released"`
+	PaymentDate     string      `json:"payment_date" doc:"the scheduled payment date, YYYY-MM-DD"`
+	SettlementDate  string      `json:"settlement_date" doc:"the date every file settles on (ACH effective entry date, pain.001 requested execution date, PayPal batch): the payment date, or the next banking day after a release on or after it"`
 	Files           []CycleFile `json:"files"`
 }
 
@@ -155,6 +159,7 @@ type EarningsImport struct {
 // ReturnedPayment is a payment a returns import recorded as returned.
 type ReturnedPayment struct {
 	PaymentID       string `json:"payment_id"`
+	ItemID          string `json:"item_id,omitempty" doc:"the PayPal item that came back, for a payment sent as several items (amount_usd is that item's share)"`
 	Month           string `json:"month"`
 	PayoutAccountID int64  `json:"payout_account_id"`
 	AmountUSD       string `json:"amount_usd"`

@@ -34,9 +34,13 @@ const (
 	TaxProfileMissing       Reason = "tax_profile_missing"
 	TaxProfileExpired       Reason = "tax_profile_expired"
 	TaxProfileInvalid       Reason = "tax_profile_invalid"
-	NegativeBalance         Reason = "negative_balance"
-	ZeroBalance             Reason = "zero_balance"
-	BelowThreshold          Reason = "below_threshold"
+	// AmountOverRailLimit: the payment is more than its rail can carry in
+	// one payment and splitting cannot serve it (SPEC §6.4, RailLimit). The
+	// last held reason: the publisher alone is held, never the release.
+	AmountOverRailLimit Reason = "amount_over_rail_limit"
+	NegativeBalance     Reason = "negative_balance"
+	ZeroBalance         Reason = "zero_balance"
+	BelowThreshold      Reason = "below_threshold"
 )
 
 // held reports whether a reason holds (rows 1-6) rather than carries (7-8).
@@ -91,6 +95,10 @@ type Snapshot struct {
 	HoldOn                  bool   // the payment hold switch at the cutoff
 	PayoutAccount           *PayoutAccountState
 	Tax                     tax.Standing
+	// FXRate is the cycle's rate for the payout account's currency as the
+	// close found it (units per USD; zero when none was loaded before the
+	// close started; ignored for USD). Only the rail limit reads it.
+	FXRate decimal.Decimal
 }
 
 // Decision is the close's verdict on one account, with every amount it
@@ -129,7 +137,9 @@ func (d Decision) PrimaryReason() Reason {
 // the same decision, whenever and wherever it runs.
 //
 //   - Every failing check is recorded in table order; rows 1-6 hold, rows 7-8
-//     carry.
+//     carry. After row 6 comes the rail limit (SPEC §6.4): a payable amount
+//     that its payout account's rail cannot carry in one payment, even
+//     split (OverRailLimit), holds with AmountOverRailLimit.
 //   - The payable amount is balance − withholding, rounded down to the cent;
 //     withholding = round-half-up(rate × max(0, US-sourced balance), 2) at the
 //     rate of the tax package for the payment date.
@@ -193,6 +203,13 @@ func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 	}
 	d.Threshold = policy.ThresholdFor(method, currency)
 	payable, _ := money.FloorToMinor(total.Sub(withholding.Amount), money.CentScale)
+	if s.PayoutAccount != nil && payable.IsPositive() {
+		// A currency the rail cannot pay in at all is not judged here: the
+		// release names it, as it always did.
+		if over, _, err := OverRailLimit(policy, *s.PayoutAccount, payable, s.FXRate); err == nil && over {
+			d.Reasons = append(d.Reasons, AmountOverRailLimit)
+		}
+	}
 	switch {
 	case payable.IsNegative():
 		d.Reasons = append(d.Reasons, NegativeBalance)

@@ -8,7 +8,7 @@
 // [Decide] is a pure function of a per-account [Snapshot] taken as of the
 // cutoff: no database, no clock, no logging. It applies SPEC §3.2's checks in
 // table order and records every one that fails; the first is the primary
-// reason. Rows 1-6 hold, rows 7-8 carry:
+// reason. Rows 1-6a hold, rows 7-8 carry:
 //
 //	1 account status verified              held / account_not_verified
 //	2 required agreement accepted          held / agreement_not_accepted
@@ -16,6 +16,7 @@
 //	4 a payout account exists              held / no_payout_account
 //	5 the payout account is verified       held / payout_account_unverified
 //	6 a valid tax profile                  held / tax_profile_missing|expired|invalid
+//	6a the payment fits its rail           held / amount_over_rail_limit
 //	7 payable amount > 0                   carried / negative_balance|zero_balance
 //	8 payable amount >= threshold          carried / below_threshold
 //	  all pass                             paid
@@ -86,6 +87,21 @@
 //     once its grace period (publication + grace days of 24 hours) ended
 //     strictly before the cutoff: published at or after the cutoff, or with a
 //     grace ending exactly at it, it counts from the next cycle.
+//   - Rail limits (SPEC §6.4, row 6a, RailLimit / OverRailLimit): a payment
+//     its rail cannot carry even split — more than nacha.MaxEntryAmount on
+//     ACH, sepa.MaxSEPAAmount for any EUR bank payment (the debtor account
+//     is release configuration, so SEPA or not is not known at the close),
+//     18 digits in other pain.001 currencies, more than paypal.BatchLimit
+//     items of the PayPal item maximum (a payment's items stay in one
+//     request) — holds that publisher alone with AmountOverRailLimit, the
+//     last held reason, so the release of everyone else never fails on it.
+//     The amount is converted as the release will (rate, then rounded down
+//     to the rail's minor unit) with Snapshot.FXRate: the cycle's rate
+//     loaded before the close started (payout/store), so every shard and a
+//     resumed close decide alike. A currency without such a rate is not
+//     judged (its amount is unknown); the release then names a payment
+//     its file cannot carry. A rail the currency cannot use at all is not
+//     judged either: the release names it, as it always did.
 //   - FX rates (SPEC §6.4, payout/release.ImportFXRates): the band
 //     (Policy.FXMaxChange, "fx_max_change", default 0.10) is measured from the
 //     previous cycle's rate for the currency — the latest earlier month with
@@ -95,4 +111,32 @@
 //     like any load, it does); from then on a different rate is refused and
 //     the database refuses updates. Rates are never deleted, and a currency's
 //     first rate can still be added after the close for the release.
+//
+// # Late release: the settlement date
+//
+// SettlementDate is the one rule for the date every file of a release
+// settles on (SPEC §3.1): the scheduled payment date for a release on a
+// UTC day before it; for a release on or after it, the next banking day
+// after the release's day (BusinessDayFrom: Saturdays, Sundays and the
+// policy's holidays skipped). The release time is recorded once, so the
+// date — and every file's bytes — is the same on every run. Only the date
+// moves: amounts, rates and the treaty rate (in force on the scheduled
+// payment date, Calendar.PaymentDate) are the close's. Table-tested at the
+// boundaries in settlement_test.go.
+//
+// # PayPal's per-item maximum
+//
+// PayPal's Payouts take at most 20,000.00 USD per item, or the equivalent
+// (SPEC §6.2). Policy.PayPalItemMaxFor gives the maximum in a currency:
+// paypal_item_max[currency] when the policy sets it, else the USD maximum
+// (paypal_item_max["USD"], default DefaultPayPalItemMax) converted at the
+// cycle's rate and rounded down to the currency's PayPal minor unit, so an
+// item never exceeds the USD maximum's worth. SplitPayPalAmount splits a
+// payment above it into items of exactly the maximum, then the remainder
+// (chosen over equal parts: every item but the last is the maximum, the
+// simplest split to audit); the items sum exactly to the payment and each
+// is above zero. PayPalItemID numbers them "<payment id>-1", "-2", ...; a
+// payment under the maximum is one item under its own payment id, so its
+// files are byte-identical to before. The release keeps a payment's items
+// in one request (paypal.Item.Group).
 package payout

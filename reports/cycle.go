@@ -640,6 +640,10 @@ func (w *cycleWriter) writeSummary() error {
 	g.line(g.bold("Payment month"), g.text(w.summary.Month))
 	g.line(g.bold("Cutoff (UTC)"), g.when(&cutoff, kindTime))
 	g.line(g.bold("Payment date"), g.when(&paymentDate, kindDate))
+	if settlement := w.summary.SettlementDate; settlement != nil && !settlement.Equal(paymentDate) {
+		// Released on or after the payment date: only the date moved.
+		g.line(g.bold("Settles on (released late)"), g.when(settlement, kindDate))
+	}
 	g.line(g.bold("State"), g.text(w.summary.State))
 	g.line(g.bold("Closed by"), g.text(w.summary.ClosedBy))
 	g.line(g.bold("Closed at (UTC)"), g.when(w.summary.ClosedAt, kindTime))
@@ -853,7 +857,7 @@ func sumReasons(reasons []ReasonTotal) ReasonTotal {
 var reasonsInOrder = []string{
 	"account_not_verified", "agreement_not_accepted", "payment_hold", "no_payout_account",
 	"payout_account_unverified", "tax_profile_missing", "tax_profile_expired", "tax_profile_invalid",
-	"negative_balance", "zero_balance", "below_threshold",
+	"amount_over_rail_limit", "negative_balance", "zero_balance", "below_threshold",
 }
 
 func reasonOrder(reason string) int {
@@ -875,6 +879,7 @@ var unblockHints = map[string]string{
 	"tax_profile_missing":       "Submit a tax form (W-9, W-8BEN or W-8BEN-E).",
 	"tax_profile_expired":       "Sign a new W-8 form: the previous one expired.",
 	"tax_profile_invalid":       "Correct the tax profile (TIN or form) and submit a new form.",
+	"amount_over_rail_limit":    "More than its rail carries in one payment (SPEC §6.4): set a payout account on a rail that carries it.",
 	"negative_balance":          "Nothing to do: future earnings recoup the negative balance.",
 	"zero_balance":              "Nothing to do: there is nothing to pay.",
 	"below_threshold":           "Nothing to do: paid once the payable amount reaches the threshold.",

@@ -17,8 +17,9 @@
 // payout-summary-<M>-DRAFT.xlsx, "DRAFT" in the title; the path's file name
 // must be CycleWorkbookName's, so a draft can never take the real name):
 //
-//   - Summary: month, cutoff, payment date, state, who closed and approved
-//     it and when; totals (publishers, gross, US-sourced base, withheld,
+//   - Summary: month, cutoff, payment date (and, for a cycle released on
+//     or after it, "Settles on (released late)": the date every file
+//     settles on), state, who closed and approved it and when; totals (publishers, gross, US-sourced base, withheld,
 //     paid, sub-cent remainders, held, carried, returns recredited into
 //     this cycle, this cycle's payments returned after its release);
 //     withheld by rate; paid by method and currency; held and carried by
@@ -41,7 +42,11 @@
 //     cycle) and ExceptionRecredited (an earlier cycle's payment, recredited
 //     into this cycle's balances); their rows must add up to
 //     Totals.PaymentsReturned and Totals.Returned. Rewriting a released
-//     cycle's workbook after a return is imported therefore shows it.
+//     cycle's workbook after a return is imported therefore shows it. A
+//     PayPal payment sent as several items (PayPal's per-item maximum) is
+//     one row on Payouts and an ExceptionPayPalItems row here listing its
+//     items; a return of one item is an ExceptionReturned row of that
+//     item alone.
 //
 // WriteStatement writes one publisher's statement for a cycle: sheet
 // Statement (header and payment summary block) and sheet Lines (Revenue

@@ -49,6 +49,14 @@ type StatementHeader struct {
 	Month       string // cycle, "2026-11"
 	Cutoff      time.Time
 	PaymentDate time.Time
+	// SettlementDate, when set and not PaymentDate, is the date the
+	// cycle's files settle on after a release on or after the payment date
+	// (payout.SettlementDate): shown as "Settles on (released late)".
+	SettlementDate *time.Time
+	// Items are the PayPal items of a payment above PayPal's per-item
+	// maximum, which went out as several items; shown under the payment,
+	// which stays one payment. Empty for every other payment.
+	Items []StatementItem
 	// Status is what the cycle decided: "paid", "held" or "carried", with
 	// every failing check in Reasons.
 	Status  string
@@ -61,6 +69,16 @@ type StatementHeader struct {
 	PaymentStatus string
 	// GeneratedAt is shown on the statement (passed in: no clock here).
 	GeneratedAt time.Time
+}
+
+// StatementItem is one PayPal item of a payment sent as several items:
+// its sender_item_id, its amount in the payout currency, its USD share and
+// whether it came back (a return of one item credits back that item alone).
+type StatementItem struct {
+	ItemID    string
+	Amount    decimal.Decimal
+	AmountUSD decimal.Decimal
+	Returned  bool
 }
 
 // StatementLine is one earnings line considered for the statement.
@@ -334,6 +352,9 @@ func (b *statementBook) finish() error {
 	g.line(g.bold("Payment month"), g.text(h.Month))
 	g.line(g.bold("Cutoff (UTC)"), g.when(&h.Cutoff, kindTime))
 	g.line(g.bold("Payment date"), g.when(&h.PaymentDate, kindDate))
+	if h.SettlementDate != nil && !h.SettlementDate.Equal(h.PaymentDate) {
+		g.line(g.bold("Settles on (released late)"), g.when(h.SettlementDate, kindDate))
+	}
 	g.line(g.bold("Decision"), g.text(h.Status))
 	g.line(g.bold("Reasons"), g.text(strings.Join(h.Reasons, "; ")))
 	g.line(g.bold("Generated at (UTC)"), g.when(&h.GeneratedAt, kindTime))
@@ -361,6 +382,13 @@ func (b *statementBook) finish() error {
 		g.line(g.text("Payout currency"), g.text(p.Currency))
 		g.line(g.text("FX rate"), g.amount(p.FXRate, kindFX, ""))
 		g.line(g.text("Paid (payout currency)"), g.minor(p.PaidInCurrency, places, ""))
+		for _, item := range h.Items {
+			label := "PayPal item " + item.ItemID
+			if item.Returned {
+				label += " (returned)"
+			}
+			g.line(g.text(label), g.minor(item.Amount, places, ""))
+		}
 	} else {
 		g.line(g.text("No payment this cycle"), g.text(strings.Join(h.Reasons, "; ")))
 	}

@@ -47,6 +47,12 @@ type CycleSummary struct {
 	// payment date. Both are shown in UTC.
 	Cutoff      time.Time
 	PaymentDate time.Time
+	// SettlementDate, when set and not PaymentDate, is the date the
+	// released files settle on: the cycle was released on or after its
+	// payment date, so every file settles on the next banking day after the
+	// release (payout.SettlementDate). Shown as "Settles on" under the
+	// payment date; nil (or PaymentDate) shows nothing more.
+	SettlementDate *time.Time
 	// State is the cycle's state when the workbook was written
 	// ("closed", "awaiting_approval", "released", ...).
 	State string
@@ -235,6 +241,11 @@ const (
 	// this cycle's cutoff; Amount was recredited into this cycle's opening
 	// balance.
 	ExceptionRecredited = "return recredited"
+	// ExceptionPayPalItems: a PayPal payment above PayPal's per-item
+	// maximum went out as several items (SPEC §6.2); Reference is the
+	// payment id, Detail lists the items, Amount is the payment's USD
+	// amount (the payment is one row on Payouts, as always).
+	ExceptionPayPalItems = "paypal items"
 )
 
 // ExceptionRow is one thing finance should look at: a return, a failed

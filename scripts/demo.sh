@@ -43,6 +43,17 @@ $payrun simulate --seed 2026 --publishers 1200 --months 1 --lines 60000 --first-
 step "the cycle as finance sees it"
 $payrun cycle show --month 2026-11 2>/dev/null
 
+step "PayPal's per-item maximum (SPEC §6.2): a payment above 20,000.00 USD (or its equivalent) goes out as several items"
+python3 - "$out/cycles/2026-11/result.json" <<'PY'
+import json, sys
+for a in json.load(open(sys.argv[1]))["accounts"]:
+    items = a.get("paypal_items")
+    if items:
+        parts = " + ".join(i["paid_in_currency"] for i in items)
+        print(f'  {a["seller_id"]}: one payment, {a["payment_id"]} ({a["paid_in_currency"]} {a["currency"]}), was split into {len(items)} items: {parts}')
+        print(f'    sender_item_ids {items[0]["item_id"]} .. {items[-1]["item_id"]}, all in one PayPal request; it stays one payment everywhere else')
+PY
+
 step "exactly once: closing and releasing again change nothing"
 $payrun cycle close --month 2026-11 2>/dev/null | sed -n 1p || true
 $payrun cycle release --month 2026-11 2>/dev/null | sed -n 1p || true
@@ -59,7 +70,7 @@ PY
 step "a bounced payment (SPEC §6.3): PayPal reports one item RETURNED"
 returned=$(python3 - "$out/cycles/2026-11/result.json" <<'PY'
 import json, sys
-paid = [a for a in json.load(open(sys.argv[1]))["accounts"] if a["file"] == "paypal" and a["currency"] == "USD"]
+paid = [a for a in json.load(open(sys.argv[1]))["accounts"] if a["file"] == "paypal" and a["currency"] == "USD" and not a.get("paypal_items")]
 a = paid[0]
 print(f'{a["seller_id"]} {a["paid"]}')
 PY

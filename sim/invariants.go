@@ -421,29 +421,32 @@ func (c checker) withholding(ctx context.Context) error {
 func (c checker) returns(ctx context.Context) error {
 	var paymentID, problem string
 	err := c.s.DB.QueryRowxContext(ctx, `
-		SELECT r.payment_id, CASE
+		SELECT coalesce(r.item_id, r.payment_id), CASE
 		    WHEN m.payment_id IS NULL THEN 'returns a payment payrun has no record of'
+		    WHEN r.item_id IS NOT NULL AND i.payment_id IS DISTINCT FROM r.payment_id THEN 'returns a PayPal item of another payment, or none'
 		    WHEN m.account_id <> r.account_id OR m.month <> r.month THEN format('recorded for account %s in %s, the payment was to %s in %s', r.account_id, r.month, m.account_id, m.month)
-		    WHEN r.amount_usd <> m.amount_usd THEN format('credited back %s USD, the payment was %s USD', r.amount_usd, m.amount_usd)
+		    WHEN r.amount_usd <> coalesce(i.amount_usd, m.amount_usd) THEN format('credited back %s USD, the payment was %s USD', r.amount_usd, coalesce(i.amount_usd, m.amount_usd))
 		    WHEN j.entries <> 1 THEN format('%s reversing journal entries, not one', j.entries)
 		    WHEN j.postings <> 2 OR j.transit <> -r.amount_usd OR j.other <> r.amount_usd
 		      THEN format('reversal moves %s out of transit and %s into the non-US balance in %s postings, the return is %s', -j.transit, j.other, j.postings, r.amount_usd)
 		    ELSE format('its payout account %s was paid again in %s', o.payout_account_id, to_char(later.month, 'YYYY-MM')) END
 		FROM payout_returns r
 		LEFT JOIN payments m ON m.payment_id = r.payment_id
+		LEFT JOIN payment_items i ON i.item_id = r.item_id
 		LEFT JOIN payouts o ON o.month = r.month AND o.account_id = r.account_id
 		LEFT JOIN LATERAL (
 		    SELECT count(DISTINCT t.id) AS entries, count(p.transaction_id) AS postings,
 		           coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $1), 0) AS transit,
 		           coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = 'publisher:' || r.account_id || ':other'), 0) AS other
-		    FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id WHERE t.kind = $2 AND t.reference = r.payment_id) j ON true
+		    FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id WHERE t.kind = $2 AND t.reference = coalesce(r.item_id, r.payment_id)) j ON true
 		LEFT JOIN LATERAL (
 		    SELECT p2.month FROM payouts p2 JOIN cycles c ON c.month = p2.month
 		    WHERE p2.account_id = r.account_id AND p2.month > r.month AND p2.status = 'paid' AND p2.payout_account_id = o.payout_account_id AND c.cutoff > r.recorded_at
 		    ORDER BY p2.month LIMIT 1) later ON true
-		WHERE m.payment_id IS NULL OR m.account_id <> r.account_id OR m.month <> r.month OR r.amount_usd <> m.amount_usd
+		WHERE m.payment_id IS NULL OR (r.item_id IS NOT NULL AND i.payment_id IS DISTINCT FROM r.payment_id)
+		   OR m.account_id <> r.account_id OR m.month <> r.month OR r.amount_usd <> coalesce(i.amount_usd, m.amount_usd)
 		   OR j.entries <> 1 OR j.postings <> 2 OR j.transit <> -r.amount_usd OR j.other <> r.amount_usd OR later.month IS NOT NULL
-		ORDER BY r.payment_id LIMIT 1`, store.PaymentsInTransit, returns.LedgerKind).Scan(&paymentID, &problem)
+		ORDER BY 1 LIMIT 1`, store.PaymentsInTransit, returns.LedgerKind).Scan(&paymentID, &problem)
 	if err == nil {
 		return c.broken(InvariantReturns, "return of %s: %s", paymentID, problem)
 	}
@@ -456,7 +459,10 @@ func (c checker) returns(ctx context.Context) error {
 // files: after a release, the manifest on disk lists exactly the cycle's
 // files, each file's bytes hash to its manifest sha256, the files' USD total
 // equals what the journal put in transit for the cycle, the payments rows
-// equal the paid payouts, and releasing again returns the same manifest.
+// equal the paid payouts (the files' records: one per payment, plus the
+// extra items of PayPal payments sent as several items, whose items add up
+// to the payment in USD and in its currency), and releasing again returns
+// the same manifest.
 func (c checker) files(ctx context.Context, releaser *release.Releaser) error {
 	name := payout.MonthName(c.month)
 	dir := release.Directory(releaser.Config.OutDir, c.month)
@@ -493,7 +499,20 @@ func (c checker) files(ctx context.Context, releaser *release.Releaser) error {
 		filesUSD, records = filesUSD.Add(amount), records+f.Records
 	}
 	var inTransit, payments, paid, stored decimal.Decimal
-	var paymentCount, paidCount, storedCount int
+	var paymentCount, paidCount, storedCount, extraItems int
+	var badSplit *string
+	err = c.s.DB.QueryRowxContext(ctx, `
+		SELECT (SELECT count(*) - count(DISTINCT i.payment_id) FROM payment_items i JOIN payments m ON m.payment_id = i.payment_id WHERE m.month = $1),
+		       (SELECT min(m.payment_id) FROM payments m JOIN payment_items i ON i.payment_id = m.payment_id WHERE m.month = $1
+		         GROUP BY m.payment_id, m.amount_usd, m.amount_in_currency
+		        HAVING sum(i.amount_usd) <> m.amount_usd OR sum(i.amount_in_currency) <> m.amount_in_currency OR count(*) < 2 LIMIT 1)`,
+		c.month).Scan(&extraItems, &badSplit)
+	if err != nil {
+		return err
+	}
+	if badSplit != nil {
+		return c.broken(InvariantFilesMatchLedger, "the PayPal items of payment %s do not add up to it", *badSplit)
+	}
 	err = c.s.DB.QueryRowxContext(ctx, `
 		SELECT (SELECT coalesce(sum(p.amount), 0) FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
 		         WHERE lt.kind = 'payout' AND lt.reference LIKE $2 AND p.ledger_account = $3),
@@ -509,8 +528,9 @@ func (c checker) files(ctx context.Context, releaser *release.Releaser) error {
 		return c.broken(InvariantFilesMatchLedger, "payment files total %s USD, the journal put %s USD in transit", filesUSD.StringFixed(2), inTransit.StringFixed(2))
 	case !stored.Equal(inTransit) || storedCount != len(manifest.Files):
 		return c.broken(InvariantFilesMatchLedger, "manifest rows total %s USD in %d files, manifest.json %s USD in %d", stored, storedCount, filesUSD, len(manifest.Files))
-	case !payments.Equal(paid) || paymentCount != paidCount || records != paidCount:
-		return c.broken(InvariantFilesMatchLedger, "%d payments (%s USD, %d file records) for %d paid payouts (%s USD)", paymentCount, payments, records, paidCount, paid)
+	case !payments.Equal(paid) || paymentCount != paidCount || records != paidCount+extraItems:
+		return c.broken(InvariantFilesMatchLedger, "%d payments (%s USD, %d file records, %d more PayPal items than payments) for %d paid payouts (%s USD)",
+			paymentCount, payments, records, extraItems, paidCount, paid)
 	}
 	again, err := releaser.Release(ctx, c.month, "simulator")
 	if err != nil {

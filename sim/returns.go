@@ -33,13 +33,17 @@ const perMilleReturned = 15
 // ReturnSpec is one return file to fabricate: the payments of Month to
 // AccountIDs came back with Code (an R-code for ACH, default R01; a PayPal
 // status, default RETURNED) and Reason (addenda information, PayPal
-// reason). ProcessedAt is PayPal's time_processed (default now).
+// reason). ProcessedAt is PayPal's time_processed (default now). Item
+// names one PayPal item (from 1) of a payment sent as several items (PayPal's
+// per-item maximum): only that item comes back; 0 returns every item of such
+// a payment (the whole payment came back).
 type ReturnSpec struct {
 	Month       time.Time
 	AccountIDs  []int64
 	Code        string
 	Reason      string
 	ProcessedAt *time.Time
+	Item        int
 }
 
 // sentPayment is a payments row a return file names.
@@ -117,7 +121,32 @@ func ImportReturn(ctx context.Context, s *Services, outDir string, spec ReturnSp
 			if err != nil {
 				return returns.Result{}, err
 			}
-			fmt.Fprintf(&body, "%s,%s,%s,%s,%s,%s\n", p.paymentID, code, p.amount.StringFixed(places), p.currency, processed.UTC().Format(time.RFC3339), spec.Reason)
+			// PayPal reports items: a payment sent as several items comes
+			// back by its items' sender_item_ids.
+			type item struct {
+				ID     string          `db:"item_id"`
+				N      int             `db:"item"`
+				Amount decimal.Decimal `db:"amount_in_currency"`
+			}
+			var items []item
+			if err := s.DB.SelectContext(ctx, &items, `SELECT item_id, item, amount_in_currency FROM payment_items WHERE payment_id = $1 ORDER BY item`,
+				p.paymentID); err != nil {
+				return returns.Result{}, err
+			}
+			if len(items) == 0 {
+				if spec.Item > 1 {
+					return returns.Result{}, fmt.Errorf("payment %s went out as one PayPal item: there is no item %d", p.paymentID, spec.Item)
+				}
+				items = []item{{ID: p.paymentID, N: 1, Amount: p.amount}}
+			}
+			if spec.Item > len(items) {
+				return returns.Result{}, fmt.Errorf("payment %s went out as %d PayPal items: there is no item %d", p.paymentID, len(items), spec.Item)
+			}
+			for _, it := range items {
+				if spec.Item == 0 || it.N == spec.Item {
+					fmt.Fprintf(&body, "%s,%s,%s,%s,%s,%s\n", it.ID, code, it.Amount.StringFixed(places), p.currency, processed.UTC().Format(time.RFC3339), spec.Reason)
+				}
+			}
 		}
 	default:
 		return returns.Result{}, fmt.Errorf("payment %s went by %s: only ACH and PayPal payments have return files", payments[0].paymentID, payments[0].rail)

@@ -100,6 +100,9 @@ type Event struct {
 	Sellers     []string   `json:"sellers,omitempty"`
 	Code        string     `json:"code,omitempty"`
 	ProcessedAt *time.Time `json:"processed_at,omitempty"`
+	// Item: only this PayPal item (from 1) of a payment sent as several
+	// items comes back (default: every item).
+	Item int `json:"item,omitempty"`
 }
 
 // Line is one inline earnings line. Defaults: id "<seller>-<n>", source
@@ -132,10 +135,14 @@ type Generate struct {
 
 // CycleExpectation is what a cycle's result.json must show.
 type CycleExpectation struct {
-	Month    string                        `json:"month"`
-	State    string                        `json:"state,omitempty"`
-	Totals   map[string]string             `json:"totals,omitempty"`
-	Accounts map[string]AccountExpectation `json:"accounts,omitempty"`
+	Month string `json:"month"`
+	State string `json:"state,omitempty"`
+	// SettlementDate is the date the released files settle on (YYYY-MM-DD):
+	// manifest.json's settlement_date after a late release, otherwise the
+	// payment date.
+	SettlementDate string                        `json:"settlement_date,omitempty"`
+	Totals         map[string]string             `json:"totals,omitempty"`
+	Accounts       map[string]AccountExpectation `json:"accounts,omitempty"`
 }
 
 // AccountExpectation is what one account's entry must show; empty fields
@@ -159,6 +166,11 @@ type AccountExpectation struct {
 	// Returned and ReturnReason: the payment came back (SPEC §6.3).
 	Returned     string `json:"returned,omitempty"`
 	ReturnReason string `json:"return_reason,omitempty"`
+	// PayPalItems are the amounts of the payment's items in the cycle's
+	// PayPal files, in order: one for a payment under PayPal's per-item
+	// maximum (sent under its payment id), several for one above it (sent
+	// as <payment id>-1, -2, ...).
+	PayPalItems *[]string `json:"paypal_items,omitempty"`
 }
 
 // LoadScenario reads a scenario file, refusing unknown fields.
@@ -556,7 +568,7 @@ func (r *scenarioRun) importReturn(ctx context.Context, e Event) error {
 	if len(sellers) == 0 {
 		return errors.New("import_return needs seller or sellers")
 	}
-	spec := ReturnSpec{Month: month, Code: e.Code, Reason: e.Reason, ProcessedAt: e.ProcessedAt}
+	spec := ReturnSpec{Month: month, Code: e.Code, Reason: e.Reason, ProcessedAt: e.ProcessedAt, Item: e.Item}
 	for _, seller := range sellers {
 		id, err := r.account(seller)
 		if err != nil {
@@ -640,6 +652,16 @@ func CheckExpectations(outDir string, expectations []CycleExpectation) ([]string
 		if want.State != "" && want.State != got.State {
 			diffs = append(diffs, fmt.Sprintf("%s: state: expected %s, got %s", want.Month, want.State, got.State))
 		}
+		cycleDir := filepath.Join(outDir, "cycles", want.Month)
+		if want.SettlementDate != "" {
+			settlement, err := settlementDate(cycleDir, got.PaymentDate)
+			if err != nil {
+				return nil, err
+			}
+			if settlement != want.SettlementDate {
+				diffs = append(diffs, fmt.Sprintf("%s: settlement_date: expected %s, got %s", want.Month, want.SettlementDate, settlement))
+			}
+		}
 		for _, key := range slices.Sorted(maps.Keys(want.Totals)) {
 			diffs = appendAmountDiff(diffs, want.Month+" totals."+key, want.Totals[key], got.Totals[key])
 		}
@@ -677,6 +699,15 @@ func CheckExpectations(outDir string, expectations []CycleExpectation) ([]string
 			} {
 				diffs = appendAmountDiff(diffs, where+" "+field.name, field.want, field.got)
 			}
+			if w.PayPalItems != nil {
+				items, err := payPalItems(cycleDir, g.PaymentID)
+				if err != nil {
+					return nil, err
+				}
+				if strings.Join(*w.PayPalItems, ", ") != strings.Join(items, ", ") {
+					diffs = append(diffs, fmt.Sprintf("%s paypal_items: expected [%s], got [%s]", where, strings.Join(*w.PayPalItems, ", "), strings.Join(items, ", ")))
+				}
+			}
 			for _, field := range []struct{ name, want, got string }{{"currency", w.Currency, g.Currency}, {"method", w.Method, g.Method}, {"file", w.File, g.File},
 				{"payment_id", w.PaymentID, g.PaymentID}, {"return_reason", w.ReturnReason, g.ReturnReason}} {
 				if field.want != "" && field.want != field.got {
@@ -686,6 +717,70 @@ func CheckExpectations(outDir string, expectations []CycleExpectation) ([]string
 		}
 	}
 	return diffs, nil
+}
+
+// settlementDate is the date a released cycle's files settle on, as its
+// manifest.json says: settlement_date after a late release, otherwise the
+// payment date.
+func settlementDate(cycleDir, paymentDate string) (string, error) {
+	body, err := os.ReadFile(filepath.Join(cycleDir, "manifest.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "(not released)", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var manifest struct {
+		SettlementDate string `json:"settlement_date"`
+	}
+	if err := json.Unmarshal(body, &manifest); err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(cycleDir, "manifest.json"), err)
+	}
+	if manifest.SettlementDate == "" {
+		return paymentDate, nil
+	}
+	return manifest.SettlementDate, nil
+}
+
+// payPalItems reads the cycle's PayPal request files and returns the
+// amounts of paymentID's items, in order. Items of a payment sent as
+// several items must be numbered <payment id>-1, -2, ... in that order; an
+// item that is not is shown with its id.
+func payPalItems(cycleDir, paymentID string) ([]string, error) {
+	paths, err := filepath.Glob(filepath.Join(cycleDir, "paypal-*.json"))
+	if err != nil {
+		return nil, err
+	}
+	items := []string{}
+	var ids []string
+	for _, path := range paths {
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		var request struct {
+			Items []struct {
+				SenderItemID string `json:"sender_item_id"`
+				Amount       struct {
+					Value string `json:"value"`
+				} `json:"amount"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(body, &request); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		for _, item := range request.Items {
+			if paymentID != "" && (item.SenderItemID == paymentID || strings.HasPrefix(item.SenderItemID, paymentID+"-")) {
+				items, ids = append(items, item.Amount.Value), append(ids, item.SenderItemID)
+			}
+		}
+	}
+	for i, id := range ids {
+		if want := payout.PayPalItemID(paymentID, i+1); len(ids) > 1 && id != want || len(ids) == 1 && id != paymentID {
+			items[i] += " (as " + id + ")"
+		}
+	}
+	return items, nil
 }
 
 func appendAmountDiff(diffs []string, where, want, got string) []string {

@@ -156,7 +156,12 @@ func cycleOf(v store.CycleView) admin.Cycle {
 	for k, r := range t.ByRate {
 		totals.WithheldByRate[k] = admin.RateBucket{Count: r.Count, Base: r.Base.String(), Withheld: r.Withheld.String()}
 	}
-	return admin.Cycle{Month: v.Month, State: v.State, Cutoff: v.Cutoff.UTC(), PaymentDate: v.PaymentDate.UTC(),
+	var settlement *time.Time
+	if v.SettlementDate != nil {
+		u := v.SettlementDate.UTC()
+		settlement = &u
+	}
+	return admin.Cycle{Month: v.Month, State: v.State, Cutoff: v.Cutoff.UTC(), PaymentDate: v.PaymentDate.UTC(), SettlementDate: settlement,
 		ClosedAt: v.ClosedAt, ClosedBy: v.ClosedBy, ApprovedAt: v.ApprovedAt, ApprovedBy: v.ApprovedBy,
 		ReleasedAt: v.ReleasedAt, ReleasedBy: v.ReleasedBy, Totals: totals, Files: v.Files,
 		ClosedByOperatorID: v.ClosedByOperatorID, ApprovedByOperatorID: v.ApprovedByOperatorID, ReleasedByOperatorID: v.ReleasedByOperatorID}
@@ -332,7 +337,8 @@ func (s *Service) Release(ctx context.Context, month time.Time, actor accounts.P
 	if err != nil {
 		return admin.Release{}, err
 	}
-	return admin.Release{Month: result.Month, ReleasedAt: result.ReleasedAt.UTC(), AlreadyReleased: result.AlreadyReleased, Files: files}, nil
+	return admin.Release{Month: result.Month, ReleasedAt: result.ReleasedAt.UTC(), AlreadyReleased: result.AlreadyReleased,
+		PaymentDate: result.PaymentDate, SettlementDate: result.SettlementDate, Files: files}, nil
 }
 
 // ImportEarnings spools the upload to a temporary file (the import may
@@ -401,7 +407,7 @@ func (s *Service) ImportReturns(ctx context.Context, name string, body io.Reader
 		ReturnedUSD: result.ReturnedUSD.StringFixed(money.CentScale), PrenotesReturned: result.PrenotesReturned, Skipped: result.Skipped,
 		Duplicates: result.Duplicates, Payments: []admin.ReturnedPayment{}, Prenotes: []admin.ReturnedPrenote{}}
 	for _, p := range result.Payments {
-		out.Payments = append(out.Payments, admin.ReturnedPayment{PaymentID: p.PaymentID, Month: p.Month, PayoutAccountID: p.PayoutAccountID,
+		out.Payments = append(out.Payments, admin.ReturnedPayment{PaymentID: p.PaymentID, ItemID: p.ItemID, Month: p.Month, PayoutAccountID: p.PayoutAccountID,
 			AmountUSD: p.AmountUSD.StringFixed(money.CentScale), Reason: p.Reason, NeedsUpdate: p.NeedsUpdate})
 	}
 	for _, p := range result.Prenotes {

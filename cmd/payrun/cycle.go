@@ -226,7 +226,14 @@ func (a *app) cycleShowCommand() *cobra.Command {
 					return a.printJSON(cycle)
 				}
 				fmt.Fprintf(a.stdout, "cycle %s: %s\n", cycle.Month, cycle.State)
-				fmt.Fprintf(a.stdout, "  cutoff        %s\n  payment date  %s\n", cycle.Cutoff.Format(time.RFC3339), cycle.PaymentDate.Format(time.DateOnly))
+				fmt.Fprintf(a.stdout, "  cutoff        %s\n  payment date  %s (scheduled)\n", cycle.Cutoff.Format(time.RFC3339), cycle.PaymentDate.Format(time.DateOnly))
+				if cycle.SettlementDate != nil {
+					note := "the payment date: released before it"
+					if !cycle.SettlementDate.Equal(cycle.PaymentDate) {
+						note = "released on or after the payment date: the next banking day after the release; amounts and rates unchanged"
+					}
+					fmt.Fprintf(a.stdout, "  settles on    %s (%s)\n", cycle.SettlementDate.Format(time.DateOnly), note)
+				}
 				if cycle.ClosedAt != nil {
 					fmt.Fprintf(a.stdout, "  closed        %s by %s\n", cycle.ClosedAt.Format(time.RFC3339), cycle.ClosedBy)
 				}
@@ -239,8 +246,28 @@ func (a *app) cycleShowCommand() *cobra.Command {
 				for _, file := range cycle.Files {
 					fmt.Fprintf(a.stdout, "  file          %s\n", file)
 				}
+				for _, p := range cycle.SplitPayments {
+					places, err := payout.RailMinorUnit(payout.PayoutAccountState{Method: payout.PayPal, Currency: p.Currency})
+					if err != nil {
+						return err
+					}
+					amounts := make([]string, len(p.Items))
+					for i, item := range p.Items {
+						amounts[i] = item.Amount.StringFixed(places)
+					}
+					usd := ""
+					if p.Currency != "USD" {
+						usd = " (" + p.AmountUSD.StringFixed(2) + " USD)"
+					}
+					fmt.Fprintf(a.stdout, "  split         %s %s %s %s%s sent as %d PayPal items: %s\n", p.SellerID, p.PaymentID, p.Amount.StringFixed(places), p.Currency,
+						usd, len(p.Items), strings.Join(amounts, " + "))
+				}
 				for _, r := range cycle.Returns {
-					fmt.Fprintf(a.stdout, "  returned      %s %s %s USD (%s) on %s\n", r.SellerID, r.PaymentID, r.AmountUSD.StringFixed(2), r.Reason,
+					id := r.PaymentID
+					if r.ItemID != "" {
+						id = r.ItemID + " (PayPal item of " + r.PaymentID + ")"
+					}
+					fmt.Fprintf(a.stdout, "  returned      %s %s %s USD (%s) on %s\n", r.SellerID, id, r.AmountUSD.StringFixed(2), r.Reason,
 						r.ReturnedAt.Format(time.DateOnly))
 				}
 				if _, err := os.Stat(cyclereport.Path(a.config.Out, month, false)); err == nil {
@@ -299,7 +326,7 @@ func printTotals(w io.Writer, t store.Totals) {
 
 var reasonOrder = []payout.Reason{payout.AccountNotVerified, payout.AgreementNotAccepted, payout.PaymentHold, payout.NoPayoutAccount,
 	payout.PayoutAccountUnverified, payout.TaxProfileMissing, payout.TaxProfileExpired, payout.TaxProfileInvalid,
-	payout.NegativeBalance, payout.ZeroBalance, payout.BelowThreshold}
+	payout.AmountOverRailLimit, payout.NegativeBalance, payout.ZeroBalance, payout.BelowThreshold}
 
 func reasonHolds(r payout.Reason) bool {
 	return r != payout.NegativeBalance && r != payout.ZeroBalance && r != payout.BelowThreshold
@@ -374,6 +401,12 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 				} else {
 					fmt.Fprintf(a.stdout, "cycle %s released (payments loaded in %.2f s, files written and verified in %.2f s, recorded in %.2f s)\n",
 						result.Month, result.LoadSeconds, result.FilesSeconds, result.CommitSeconds)
+				}
+				if result.Late() {
+					fmt.Fprintf(a.stdout, "  released on or after the payment date %s: every file settles on %s (the next banking day after the release); amounts and rates unchanged\n",
+						result.PaymentDate, result.SettlementDate)
+				} else {
+					fmt.Fprintf(a.stdout, "  settles on the payment date %s\n", result.SettlementDate)
 				}
 				for _, file := range result.Files {
 					fmt.Fprintf(a.stdout, "  %-40s %6d records  %14s %s\n", file.Name, file.Records, file.ControlTotal.StringFixed(2), file.Currency)

@@ -20,7 +20,7 @@ func TestConcurrentReleaseProcessesAndATamperedFile(t *testing.T) {
 	t.Parallel()
 	url, w := marketplace(t)
 	out := t.TempDir()
-	// Released before the payment date (a late release is known difference 1).
+	// Released before the payment date (a late release: late_release.json, TestReleaseOnEveryDayFromTheCloseToTheNextMonth).
 	env := append(devEnv(url), "PAYRUN_OUT="+out, "PAYRUN_NOW=2026-11-06T09:30:00Z")
 	r := payrunEnv(t, env, "cycle", "close", "--month", "2026-11")
 	require.Zero(t, r.code, r.stderr)

@@ -59,7 +59,11 @@ func (a *app) returnsCommand() *cobra.Command {
 			fmt.Fprintf(a.stdout, "%s (%s): %d records, %d returned (%s USD credited back), %d prenotes returned, %d skipped, %d duplicates\n",
 				result.File, result.Format, result.Records, result.Returned, result.ReturnedUSD.StringFixed(2), result.PrenotesReturned, result.Skipped, result.Duplicates)
 			for _, p := range result.Payments {
-				fmt.Fprintf(a.stdout, "  returned %s (%s, account %d): %s USD, %s\n", p.PaymentID, p.Month, p.AccountID, p.AmountUSD.StringFixed(2), p.Reason)
+				what := p.PaymentID
+				if p.ItemID != "" {
+					what = "PayPal item " + p.ItemID + " of " + p.PaymentID
+				}
+				fmt.Fprintf(a.stdout, "  returned %s (%s, account %d): %s USD, %s\n", what, p.Month, p.AccountID, p.AmountUSD.StringFixed(2), p.Reason)
 			}
 			for _, p := range result.Prenotes {
 				fmt.Fprintf(a.stdout, "  prenote of payout account %d returned: %s\n", p.PayoutAccountID, p.ReturnCode)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/statement"
 	"github.com/payrun/payrun/reports"
 )
@@ -59,7 +60,23 @@ func (a *app) statementCommand() *cobra.Command {
 			if result.PaymentID != "" {
 				fmt.Fprintf(a.stdout, ", payment %s %s, withheld %s USD", result.PaymentID, result.PaymentStatus, result.Withheld.StringFixed(2))
 			}
-			fmt.Fprintf(a.stdout, "\n  %d line(s)%s\n  xlsx: %s\n  csv:  %s\n", result.Lines, byStatus(result.ByStatus), result.XLSX, result.CSV)
+			fmt.Fprintf(a.stdout, "\n  payment date %s (scheduled)", result.PaymentDate)
+			if result.SettlementDate != "" {
+				fmt.Fprintf(a.stdout, ", settles on %s", result.SettlementDate)
+			}
+			fmt.Fprintln(a.stdout)
+			for _, item := range result.Items {
+				returned := ""
+				if item.Returned {
+					returned = " (returned)"
+				}
+				amount := item.Amount.String()
+				if places, err := payout.RailMinorUnit(payout.PayoutAccountState{Method: payout.PayPal, Currency: item.Currency}); err == nil {
+					amount = item.Amount.StringFixed(places)
+				}
+				fmt.Fprintf(a.stdout, "  PayPal item %s: %s %s (%s USD)%s\n", item.ItemID, amount, item.Currency, item.AmountUSD.StringFixed(2), returned)
+			}
+			fmt.Fprintf(a.stdout, "  %d line(s)%s\n  xlsx: %s\n  csv:  %s\n", result.Lines, byStatus(result.ByStatus), result.XLSX, result.CSV)
 			return nil
 		},
 	}

@@ -64,8 +64,8 @@ func Write(ctx context.Context, q Querier, outDir string, month time.Time, draft
 func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (reports.CycleSummary, error) {
 	s := reports.CycleSummary{Month: payout.MonthName(month), Draft: draft}
 	var closedBy, approvedBy *string
-	err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date, closed_at, closed_by, approved_at, approved_by FROM cycles WHERE month = $1`, month).
-		Scan(&s.State, &s.Cutoff, &s.PaymentDate, &s.ClosedAt, &closedBy, &s.ApprovedAt, &approvedBy)
+	err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date, settlement_date, closed_at, closed_by, approved_at, approved_by FROM cycles WHERE month = $1`, month).
+		Scan(&s.State, &s.Cutoff, &s.PaymentDate, &s.SettlementDate, &s.ClosedAt, &closedBy, &s.ApprovedAt, &approvedBy)
 	if err != nil {
 		return s, fmt.Errorf("cycle %s: %w", s.Month, err)
 	}
@@ -307,17 +307,20 @@ func fileRows(ctx context.Context, q Querier, month time.Time, yield func(report
 
 // exceptionRows lists, in this order: this cycle's payments that came back
 // after its release (reports.ExceptionReturned: the return, its reason and
-// the recredit), earlier cycles' payments returned in this cycle's window
-// and recredited into its balances (reports.ExceptionRecredited), and the
-// payout accounts rejected or flagged in the window.
+// the recredit; a PayPal item of a payment sent as several items is named
+// by its own id), earlier cycles' payments returned in this cycle's window
+// and recredited into its balances (reports.ExceptionRecredited), this
+// cycle's PayPal payments sent as several items (reports.
+// ExceptionPayPalItems), and the payout accounts rejected or flagged in the
+// window.
 func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(reports.ExceptionRow) error) error {
 	rows, err := q.Query(ctx, `
-		SELECT r.month = $1, a.seller_id, coalesce(r.payment_id, p.payment_id, ''), r.month, r.reason, r.detail, r.source,
+		SELECT r.month = $1, a.seller_id, coalesce(r.item_id, r.payment_id, p.payment_id, ''), r.month, r.reason, r.detail, r.source,
 		       r.returned_at, r.recorded_at, r.amount_usd
 		FROM payout_returns r JOIN accounts a ON a.id = r.account_id
 		JOIN payouts p ON p.month = r.month AND p.account_id = r.account_id
 		WHERE r.month = $1 OR (r.recorded_at >= $2 AND r.recorded_at < $1)
-		ORDER BY r.month <> $1, a.seller_id, r.month`, month, month.AddDate(0, -1, 0))
+		ORDER BY r.month <> $1, a.seller_id, r.month, r.item_id NULLS FIRST`, month, month.AddDate(0, -1, 0))
 	if err != nil {
 		return err
 	}
@@ -342,6 +345,9 @@ func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(r
 			return err
 		}
 	}
+	if err := splitPaymentRows(ctx, q, month, yield); err != nil {
+		return err
+	}
 	rows, err = q.Query(ctx, `
 		SELECT 'payout account ' || e.status, a.seller_id, 'payout account ' || pa.id, e.reason, 0
 		FROM payout_account_events e JOIN payout_accounts pa ON pa.id = e.payout_account_id JOIN accounts a ON a.id = pa.account_id
@@ -361,6 +367,64 @@ func exceptionRows(ctx context.Context, q Querier, month time.Time, yield func(r
 		}
 	}
 	return rows.Err()
+}
+
+// splitPaymentRows yields one Exceptions row per PayPal payment of month
+// sent as several items: the items, their amounts and USD shares.
+func splitPaymentRows(ctx context.Context, q Querier, month time.Time, yield func(reports.ExceptionRow) error) error {
+	rows, err := q.Query(ctx, `
+		SELECT a.seller_id, m.payment_id, m.amount_usd, m.currency, m.amount_in_currency, m.file, i.item_id, i.amount_in_currency, i.amount_usd
+		FROM payments m JOIN payment_items i ON i.payment_id = m.payment_id JOIN accounts a ON a.id = m.account_id
+		WHERE m.month = $1 ORDER BY a.seller_id, m.payment_id, i.item`, month)
+	if err != nil {
+		return err
+	}
+	type splitPayment struct {
+		row      reports.ExceptionRow
+		currency string
+		amount   decimal.Decimal
+		places   int32
+		file     string
+		items    []string
+	}
+	var split []*splitPayment
+	for rows.Next() {
+		var seller, paymentID, currency, file, itemID string
+		var usd, amount, itemAmount, itemUSD decimal.Decimal
+		if err := rows.Scan(&seller, &paymentID, &usd, &currency, &amount, &file, &itemID, &itemAmount, &itemUSD); err != nil {
+			rows.Close()
+			return err
+		}
+		places, err := payout.RailMinorUnit(payout.PayoutAccountState{Method: payout.PayPal, Currency: currency})
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if n := len(split); n == 0 || split[n-1].row.Reference != paymentID {
+			split = append(split, &splitPayment{currency: currency, amount: amount, places: places, file: file,
+				row: reports.ExceptionRow{Kind: reports.ExceptionPayPalItems, SellerID: seller, Reference: paymentID, Amount: usd}})
+		}
+		p := split[len(split)-1]
+		item := fmt.Sprintf("%s %s %s", itemID, itemAmount.StringFixed(places), currency)
+		if currency != "USD" {
+			item += " (" + itemUSD.StringFixed(2) + " USD)"
+		}
+		p.items = append(p.items, item)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range split {
+		p.row.Detail = fmt.Sprintf("%s %s sent as %d PayPal items (PayPal's per-item maximum) in %s: %s", p.amount.StringFixed(p.places), p.currency,
+			len(p.items), p.file, strings.Join(p.items, ", "))
+	}
+	for _, p := range split {
+		if err := yield(p.row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // returnException is the Exceptions row of a returned payment. own: the

@@ -62,6 +62,22 @@ type AccountResult struct {
 	ReturnedAt   string `json:"returned_at,omitempty"`
 	Recredited   string `json:"recredited,omitempty"`
 	RecreditedIn string `json:"recredited_in,omitempty"`
+	// PayPalItems are the items of a PayPal payment above PayPal's
+	// per-item maximum, which went out as several items (SPEC §6.2); absent
+	// for every other payment. Returned, for a payment with items, is the
+	// sum of the items that came back.
+	PayPalItems []ItemResult `json:"paypal_items,omitempty"`
+}
+
+// ItemResult is one PayPal item of a payment sent as several items: its
+// sender_item_id, its amount in the payment's currency and its USD share
+// (what a return of that item alone credits back), and the return's
+// status when it came back.
+type ItemResult struct {
+	ItemID         string `json:"item_id"`
+	PaidInCurrency string `json:"paid_in_currency"`
+	PaidUSD        string `json:"paid_usd"`
+	ReturnReason   string `json:"return_reason,omitempty"`
 }
 
 // Result is a cycle's result.json: every evaluated account, and totals.
@@ -70,29 +86,52 @@ type AccountResult struct {
 // balances) and returned_payments (this cycle's payments that came back
 // after its release).
 type Result struct {
-	Month       string            `json:"month"`
-	Cutoff      string            `json:"cutoff"`
-	PaymentDate string            `json:"payment_date"`
-	State       string            `json:"state"`
-	Accounts    []AccountResult   `json:"accounts"`
-	Totals      map[string]string `json:"totals"`
+	Month       string `json:"month"`
+	Cutoff      string `json:"cutoff"`
+	PaymentDate string `json:"payment_date"`
+	// SettlementDate is the date the files settle on when it is not the
+	// payment date: after a release on or after the payment date, the next
+	// banking day after the release (payout.SettlementDate). Absent for a
+	// cycle released before its payment date (it settles on PaymentDate)
+	// and before the release.
+	SettlementDate string            `json:"settlement_date,omitempty"`
+	State          string            `json:"state"`
+	Accounts       []AccountResult   `json:"accounts"`
+	Totals         map[string]string `json:"totals"`
 }
 
 // ReadResult builds month's Result from the database.
 func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error) {
 	var r Result
 	var cutoff, paymentDate time.Time
-	if err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date FROM cycles WHERE month = $1`, month).Scan(&r.State, &cutoff, &paymentDate); err != nil {
+	var settlement *time.Time
+	if err := q.QueryRow(ctx, `SELECT state, cutoff, payment_date, settlement_date FROM cycles WHERE month = $1`, month).
+		Scan(&r.State, &cutoff, &paymentDate, &settlement); err != nil {
 		return r, err
 	}
 	r.Month, r.Cutoff, r.PaymentDate = payout.MonthName(month), cutoff.UTC().Format(time.RFC3339), paymentDate.Format(time.DateOnly)
+	if settlement != nil && !settlement.Equal(paymentDate) {
+		r.SettlementDate = settlement.Format(time.DateOnly)
+	}
+	items, err := paymentItems(ctx, q, month)
+	if err != nil {
+		return r, err
+	}
 	rows, err := q.Query(ctx, `
 		SELECT a.seller_id, p.status, p.reasons, p.balance_us + p.balance_other, p.withholding_base, coalesce(p.rate, 0), p.rate_reason,
 		       p.withheld, p.paid_usd, coalesce(p.currency, ''), coalesce(m.amount_in_currency, 0), coalesce(m.fx_rate, 0),
 		       p.carried_us + p.carried_other, coalesce(p.method, ''), coalesce(m.rail, ''), coalesce(p.payment_id, ''),
 		       coalesce(r.amount_usd, 0), coalesce(r.reason, ''), coalesce(r.detail, ''), r.returned_at, r.recorded_at
 		FROM payouts p JOIN accounts a ON a.id = p.account_id LEFT JOIN payments m ON m.month = p.month AND m.account_id = p.account_id
-		LEFT JOIN payout_returns r ON r.month = p.month AND r.account_id = p.account_id
+		LEFT JOIN LATERAL (
+		    -- One row per payout: a payment sent as several PayPal items can
+		    -- come back item by item (the sum, the reasons and details in
+		    -- order, the first return's instants).
+		    SELECT sum(amount_usd) AS amount_usd, string_agg(DISTINCT reason, ',') AS reason,
+		           string_agg(detail, '; ' ORDER BY returned_at, id) FILTER (WHERE detail <> '') AS detail,
+		           min(returned_at) AS returned_at, min(recorded_at) AS recorded_at
+		    FROM payout_returns x WHERE x.month = p.month AND x.account_id = p.account_id
+		    HAVING count(*) > 0) r ON true
 		WHERE p.month = $1 ORDER BY a.seller_id`, month)
 	if err != nil {
 		return r, err
@@ -110,6 +149,7 @@ func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error)
 			return r, err
 		}
 		a.Returned = returned.StringFixed(2)
+		a.PayPalItems = items[a.PaymentID]
 		if returnedAt != nil && recordedAt != nil {
 			a.ReturnedAt = returnedAt.UTC().Format(time.RFC3339)
 			a.Recredited = returned.StringFixed(2)
@@ -144,6 +184,36 @@ func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error)
 		"held": totals["held"].StringFixed(6), "carried": totals["carried"].StringFixed(6), "returned": returned.StringFixed(2),
 		"returned_payments": totals["returned_payments"].StringFixed(2)}
 	return r, nil
+}
+
+// paymentItems reads month's PayPal items of payments sent as several
+// items, by payment id, in order.
+func paymentItems(ctx context.Context, q Querier, month time.Time) (map[string][]ItemResult, error) {
+	rows, err := q.Query(ctx, `
+		SELECT i.payment_id, i.item_id, i.amount_in_currency, m.currency, i.amount_usd, coalesce(r.reason, '')
+		FROM payment_items i JOIN payments m ON m.payment_id = i.payment_id
+		LEFT JOIN payout_returns r ON r.item_id = i.item_id
+		WHERE m.month = $1 ORDER BY i.payment_id, i.item`, month)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := map[string][]ItemResult{}
+	for rows.Next() {
+		var paymentID, currency string
+		var item ItemResult
+		var inCurrency, usd decimal.Decimal
+		if err := rows.Scan(&paymentID, &item.ItemID, &inCurrency, &currency, &usd, &item.ReturnReason); err != nil {
+			return nil, err
+		}
+		places, err := payout.RailMinorUnit(payout.PayoutAccountState{Method: payout.PayPal, Currency: currency})
+		if err != nil {
+			return nil, err
+		}
+		item.PaidInCurrency, item.PaidUSD = inCurrency.StringFixed(places), usd.StringFixed(2)
+		items[paymentID] = append(items[paymentID], item)
+	}
+	return items, rows.Err()
 }
 
 // WriteResult writes month's result.json under outDir (replacing an

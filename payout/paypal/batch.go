@@ -110,6 +110,11 @@ type Batch struct {
 type Item struct {
 	// PayoutID is sent as sender_item_id and comes back in status imports.
 	PayoutID string
+	// Group names the payment an item is part of when one payment is sent
+	// as several items (PayPal's per-item maximum, SPEC §6.2): the items of
+	// a group, consecutive in Items, always go in the same part. Empty: the
+	// item is a payment of its own.
+	Group string
 	// Receiver is the PayPal account's e-mail address.
 	Receiver string
 	// Amount is > 0 with at most Decimals(Currency) decimals.
@@ -207,13 +212,19 @@ func Stream(batch Batch, emit func(Part) error) error {
 	}
 	sort.Strings(currencies)
 
+	chunksByCurrency := make(map[string][][]int, len(currencies))
+	for _, currency := range currencies {
+		if chunksByCurrency[currency], err = chunks(batch.Items, byCurrency[currency]); err != nil {
+			return err
+		}
+	}
+
 	items := make([]requestItem, 0, min(BatchLimit, len(batch.Items)))
 	var buf bytes.Buffer
 	for _, currency := range currencies {
 		places, _ := Decimals(currency) // checked by checkItems
-		indexes := byCurrency[currency]
-		for number, start := 1, 0; start < len(indexes); number, start = number+1, start+BatchLimit {
-			chunk := indexes[start:min(start+BatchLimit, len(indexes))]
+		for i, chunk := range chunksByCurrency[currency] {
+			number := i + 1
 			items = items[:0]
 			total := decimal.Zero
 			for _, i := range chunk {
@@ -256,6 +267,33 @@ func Stream(batch Batch, emit func(Part) error) error {
 		}
 	}
 	return nil
+}
+
+// chunks cuts one currency's item indexes into parts of at most BatchLimit
+// items, never between two items of one Group: a part that would end inside
+// a group ends before it instead, and the group starts the next part.
+// Without groups every part but the last holds exactly BatchLimit items.
+// Errors (ErrInvalidBatch): a group of more than BatchLimit items, more
+// than 999 parts.
+func chunks(items []Item, indexes []int) ([][]int, error) {
+	var parts [][]int
+	for start := 0; start < len(indexes); {
+		end := min(start+BatchLimit, len(indexes))
+		if group := items[indexes[end-1]].Group; end < len(indexes) && group != "" && items[indexes[end]].Group == group {
+			for end > start && items[indexes[end-1]].Group == group {
+				end--
+			}
+			if end == start {
+				return nil, fmt.Errorf("paypal: the items of %q are more than %d: %w", group, BatchLimit, ErrInvalidBatch)
+			}
+		}
+		parts = append(parts, indexes[start:end])
+		start = end
+	}
+	if len(parts) > 999 {
+		return nil, fmt.Errorf("paypal: %d parts in one currency, more than 999: %w", len(parts), ErrInvalidBatch)
+	}
+	return parts, nil
 }
 
 // checkBatch validates the batch header fields and returns the id prefix.

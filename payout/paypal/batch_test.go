@@ -277,3 +277,42 @@ func TestEmitErrorStops(t *testing.T) {
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, calls)
 }
+
+// The items of one payment (a Group, SPEC §6.2's per-item maximum) never
+// straddle two requests: a part that would end inside a group ends before
+// it. Without groups the parts are exactly as before (TestSplitAtBatchLimit).
+func TestGroupsStayInOnePart(t *testing.T) {
+	t.Parallel()
+	batch := fixtureBatch()
+	batch.Items = manyItems("USD", BatchLimit+3, 2)
+	// Items BatchLimit-2 .. BatchLimit+1 are one payment's four items.
+	for i := BatchLimit - 2; i <= BatchLimit+1; i++ {
+		batch.Items[i].Group = "P20261100000042"
+	}
+	parts, err := Write(batch)
+	require.NoError(t, err)
+	require.Len(t, parts, 2)
+	require.Equal(t, BatchLimit-2, parts[0].Items, "the first part ends before the group")
+	require.Equal(t, 5, parts[1].Items, "the group's 4 items and the last one")
+	var body decoded
+	require.NoError(t, json.Unmarshal(parts[1].Bytes, &body))
+	require.Equal(t, batch.Items[BatchLimit-2].PayoutID, body.Items[0].SenderItemID)
+
+	// A group that fits exactly at the end of a part stays there.
+	batch.Items = manyItems("USD", BatchLimit+1, 2)
+	batch.Items[BatchLimit-2].Group, batch.Items[BatchLimit-1].Group = "G", "G"
+	parts, err = Write(batch)
+	require.NoError(t, err)
+	require.Equal(t, []int{BatchLimit, 1}, []int{parts[0].Items, parts[1].Items})
+
+	// A group larger than one request is refused, nothing emitted.
+	batch.Items = manyItems("USD", BatchLimit+1, 2)
+	for i := range batch.Items {
+		batch.Items[i].Group = "HUGE"
+	}
+	emitted := 0
+	err = Stream(batch, func(Part) error { emitted++; return nil })
+	require.ErrorIs(t, err, ErrInvalidBatch)
+	require.ErrorContains(t, err, `the items of "HUGE" are more than 15000`)
+	require.Zero(t, emitted)
+}

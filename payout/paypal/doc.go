@@ -28,7 +28,13 @@
 // "paypal-<cycle>-<currency>-<NNN>.json" depend only on those, so a resend of
 // the same cycle reuses the ids and PayPal refuses it as a duplicate within
 // 30 days instead of paying twice. Items keep their input order inside a
-// part. JSON is indented with two spaces, keys in a fixed order, no HTML
+// part. Items that share a Group (the items of one payment above PayPal's
+// per-item maximum, SPEC §6.2) always go in the same part: a part that
+// would end inside a group ends before it, so a part may then hold fewer
+// than BatchLimit items; without groups the parts are exactly as before. A
+// group of more than BatchLimit items is refused (ErrInvalidBatch): the
+// close holds such a payment (payout.AmountOverRailLimit). No request field
+// carries a date: a payment's settlement date is the manifest's. JSON is indented with two spaces, keys in a fixed order, no HTML
 // escaping; the same batch gives the same bytes. [Stream] holds one part in
 // memory at a time; [Write] collects all parts.
 //

@@ -55,6 +55,28 @@
 // name "operator:<user name>"; Release records the system principal (the
 // release-payments job, tests, the simulator).
 //
+// # Dates: the settlement date
+//
+// Every file is dated with payout.SettlementDate of the recorded release
+// time: the payment date, or, for a release on or after it, the next
+// banking day after the release (the ACH effective entry date, the pain.001
+// requested execution date; the PayPal request has no date field). It is
+// recorded with the state change (cycles.settlement_date, migration 150),
+// returned in Result (PaymentDate, SettlementDate) and written to
+// manifest.json as payment_date and settlement_date only when they differ,
+// so a cycle released on time keeps the manifest it always had. A missing
+// file of a released cycle is rewritten with the recorded date.
+//
+// # PayPal items
+//
+// A PayPal payment above the per-item maximum (payout.Policy.
+// PayPalItemMaxFor, from the cycle's recorded policy and rate) goes out as
+// payout.SplitPayPalAmount's items under payout.PayPalItemID ids, all in
+// one request (paypal.Item.Group). It stays one payments row; its items are
+// payment_items rows with their amounts and USD shares (payPalItems), and
+// the file's manifest records count items. The manifest's totals and the
+// journal check are unchanged: the items add up to the payment.
+//
 // Failure modes: a cycle that is not closed (or not approved when
 // maker-checker is on), a payout currency without an FX rate for the cycle
 // (the error names the currencies), missing originator configuration (the
@@ -173,7 +195,49 @@ type Result struct {
 	// disk and were written again from the ledger (with their manifest
 	// sha256) by this run.
 	Rewritten []string `json:"rewritten,omitempty"`
+
+	// PaymentDate is the cycle's scheduled payment date and SettlementDate
+	// the date its files settle on (YYYY-MM-DD): the ACH effective entry
+	// date, the pain.001 requested execution date, the PayPal batch's date.
+	// They differ for a release on or after the payment date
+	// (payout.SettlementDate).
+	PaymentDate    string `json:"payment_date"`
+	SettlementDate string `json:"settlement_date"`
 }
+
+// setDates records the scheduled and the actual date.
+func (r *Result) setDates(paymentDate, settlement time.Time) {
+	r.PaymentDate, r.SettlementDate = paymentDate.Format(time.DateOnly), settlement.Format(time.DateOnly)
+}
+
+// Late reports whether the files settle after the scheduled payment date
+// (the release came on or after it).
+func (r Result) Late() bool { return r.SettlementDate != r.PaymentDate }
+
+// fileSpec is what every payment file of a release is written with.
+type fileSpec struct {
+	calendar payout.Calendar
+	policy   payout.Policy
+	// created is the release time: the creation time in every file.
+	created time.Time
+	// settlement is payout.SettlementDate: the ACH effective entry date and
+	// the pain.001 requested execution date.
+	settlement time.Time
+}
+
+// newFileSpec reads the cycle's recorded policy; settlement is left to the
+// caller.
+func newFileSpec(policyJSON []byte, month, releasedAt time.Time) (fileSpec, error) {
+	var p payout.Policy
+	if err := json.Unmarshal(policyJSON, &p); err != nil {
+		return fileSpec{}, fmt.Errorf("cycle policy: %w", err)
+	}
+	return fileSpec{calendar: p.CalendarFor(month), policy: p, created: releasedAt}, nil
+}
+
+// fileWriter writes one rail's files into dir and returns them with the
+// payments they carry.
+type fileWriter func(ctx context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error)
 
 // FaultPoints are the named points of a release, in order, at which
 // Releaser.Fault is called: after the release time is fixed
@@ -318,18 +382,16 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 	if err := atomicfile.MkdirAll(dir); err != nil {
 		return result, fmt.Errorf("output directory: %w", err)
 	}
-	var calendar payout.Calendar
-	{
-		var p payout.Policy
-		if err := json.Unmarshal(policy, &p); err != nil {
-			return result, err
-		}
-		calendar = p.CalendarFor(month)
+	spec, err := newFileSpec(policy, month, result.ReleasedAt)
+	if err != nil {
+		return result, err
 	}
+	spec.settlement = payout.SettlementDate(spec.policy, spec.calendar, result.ReleasedAt)
+	result.setDates(spec.calendar.PaymentDate, spec.settlement)
 	var files []File
 	var sent []sentPayment
-	for _, write := range []func(context.Context, string, payout.Calendar, time.Time, []payment) ([]File, []sentPayment, error){r.writeACH, r.writeSEPA, r.writePayPal} {
-		f, s, err := write(ctx, dir, calendar, result.ReleasedAt, payments)
+	for _, write := range []fileWriter{r.writeACH, r.writeSEPA, r.writePayPal} {
+		f, s, err := write(ctx, dir, spec, payments)
 		if err != nil {
 			return result, err
 		}
@@ -379,6 +441,18 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 				pgx.CopyFromRows(rows)); err != nil {
 				return fmt.Errorf("record payments: %w", err)
 			}
+			var items [][]any
+			for _, s := range sent {
+				for _, item := range s.items {
+					items = append(items, []any{s.paymentID, item.n, item.id, item.amountUSD, item.amount})
+				}
+			}
+			if len(items) > 0 {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payment_items"},
+					[]string{"payment_id", "item", "item_id", "amount_usd", "amount_in_currency"}, pgx.CopyFromRows(items)); err != nil {
+					return fmt.Errorf("record payment items: %w", err)
+				}
+			}
 			for _, f := range files {
 				if _, err := tx.Exec(ctx, `INSERT INTO cycle_files (month, name, kind, sha256, records, control_total_usd, currency, control_total)
 					VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, month, f.Name, f.Kind, f.SHA256, f.Records, f.ControlTotalUSD, f.Currency, f.ControlTotal); err != nil {
@@ -389,8 +463,9 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 			if by.IsOperator() {
 				operator = by.OperatorID
 			}
-			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3, released_by_operator_id = $4 WHERE month = $1`,
-				month, result.ReleasedAt, by.Name, operator); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3, released_by_operator_id = $4,
+				settlement_date = $5 WHERE month = $1`,
+				month, result.ReleasedAt, by.Name, operator, spec.settlement); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, 'released', $2, $3, $4)`,
@@ -412,10 +487,17 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 
 // manifest rebuilds a released cycle's manifest from the database.
 func (r *Releaser) manifest(ctx context.Context, month time.Time, result Result) (Result, error) {
-	if err := r.DB.GetContext(ctx, &result.ReleasedAt, `SELECT released_at FROM cycles WHERE month = $1`, month); err != nil {
+	var paymentDate time.Time
+	var settlement sql.NullTime
+	if err := r.DB.QueryRowxContext(ctx, `SELECT released_at, payment_date, settlement_date FROM cycles WHERE month = $1`, month).
+		Scan(&result.ReleasedAt, &paymentDate, &settlement); err != nil {
 		return result, err
 	}
 	result.ReleasedAt = result.ReleasedAt.UTC()
+	if !settlement.Valid { // released before migration 150: dated with the payment date
+		settlement.Time = paymentDate
+	}
+	result.setDates(paymentDate, settlement.Time)
 	rows, err := r.DB.QueryxContext(ctx, `SELECT name, kind, sha256, records, control_total_usd, currency, control_total FROM cycle_files WHERE month = $1 ORDER BY name`, month)
 	if err != nil {
 		return result, err
@@ -435,7 +517,12 @@ func (r *Releaser) manifest(ctx context.Context, month time.Time, result Result)
 type manifestJSON struct {
 	Cycle      string `json:"cycle"`
 	ReleasedAt string `json:"released_at"`
-	Files      []File `json:"files"`
+	// The dates, only for a release on or after the payment date (the
+	// files settle on SettlementDate, not on the scheduled PaymentDate): a
+	// cycle released on time keeps the manifest it always had.
+	PaymentDate    string `json:"payment_date,omitempty"`
+	SettlementDate string `json:"settlement_date,omitempty"`
+	Files          []File `json:"files"`
 }
 
 func writeManifest(result Result) error {
@@ -447,7 +534,11 @@ func writeManifest(result Result) error {
 }
 
 func manifestBytes(result Result) ([]byte, error) {
-	body, err := json.MarshalIndent(manifestJSON{Cycle: result.Month, ReleasedAt: result.ReleasedAt.Format(time.RFC3339), Files: result.Files}, "", "  ")
+	manifest := manifestJSON{Cycle: result.Month, ReleasedAt: result.ReleasedAt.Format(time.RFC3339), Files: result.Files}
+	if result.Late() {
+		manifest.PaymentDate, manifest.SettlementDate = result.PaymentDate, result.SettlementDate
+	}
+	body, err := json.MarshalIndent(manifest, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -518,11 +609,15 @@ func (r *Releaser) rewrite(ctx context.Context, month time.Time, dir string, pol
 	if err != nil {
 		return err
 	}
-	var p payout.Policy
-	if err := json.Unmarshal(policy, &p); err != nil {
+	spec, err := newFileSpec(policy, month, result.ReleasedAt)
+	if err != nil {
 		return err
 	}
-	calendar := p.CalendarFor(month)
+	// The date the files were released with, as recorded (a cycle released
+	// before migration 150 was dated with its payment date).
+	if spec.settlement, err = time.Parse(time.DateOnly, result.SettlementDate); err != nil {
+		return fmt.Errorf("cycle %s: settlement date: %w", result.Month, err)
+	}
 	if err := atomicfile.MkdirAll(dir); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}
@@ -531,8 +626,8 @@ func (r *Releaser) rewrite(ctx context.Context, month time.Time, dir string, pol
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, write := range []func(context.Context, string, payout.Calendar, time.Time, []payment) ([]File, []sentPayment, error){r.writeACH, r.writeSEPA, r.writePayPal} {
-		if _, _, err := write(ctx, tmp, calendar, result.ReleasedAt, payments); err != nil {
+	for _, write := range []fileWriter{r.writeACH, r.writeSEPA, r.writePayPal} {
+		if _, _, err := write(ctx, tmp, spec, payments); err != nil {
 			return err
 		}
 	}
@@ -600,6 +695,16 @@ type sentPayment struct {
 	currency          string
 	rate              decimal.Decimal
 	trace             any
+	// items are the PayPal items of a payment above PayPal's per-item
+	// maximum (payment_items rows); none for a payment sent as one item.
+	items []sentItem
+}
+
+// sentItem is one PayPal item of a split payment.
+type sentItem struct {
+	n                 int    // from 1
+	id                string // sender_item_id: payout.PayPalItemID
+	amountUSD, amount decimal.Decimal
 }
 
 // loadPayments reads the cycle's paid payouts with their payout accounts,
@@ -685,7 +790,7 @@ func minorUnit(method payout.Method, currency string) (int32, error) {
 	return money.MinorUnit(currency)
 }
 
-func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calendar, created time.Time, payments []payment) ([]File, []sentPayment, error) {
+func (r *Releaser) writeACH(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
 	var individuals, companies []payment
 	for _, p := range payments {
 		if p.method != payout.Bank || p.bankCountry != "US" {
@@ -700,9 +805,9 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 	if len(individuals)+len(companies) == 0 {
 		return nil, nil, nil
 	}
-	name := "ach-" + payout.MonthName(calendar.Month) + ".txt"
+	name := "ach-" + payout.MonthName(spec.calendar.Month) + ".txt"
 	var buf bytes.Buffer
-	writer, err := nacha.NewWriter(&buf, nacha.FileHeader{Originator: r.Config.Originator, FileCreation: created, FileIDModifier: 'A'})
+	writer, err := nacha.NewWriter(&buf, nacha.FileHeader{Originator: r.Config.Originator, FileCreation: spec.created, FileIDModifier: 'A'})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ACH file: %w", err)
 	}
@@ -715,7 +820,7 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 		if len(group.payments) == 0 {
 			continue
 		}
-		if err := writer.StartBatch(group.class, calendar.PaymentDate, ""); err != nil {
+		if err := writer.StartBatch(group.class, spec.settlement, ""); err != nil {
 			return nil, nil, fmt.Errorf("ACH file: %w", err)
 		}
 		for _, p := range group.payments {
@@ -757,7 +862,8 @@ func (r *Releaser) writeACH(_ context.Context, dir string, calendar payout.Calen
 	return []File{{Name: name, Kind: "ach", SHA256: digest(buf.Bytes()), Records: len(sent), ControlTotalUSD: total, Currency: "USD", ControlTotal: total}}, sent, nil
 }
 
-func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Calendar, created time.Time, payments []payment) ([]File, []sentPayment, error) {
+func (r *Releaser) writeSEPA(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
+	calendar := spec.calendar
 	byCurrency := map[string][]payment{}
 	for _, p := range payments {
 		if p.method == payout.Bank && p.bankCountry != "US" {
@@ -771,10 +877,10 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 		name := "pain001-" + payout.MonthName(calendar.Month) + "-" + currency + ".xml"
 		message := sepa.Message{
 			MessageID:              "PAYRUN-" + payout.MonthName(calendar.Month) + "-" + currency,
-			CreationTime:           created,
+			CreationTime:           spec.created,
 			InitiatingPartyName:    r.Config.Debtor.Name,
 			Debtor:                 r.Config.Debtor,
-			RequestedExecutionDate: calendar.PaymentDate,
+			RequestedExecutionDate: spec.settlement,
 		}
 		totalUSD, total := decimal.Zero, decimal.Zero
 		for _, p := range group {
@@ -812,17 +918,38 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, calendar payout.Cale
 	return files, sent, nil
 }
 
-func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Calendar, _ time.Time, payments []payment) ([]File, []sentPayment, error) {
+// writePayPal writes the PayPal Payouts requests. A payment above PayPal's
+// per-item maximum (Policy.PayPalItemMaxFor) goes out as several items
+// (payout.SplitPayPalAmount: maximum-sized items, then the remainder), each
+// with its own sender_item_id (payout.PayPalItemID), all in one request; it
+// stays one payment (one payments row, its items in payment_items). The
+// PayPal request has no date field: the settlement date is the manifest's
+// and the cycle's.
+func (r *Releaser) writePayPal(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
+	calendar := spec.calendar
 	batch := paypal.Batch{CycleMonth: payout.MonthName(calendar.Month), EmailSubject: r.Config.PayPalSubject,
 		EmailMessage: "Your marketplace payout for " + payout.MonthName(calendar.Month) + "."}
-	byCurrency := map[string][]payment{} // in input order, as the parts hold them
+	byCurrency := map[string][]sentPayment{} // in input order, as the parts hold them
 	for _, p := range payments {
 		if p.method != payout.PayPal {
 			continue
 		}
-		batch.Items = append(batch.Items, paypal.Item{PayoutID: p.paymentID, Receiver: p.email, Amount: p.amount, Currency: p.currency,
-			Note: "Marketplace payout " + payout.MonthName(calendar.Month)})
-		byCurrency[p.currency] = append(byCurrency[p.currency], p)
+		s := sentPayment{accountID: p.accountID, paymentID: p.paymentID, method: string(p.method), rail: payout.RailPayPal,
+			amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil}
+		items, err := payPalItems(spec.policy, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.items = items
+		note := "Marketplace payout " + payout.MonthName(calendar.Month)
+		if len(items) == 0 {
+			batch.Items = append(batch.Items, paypal.Item{PayoutID: p.paymentID, Receiver: p.email, Amount: p.amount, Currency: p.currency, Note: note})
+		}
+		for _, item := range items {
+			batch.Items = append(batch.Items, paypal.Item{PayoutID: item.id, Group: p.paymentID, Receiver: p.email, Amount: item.amount,
+				Currency: p.currency, Note: fmt.Sprintf("%s, part %d of %d", note, item.n, len(items))})
+		}
+		byCurrency[p.currency] = append(byCurrency[p.currency], s)
 	}
 	if len(batch.Items) == 0 {
 		return nil, nil, nil
@@ -830,13 +957,23 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 	var files []File
 	var sent []sentPayment
 	err := paypal.Stream(batch, func(part paypal.Part) error {
-		inPart := byCurrency[part.Currency][:part.Items]
-		byCurrency[part.Currency] = byCurrency[part.Currency][part.Items:]
+		// The part's items are whole payments (Stream keeps a group in one
+		// part), in input order.
 		totalUSD := decimal.Zero
-		for _, p := range inPart {
-			totalUSD = totalUSD.Add(p.amountUSD)
-			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: part.FileName, method: string(p.method), rail: "paypal",
-				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
+		for left := part.Items; left > 0; {
+			queue := byCurrency[part.Currency]
+			if len(queue) == 0 {
+				return fmt.Errorf("%w: %s holds more items than the payments it was made of", ErrManifest, part.FileName)
+			}
+			s := queue[0]
+			byCurrency[part.Currency] = queue[1:]
+			left -= max(1, len(s.items))
+			if left < 0 {
+				return fmt.Errorf("%w: payment %s's items were split over two PayPal requests", ErrManifest, s.paymentID)
+			}
+			s.file = part.FileName
+			totalUSD = totalUSD.Add(s.amountUSD)
+			sent = append(sent, s)
 		}
 		if err := atomicfile.WriteBytes(filepath.Join(dir, part.FileName), atomicfile.FileMode, part.Bytes); err != nil {
 			return err
@@ -852,4 +989,43 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, calendar payout.Ca
 		return nil, nil, fmt.Errorf("PayPal batch: %w", err)
 	}
 	return files, sent, nil
+}
+
+// payPalItems splits a PayPal payment above PayPal's per-item maximum into
+// its items (none for a payment sent as one item). Each item's USD share,
+// which a return of that item alone recredits: every item but the last is
+// its amount converted back at the cycle's rate and rounded down to the
+// cent; the last is the rest of the payment's USD amount. The shares sum
+// exactly to the payment's USD amount and each is at least a cent (the
+// rounding down leaves the last at least its own converted amount).
+// Errors: the maximum cannot be computed, or the payment needs more items
+// than one request holds (the close holds such payments,
+// payout.AmountOverRailLimit, unless the rate arrived after it).
+func payPalItems(policy payout.Policy, p payment) ([]sentItem, error) {
+	limit, err := policy.PayPalItemMaxFor(p.currency, p.rate)
+	if err != nil {
+		return nil, fmt.Errorf("payment %s: %w", p.paymentID, err)
+	}
+	if count := payout.PayPalItemCount(p.amount, limit); count > paypal.BatchLimit {
+		return nil, fmt.Errorf("payment %s: %s %s needs %d PayPal items of at most %s, more than one request holds (%d): over the rail limit",
+			p.paymentID, p.amount, p.currency, count, limit, paypal.BatchLimit)
+	}
+	amounts := payout.SplitPayPalAmount(p.amount, limit)
+	if len(amounts) == 1 {
+		return nil, nil
+	}
+	items := make([]sentItem, len(amounts))
+	restUSD := p.amountUSD
+	for i, amount := range amounts {
+		usd := restUSD
+		if i < len(amounts)-1 {
+			usd, _ = money.FloorToMinor(amount.Div(p.rate), money.CentScale)
+		}
+		restUSD = restUSD.Sub(usd)
+		items[i] = sentItem{n: i + 1, id: payout.PayPalItemID(p.paymentID, i+1), amountUSD: usd, amount: amount}
+	}
+	if !items[len(items)-1].amountUSD.IsPositive() {
+		return nil, fmt.Errorf("payment %s: the last PayPal item's USD share is %s", p.paymentID, items[len(items)-1].amountUSD)
+	}
+	return items, nil
 }

@@ -29,7 +29,11 @@
 //     prenote instead: same trace, amount zero. The same entry returned
 //     twice in one file is a bad record.
 //   - PayPal: sender_item_id is the payment id; the payment must have gone
-//     by PayPal, in the status's currency, for the status's amount. Every
+//     by PayPal, in the status's currency, for the status's amount. A
+//     payment sent as several items (PayPal's per-item maximum, SPEC §6.2)
+//     is matched item by item: sender_item_id is the item's
+//     ("<payment id>-<n>", payment_items), the amount the item's; a status
+//     naming such a payment's own id is a bad record naming its items. Every
 //     record is matched, returns or not: a status for a payment payrun never
 //     sent means the file is not ours.
 //   - Which PayPal statuses are returns is [paypal.Status.IsReturn] at the
@@ -42,13 +46,14 @@
 // All in one transaction for the whole file, after every record matched:
 //
 //   - a payout_returns row (month, account, amount_usd = the payment's USD
-//     amount, reason = the R-code or PayPal status, source "ach"/"paypal",
+//     amount — for an item, the item's USD share and item_id —, reason = the R-code or PayPal status, source "ach"/"paypal",
 //     returned_at, recorded_at = the clock's now, plus payment_id,
 //     original_trace, source_file and detail = addenda information or PayPal
 //     reason). The next close adds amount_usd to the account's opening
 //     non-US balance: the money was already withheld on, so it is never
 //     withheld again;
-//   - a reversing journal entry ([LedgerKind], reference = payment id):
+//   - a reversing journal entry ([LedgerKind], reference = payment id, or
+//     the item's id for an item):
 //     payments:in_transit −amount, publisher:<id>:other +amount. The
 //     withholding stays withheld;
 //   - the payout account that was paid moves verified → needs_update with
@@ -60,8 +65,10 @@
 //     from verified when the return came after the waiting period).
 //
 // Importing the same return again changes nothing: payout_returns is
-// UNIQUE (month, account_id) and prenote_returns UNIQUE (prenote_id); both
-// are counted as duplicates. Nothing is retried automatically: the next
+// unique per payment (month, account_id) for whole payments and per
+// item_id for items (migration 150), prenote_returns UNIQUE (prenote_id);
+// both are counted as duplicates. Several items of one payment can come
+// back, each once; the payout account moves to needs_update at the first. Nothing is retried automatically: the next
 // cycle pays the balance with a new payment id.
 //
 // # Failure modes

@@ -126,7 +126,10 @@ type Result struct {
 
 // ReturnedPayment is a payment this import recorded as returned.
 type ReturnedPayment struct {
-	PaymentID       string          `json:"payment_id"`
+	PaymentID string `json:"payment_id"`
+	// ItemID is the PayPal item that came back when the payment was sent
+	// as several items (AmountUSD is then that item's share alone).
+	ItemID          string          `json:"item_id,omitempty"`
 	Month           string          `json:"month"`
 	AccountID       int64           `json:"account_id"`
 	PayoutAccountID int64           `json:"payout_account_id"`
@@ -358,9 +361,12 @@ func csvLines(body []byte, want int) []int {
 	return lines
 }
 
-// sentPayment is a payments row with what a return needs.
+// sentPayment is a payments row with what a return needs, or one PayPal
+// item of a split payment (itemID set; amounts the item's).
 type sentPayment struct {
 	paymentID       string
+	itemID          string // the item's sender_item_id; "" for a whole payment
+	items           int    // how many items the payment was sent as (0: one, its own id)
 	month           time.Time
 	accountID       int64
 	rail            string
@@ -511,6 +517,11 @@ func matchPayment(r record, p sentPayment, format string, problem func(where, fi
 		problem(r.where, r.fields.id, "payment %s was sent by %s, not %s", p.paymentID, p.rail, wantRail)
 		return
 	}
+	if p.items > 0 {
+		problem(r.where, r.fields.id, "payment %s was sent as %d PayPal items (%s to %s): a status names one of them",
+			p.paymentID, p.items, payout.PayPalItemID(p.paymentID, 1), payout.PayPalItemID(p.paymentID, p.items))
+		return
+	}
 	if format == FormatACH && r.trace != p.trace {
 		problem(r.traceWhere, r.fields.trace, "file has %s, payment %s went out with trace %s", r.trace, p.paymentID, p.trace)
 	}
@@ -519,7 +530,11 @@ func matchPayment(r record, p sentPayment, format string, problem func(where, fi
 		return
 	}
 	if !r.amount.Equal(p.amount) {
-		problem(r.where, r.fields.amount, "file has %s %s, payment %s was %s %s", amountText(r.amount, r.currency), r.currency, p.paymentID, amountText(p.amount, p.currency), p.currency)
+		what := "payment " + p.paymentID
+		if p.itemID != "" {
+			what = "item " + p.itemID
+		}
+		problem(r.where, r.fields.amount, "file has %s %s, %s was %s %s", amountText(r.amount, r.currency), r.currency, what, amountText(p.amount, p.currency), p.currency)
 	}
 }
 
@@ -532,14 +547,25 @@ func amountText(amount decimal.Decimal, currency string) string {
 	return amount.StringFixed(places)
 }
 
+// loadPayments finds the payments and PayPal items the ids name, by id: a
+// payment by its payment id, an item of a split payment by its
+// sender_item_id (payment_items), with the item's amounts.
 func loadPayments(ctx context.Context, tx pgx.Tx, ids []string) (map[string]sentPayment, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT p.payment_id, p.month, p.account_id, p.rail, p.amount_usd, p.currency, p.amount_in_currency, coalesce(p.trace, ''),
-		       o.payout_account_id, r.id IS NOT NULL
+		SELECT p.payment_id, '', (SELECT count(*) FROM payment_items i WHERE i.payment_id = p.payment_id), p.month, p.account_id, p.rail,
+		       p.amount_usd, p.currency, p.amount_in_currency, coalesce(p.trace, ''), o.payout_account_id,
+		       EXISTS (SELECT 1 FROM payout_returns r WHERE r.month = p.month AND r.account_id = p.account_id AND r.item_id IS NULL)
 		FROM payments p
 		JOIN payouts o ON o.month = p.month AND o.account_id = p.account_id
-		LEFT JOIN payout_returns r ON r.month = p.month AND r.account_id = p.account_id
-		WHERE p.payment_id = ANY($1)`, ids)
+		WHERE p.payment_id = ANY($1)
+		UNION ALL
+		SELECT p.payment_id, i.item_id, 0, p.month, p.account_id, p.rail,
+		       i.amount_usd, p.currency, i.amount_in_currency, '', o.payout_account_id,
+		       EXISTS (SELECT 1 FROM payout_returns r WHERE r.item_id = i.item_id)
+		FROM payment_items i
+		JOIN payments p ON p.payment_id = i.payment_id
+		JOIN payouts o ON o.month = p.month AND o.account_id = p.account_id
+		WHERE i.item_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -547,13 +573,22 @@ func loadPayments(ctx context.Context, tx pgx.Tx, ids []string) (map[string]sent
 	payments := map[string]sentPayment{}
 	for rows.Next() {
 		var p sentPayment
-		if err := rows.Scan(&p.paymentID, &p.month, &p.accountID, &p.rail, &p.amountUSD, &p.currency, &p.amount, &p.trace,
+		if err := rows.Scan(&p.paymentID, &p.itemID, &p.items, &p.month, &p.accountID, &p.rail, &p.amountUSD, &p.currency, &p.amount, &p.trace,
 			&p.payoutAccountID, &p.returned); err != nil {
 			return nil, err
 		}
-		payments[p.paymentID] = p
+		payments[p.id()] = p
 	}
 	return payments, rows.Err()
+}
+
+// id is what a return file names: the item's sender_item_id, or the
+// payment id.
+func (p sentPayment) id() string {
+	if p.itemID != "" {
+		return p.itemID
+	}
+	return p.paymentID
 }
 
 func loadPrenotes(ctx context.Context, tx pgx.Tx, ids []string) (map[string]sentPrenote, error) {
@@ -585,21 +620,24 @@ func returnPayment(ctx context.Context, tx pgx.Tx, now time.Time, name, format s
 	if format == FormatACH {
 		source = "ach"
 	}
-	var trace any
+	var trace, itemID any
 	if r.trace != "" {
 		trace = r.trace
 	}
+	if p.itemID != "" {
+		itemID = p.itemID
+	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO payout_returns (month, account_id, amount_usd, reason, source, returned_at, recorded_at, payment_id, original_trace, source_file, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		p.month, p.accountID, p.amountUSD, r.reason, source, r.returnedAt, now, p.paymentID, trace, name, r.detail); err != nil {
-		return ReturnedPayment{}, fmt.Errorf("record return of %s: %w", p.paymentID, err)
+		INSERT INTO payout_returns (month, account_id, amount_usd, reason, source, returned_at, recorded_at, payment_id, original_trace, source_file, detail, item_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		p.month, p.accountID, p.amountUSD, r.reason, source, r.returnedAt, now, p.paymentID, trace, name, r.detail, itemID); err != nil {
+		return ReturnedPayment{}, fmt.Errorf("record return of %s: %w", p.id(), err)
 	}
 	// The money comes back out of transit into what payrun owes the
 	// publisher, in the non-US part: it was withheld on when it was paid.
 	if _, err := ledger.Post(ctx, tx, ledger.Transaction{
 		Kind:      LedgerKind,
-		Reference: p.paymentID,
+		Reference: p.id(),
 		PostedAt:  now,
 		Postings: []ledger.Posting{
 			{LedgerAccount: store.PaymentsInTransit, Amount: p.amountUSD.Neg()},
@@ -612,7 +650,7 @@ func returnPayment(ctx context.Context, tx pgx.Tx, now time.Time, name, format s
 	if err != nil {
 		return ReturnedPayment{}, err
 	}
-	return ReturnedPayment{PaymentID: p.paymentID, Month: payout.MonthName(p.month), AccountID: p.accountID, PayoutAccountID: p.payoutAccountID,
+	return ReturnedPayment{PaymentID: p.paymentID, ItemID: p.itemID, Month: payout.MonthName(p.month), AccountID: p.accountID, PayoutAccountID: p.payoutAccountID,
 		AmountUSD: p.amountUSD, Reason: r.reason, NeedsUpdate: changed}, nil
 }
 

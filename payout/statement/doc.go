@@ -58,6 +58,12 @@
 //     "no_balance" rather than an error: the lines are still worth seeing.
 //   - The payout's masked account is shown as the cycle workbook shows it
 //     (bank: last four digits; PayPal: the publisher's own e-mail).
+//   - Result and the statement's header carry the cycle's payment date and,
+//     once released, its settlement date (shown on the statement only when
+//     a release on or after the payment date moved it), and the PayPal
+//     items of a payment sent as several items, each with its USD share and
+//     whether it came back. A line's status is "returned" as soon as one
+//     item of its payment came back.
 //   - Before release the FX rate of a USD payout is 1 and the amount in the
 //     payout currency equals the USD amount; for another currency both are
 //     0 until the release converts it.

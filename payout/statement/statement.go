@@ -61,9 +61,27 @@ type Result struct {
 	PaymentID     string          `json:"payment_id,omitempty"`
 	PaymentStatus string          `json:"payment_status,omitempty"`
 	Withheld      decimal.Decimal `json:"withheld"`
+	// PaymentDate is the cycle's scheduled payment date; SettlementDate,
+	// once the cycle is released, the date its files settle on: the
+	// payment date, or the next banking day after a release on or after it
+	// (payout.SettlementDate). Both YYYY-MM-DD.
+	PaymentDate    string `json:"payment_date"`
+	SettlementDate string `json:"settlement_date,omitempty"`
+	// Items are the PayPal items of a payment above PayPal's per-item
+	// maximum, which went out as several items (none otherwise).
+	Items []PaymentItem `json:"items,omitempty"`
 	// Lines counts the lines listed, in total and by status.
 	Lines    int            `json:"lines"`
 	ByStatus map[string]int `json:"by_status"`
+}
+
+// PaymentItem is one PayPal item of a payment sent as several items.
+type PaymentItem struct {
+	ItemID    string          `json:"item_id"`
+	AmountUSD decimal.Decimal `json:"amount_usd"`
+	Amount    decimal.Decimal `json:"amount"`
+	Currency  string          `json:"currency"`
+	Returned  bool            `json:"returned,omitempty"`
 }
 
 // Paths returns where the statement of seller for month goes under outDir.
@@ -115,6 +133,7 @@ type cycleInfo struct {
 	state       string
 	cutoff      time.Time
 	paymentDate time.Time
+	settlement  *time.Time // nil until released
 	// windowStart is the cutoff of the publisher's previous paid cycle:
 	// lines available before it were consumed by earlier payouts.
 	windowStart time.Time
@@ -131,7 +150,8 @@ func write(ctx context.Context, tx pgx.Tx, req Request) (Result, error) {
 	if err != nil {
 		return result, err
 	}
-	err = tx.QueryRow(ctx, `SELECT state, cutoff, payment_date FROM cycles WHERE month = $1`, req.Month).Scan(&info.state, &info.cutoff, &info.paymentDate)
+	err = tx.QueryRow(ctx, `SELECT state, cutoff, payment_date, settlement_date FROM cycles WHERE month = $1`, req.Month).
+		Scan(&info.state, &info.cutoff, &info.paymentDate, &info.settlement)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return result, fmt.Errorf("%w: %s has not been closed yet", ErrNotClosed, monthName)
 	}
@@ -160,6 +180,17 @@ func write(ctx context.Context, tx pgx.Tx, req Request) (Result, error) {
 	result.Decision, result.Reasons = header.Status, header.Reasons
 	if header.Payout != nil {
 		result.PaymentID, result.PaymentStatus, result.Withheld = header.Payout.PaymentID, header.PaymentStatus, header.Payout.Withheld
+		if result.Items, err = paymentItems(ctx, tx, header.Payout.PaymentID); err != nil {
+			return result, err
+		}
+	}
+	result.PaymentDate = info.paymentDate.Format(time.DateOnly)
+	if info.settlement != nil {
+		result.SettlementDate = info.settlement.Format(time.DateOnly)
+		header.SettlementDate = info.settlement
+	}
+	for _, item := range result.Items {
+		header.Items = append(header.Items, reports.StatementItem{ItemID: item.ItemID, Amount: item.Amount, AmountUSD: item.AmountUSD, Returned: item.Returned})
 	}
 
 	xlsxPath, csvPath := Paths(req.OutDir, req.SellerID, req.Month)
@@ -256,6 +287,27 @@ func headerOf(ctx context.Context, tx pgx.Tx, req Request, info cycleInfo) (repo
 		header.PaymentStatus = reports.LineProcessed
 	}
 	return header, nil
+}
+
+// paymentItems reads the PayPal items of a payment sent as several items.
+func paymentItems(ctx context.Context, tx pgx.Tx, paymentID string) ([]PaymentItem, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT i.item_id, i.amount_usd, i.amount_in_currency, m.currency, EXISTS (SELECT 1 FROM payout_returns r WHERE r.item_id = i.item_id)
+		FROM payment_items i JOIN payments m ON m.payment_id = i.payment_id
+		WHERE i.payment_id = $1 ORDER BY i.item`, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PaymentItem
+	for rows.Next() {
+		var item PaymentItem
+		if err := rows.Scan(&item.ItemID, &item.AmountUSD, &item.Amount, &item.Currency, &item.Returned); err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, rows.Err()
 }
 
 // streamLines yields the statement's lines in order (see the package

@@ -36,6 +36,11 @@ type shardPlan struct {
 	calendar payout.Calendar
 	policy   payout.Policy
 	treaties *tax.TreatyTable
+	// rates are the cycle's FX rates loaded before its close started (the
+	// rail limit's conversion, SPEC §6.4). Rates loaded later are left out
+	// (a currency's first rate can still arrive after the close): every
+	// shard, and a close resumed after a crash, sees the same ones.
+	rates map[string]decimal.Decimal
 }
 
 // runShard decides the shard's accounts in account id order, a batch per
@@ -148,7 +153,8 @@ func (s *Store) noShard(ctx context.Context, tx pgx.Tx, month time.Time, shard i
 	return fmt.Errorf("%w: %s has shards 0..%d, not %d", ErrBadShard, payout.MonthName(month), shards-1, shard)
 }
 
-// planShard reads the cycle's recorded policy and treaty table.
+// planShard reads the cycle's recorded policy, treaty table and the FX rates
+// loaded before the close started.
 func (s *Store) planShard(ctx context.Context, tx pgx.Tx, month time.Time) (*shardPlan, error) {
 	var policyJSON []byte
 	var treatySHA string
@@ -163,7 +169,35 @@ func (s *Store) planShard(ctx context.Context, tx pgx.Tx, month time.Time) (*sha
 	if err != nil {
 		return nil, fmt.Errorf("cycle treaty table %s: %w", treatySHA, err)
 	}
-	return &shardPlan{calendar: policy.CalendarFor(month), policy: policy, treaties: treaties}, nil
+	rates, err := closeRates(ctx, tx, month)
+	if err != nil {
+		return nil, err
+	}
+	return &shardPlan{calendar: policy.CalendarFor(month), policy: policy, treaties: treaties, rates: rates}, nil
+}
+
+// closeRates are month's FX rates loaded strictly before the cycle's first
+// closing event: rates cannot change once the cycle is closing (migration
+// 130), and one first loaded later does not count, so the answer is the
+// same for every shard and every resumed run.
+func closeRates(ctx context.Context, tx pgx.Tx, month time.Time) (map[string]decimal.Decimal, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT currency, rate FROM fx_rates
+		WHERE month = $1 AND loaded_at < (SELECT min(at) FROM cycle_events WHERE month = $1 AND state = 'closing')`, month)
+	if err != nil {
+		return nil, fmt.Errorf("cycle FX rates: %w", err)
+	}
+	defer rows.Close()
+	rates := map[string]decimal.Decimal{}
+	for rows.Next() {
+		var currency string
+		var rate decimal.Decimal
+		if err := rows.Scan(&currency, &rate); err != nil {
+			return nil, err
+		}
+		rates[currency] = rate
+	}
+	return rates, rows.Err()
 }
 
 // decideBatch reads the next batch of the shard's frozen input (keyset:
@@ -217,6 +251,9 @@ func decideAll(plan *shardPlan, inputs []snapshotRow) ([]payout.Decision, error)
 				}
 				for i := start; i < min(start+decideChunk, len(inputs)); i++ {
 					snapshot, err := inputs[i].snapshot(plan.calendar.Cutoff)
+					if snapshot.PayoutAccount != nil {
+						snapshot.FXRate = plan.rates[snapshot.PayoutAccount.Currency]
+					}
 					if err == nil {
 						batch[i], err = payout.Decide(plan.calendar, plan.policy, plan.treaties, snapshot)
 					}

@@ -17,20 +17,27 @@ import (
 
 // CycleView is a cycle as payrun shows it.
 type CycleView struct {
-	Month       string        `json:"month"`
-	State       string        `json:"state"`
-	Cutoff      time.Time     `json:"cutoff"`
-	PaymentDate time.Time     `json:"payment_date"`
-	ClosedAt    *time.Time    `json:"closed_at,omitempty"`
-	ClosedBy    string        `json:"closed_by,omitempty"`
-	ApprovedAt  *time.Time    `json:"approved_at,omitempty"`
-	ApprovedBy  string        `json:"approved_by,omitempty"`
-	ReleasedAt  *time.Time    `json:"released_at,omitempty"`
-	ReleasedBy  string        `json:"released_by,omitempty"`
-	Policy      payout.Policy `json:"policy"`
-	Totals      Totals        `json:"totals"`
-	Files       []string      `json:"files,omitempty"`
-	Returns     []ReturnView  `json:"returns,omitempty"`
+	Month       string    `json:"month"`
+	State       string    `json:"state"`
+	Cutoff      time.Time `json:"cutoff"`
+	PaymentDate time.Time `json:"payment_date"`
+	// SettlementDate is the date the released files settle on (SPEC
+	// §3.1): PaymentDate, or the next banking day after a release on or
+	// after it (payout.SettlementDate). Absent until the release.
+	SettlementDate *time.Time    `json:"settlement_date,omitempty"`
+	ClosedAt       *time.Time    `json:"closed_at,omitempty"`
+	ClosedBy       string        `json:"closed_by,omitempty"`
+	ApprovedAt     *time.Time    `json:"approved_at,omitempty"`
+	ApprovedBy     string        `json:"approved_by,omitempty"`
+	ReleasedAt     *time.Time    `json:"released_at,omitempty"`
+	ReleasedBy     string        `json:"released_by,omitempty"`
+	Policy         payout.Policy `json:"policy"`
+	Totals         Totals        `json:"totals"`
+	Files          []string      `json:"files,omitempty"`
+	Returns        []ReturnView  `json:"returns,omitempty"`
+	// SplitPayments are the PayPal payments sent as several items (PayPal's
+	// per-item maximum, SPEC §6.2), each with its items.
+	SplitPayments []SplitPaymentView `json:"split_payments,omitempty"`
 
 	// The operators' ids behind the names (0: the system principal).
 	ClosedByOperatorID   int64 `json:"closed_by_operator_id,omitempty"`
@@ -38,10 +45,29 @@ type CycleView struct {
 	ReleasedByOperatorID int64 `json:"released_by_operator_id,omitempty"`
 }
 
-// ReturnView is a returned payment of the cycle.
+// SplitPaymentView is one payment sent as several PayPal items.
+type SplitPaymentView struct {
+	SellerID  string          `json:"seller_id"`
+	PaymentID string          `json:"payment_id"`
+	AmountUSD decimal.Decimal `json:"amount_usd"`
+	Currency  string          `json:"currency"`
+	Amount    decimal.Decimal `json:"amount"`
+	Items     []ItemView      `json:"items"`
+}
+
+// ItemView is one PayPal item of a split payment.
+type ItemView struct {
+	ItemID    string          `json:"item_id"`
+	AmountUSD decimal.Decimal `json:"amount_usd"`
+	Amount    decimal.Decimal `json:"amount"`
+}
+
+// ReturnView is a returned payment of the cycle (one row per PayPal item
+// that came back, for a payment sent as several items).
 type ReturnView struct {
 	SellerID   string          `json:"seller_id" db:"seller_id"`
 	PaymentID  string          `json:"payment_id" db:"payment_id"`
+	ItemID     string          `json:"item_id,omitempty" db:"item_id"`
 	AmountUSD  decimal.Decimal `json:"amount_usd" db:"amount_usd"`
 	Reason     string          `json:"reason" db:"reason"`
 	ReturnedAt time.Time       `json:"returned_at" db:"returned_at"`
@@ -52,6 +78,7 @@ type cycleRecord struct {
 	State       string         `db:"state"`
 	Cutoff      time.Time      `db:"cutoff"`
 	PaymentDate time.Time      `db:"payment_date"`
+	Settlement  sql.NullTime   `db:"settlement_date"`
 	Policy      []byte         `db:"policy"`
 	Totals      []byte         `db:"totals"`
 	ClosedAt    sql.NullTime   `db:"closed_at"`
@@ -66,7 +93,7 @@ type cycleRecord struct {
 	ReleasedByID sql.NullInt64 `db:"released_by_operator_id"`
 }
 
-const cycleColumns = `month, state, cutoff, payment_date, policy, totals, closed_at, closed_by, approved_at, approved_by, released_at, released_by,
+const cycleColumns = `month, state, cutoff, payment_date, settlement_date, policy, totals, closed_at, closed_by, approved_at, approved_by, released_at, released_by,
 	closed_by_operator_id, approved_by_operator_id, released_by_operator_id`
 
 // Cycle returns a cycle's state, dates, totals and files.
@@ -84,6 +111,7 @@ func (s *Store) Cycle(ctx context.Context, month time.Time) (CycleView, error) {
 		ClosedBy: record.ClosedBy.String, ApprovedBy: record.ApprovedBy.String, ReleasedBy: record.ReleasedBy.String,
 		ClosedByOperatorID: record.ClosedByID.Int64, ApprovedByOperatorID: record.ApprovedByID.Int64, ReleasedByOperatorID: record.ReleasedByID.Int64}
 	view.ClosedAt, view.ApprovedAt, view.ReleasedAt = timePtr(record.ClosedAt), timePtr(record.ApprovedAt), timePtr(record.ReleasedAt)
+	view.SettlementDate = timePtr(record.Settlement)
 	if err := json.Unmarshal(record.Policy, &view.Policy); err != nil {
 		return view, err
 	}
@@ -98,12 +126,41 @@ func (s *Store) Cycle(ctx context.Context, month time.Time) (CycleView, error) {
 		return view, err
 	}
 	if err := s.DB.SelectContext(ctx, &view.Returns, `
-		SELECT a.seller_id, coalesce(p.payment_id, '') AS payment_id, r.amount_usd, r.reason, r.returned_at
+		SELECT a.seller_id, coalesce(p.payment_id, '') AS payment_id, coalesce(r.item_id, '') AS item_id, r.amount_usd, r.reason, r.returned_at
 		FROM payout_returns r JOIN accounts a ON a.id = r.account_id JOIN payouts p ON p.month = r.month AND p.account_id = r.account_id
-		WHERE r.month = $1 ORDER BY a.seller_id`, month); err != nil {
+		WHERE r.month = $1 ORDER BY a.seller_id, r.item_id NULLS FIRST`, month); err != nil {
+		return view, err
+	}
+	if view.SplitPayments, err = s.splitPayments(ctx, month); err != nil {
 		return view, err
 	}
 	return view, nil
+}
+
+// splitPayments lists month's PayPal payments sent as several items, by
+// payment id, each with its items in order.
+func (s *Store) splitPayments(ctx context.Context, month time.Time) ([]SplitPaymentView, error) {
+	rows, err := s.DB.QueryxContext(ctx, `
+		SELECT a.seller_id, m.payment_id, m.amount_usd, m.currency, m.amount_in_currency, i.item_id, i.amount_usd, i.amount_in_currency
+		FROM payment_items i JOIN payments m ON m.payment_id = i.payment_id JOIN accounts a ON a.id = m.account_id
+		WHERE m.month = $1 ORDER BY m.payment_id, i.item`, month)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var splits []SplitPaymentView
+	for rows.Next() {
+		var p SplitPaymentView
+		var item ItemView
+		if err := rows.Scan(&p.SellerID, &p.PaymentID, &p.AmountUSD, &p.Currency, &p.Amount, &item.ItemID, &item.AmountUSD, &item.Amount); err != nil {
+			return nil, err
+		}
+		if n := len(splits); n == 0 || splits[n-1].PaymentID != p.PaymentID {
+			splits = append(splits, p)
+		}
+		splits[len(splits)-1].Items = append(splits[len(splits)-1].Items, item)
+	}
+	return splits, rows.Err()
 }
 
 // Cycles lists every cycle, newest first.

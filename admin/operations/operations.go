@@ -42,6 +42,7 @@ import (
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
@@ -412,6 +413,17 @@ func (s *Service) ImportReturns(ctx context.Context, name string, body io.Reader
 	}
 	for _, p := range result.Prenotes {
 		out.Prenotes = append(out.Prenotes, admin.ReturnedPrenote{PayoutAccountID: p.PayoutAccountID, ReturnCode: p.ReturnCode, Rejected: p.Rejected})
+	}
+	// The returned payments' cycles show them, as after the CLI's import:
+	// their workbook and result.json are written again. The returns are
+	// recorded whatever happens here; a failure to rewrite is logged and
+	// the next import or release writes them.
+	months := make([]string, len(result.Payments))
+	for i, p := range result.Payments {
+		months[i] = p.Month
+	}
+	if _, err := cyclereport.RewriteAfterReturns(ctx, s.DB, s.OutDir, months); err != nil {
+		logging.FromContext(ctx).Error("returns recorded, but their cycles' workbook and result.json were not rewritten", "error", err)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +14,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/operations"
 	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/sepa"
@@ -241,6 +244,20 @@ func TestOperatorsRunACycleOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, a.status, string(a.raw))
 	require.NotEmpty(t, a.locations())
 
+	// A PayPal return imported over the API: the released cycle's workbook
+	// is written again and its Exceptions sheet shows the return.
+	var paymentID, paid string
+	require.NoError(t, w.DB.QueryRow(`SELECT p.payment_id, p.amount_in_currency::numeric(20,2)::text FROM payments p JOIN accounts a ON a.id = p.account_id WHERE a.seller_id = 'PP1'`).Scan(&paymentID, &paid))
+	status := "sender_item_id,transaction_status,amount,currency,time_processed,reason\n" + paymentID + ",RETURNED," + paid + ",USD,2026-11-18T10:00:00Z,RECEIVER_ACCOUNT_LOCKED\n"
+	a = h.call("POST", "/v1/imports/returns?name=paypal.csv", ops, "text/csv", []byte(status))
+	require.Equal(t, http.StatusOK, a.status, string(a.raw))
+	book, err := excelize.OpenFile(cyclereport.Path(out, fixture.Month("2026-11"), false))
+	require.NoError(t, err)
+	rows, err := book.GetRows("Exceptions")
+	require.NoError(t, err)
+	require.NoError(t, book.Close())
+	require.Contains(t, fmt.Sprint(rows), paymentID, "the Exceptions sheet lists the returned payment")
+
 	// Verification results: a new DE payout account, verified by ops.
 	id := w.PayoutAccount("DE1", "DE", payout.Bank)
 	path := "/v1/payout-accounts/" + jsonNumber(id) + "/verification"
@@ -258,7 +275,7 @@ func TestOperatorsRunACycleOverHTTP(t *testing.T) {
 	for range len(files) + 1 {
 		want = append(want, "cycle.file.download")
 	}
-	want = append(want, "payout_account.verification")
+	want = append(want, "returns.import", "payout_account.verification")
 	require.Equal(t, want, actions, "every successful operator action is audited, refusals are not")
 }
 

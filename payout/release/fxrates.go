@@ -339,18 +339,23 @@ func (s storedRate) source() any {
 	return s.Source
 }
 
+// byCurrency indexes stored rates by their currency.
+func byCurrency(rows []storedRate) map[string]storedRate {
+	out := make(map[string]storedRate, len(rows))
+	for _, row := range rows {
+		row.present = true
+		out[row.Currency] = row
+	}
+	return out
+}
+
 // loadedRates are the month's rates by currency, locked for the import.
 func loadedRates(ctx context.Context, tx *sqlx.Tx, month time.Time) (map[string]storedRate, error) {
 	var rows []storedRate
 	if err := tx.SelectContext(ctx, &rows, `SELECT month, currency, rate, rate_date, source FROM fx_rates WHERE month = $1 FOR UPDATE`, month); err != nil {
 		return nil, err
 	}
-	out := make(map[string]storedRate, len(rows))
-	for _, row := range rows {
-		row.present = true
-		out[row.Currency] = row
-	}
-	return out, nil
+	return byCurrency(rows), nil
 }
 
 // previousRates are, per currency, the rate of the latest month before
@@ -362,10 +367,5 @@ func previousRates(ctx context.Context, tx *sqlx.Tx, month time.Time) (map[strin
 		 WHERE month < $1 ORDER BY currency, month DESC`, month); err != nil {
 		return nil, err
 	}
-	out := make(map[string]storedRate, len(rows))
-	for _, row := range rows {
-		row.present = true
-		out[row.Currency] = row
-	}
-	return out, nil
+	return byCurrency(rows), nil
 }

@@ -43,13 +43,33 @@ const (
 	BelowThreshold      Reason = "below_threshold"
 )
 
-// held reports whether a reason holds (rows 1-6) rather than carries (7-8).
-func (r Reason) held() bool {
+// Reasons lists every reason in SPEC §3.2's order, the order every summary
+// (the CLI, the workbook, metrics) shows them in. The held reasons come
+// first, then the carried ones.
+var Reasons = []Reason{AccountNotVerified, AgreementNotAccepted, PaymentHold, NoPayoutAccount, PayoutAccountUnverified,
+	TaxProfileMissing, TaxProfileExpired, TaxProfileInvalid, AmountOverRailLimit, NegativeBalance, ZeroBalance, BelowThreshold}
+
+// Held reports whether a reason holds the balance (a check before the
+// amount failed: status held) rather than carries it (the amount is not
+// positive or under the threshold: status carried). This is the one place
+// the rule is written; the close, the CLI, the metrics and the workbook ask it.
+func (r Reason) Held() bool {
 	switch r {
 	case NegativeBalance, ZeroBalance, BelowThreshold:
 		return false
 	}
 	return true
+}
+
+// Order is the reason's place in Reasons (len(Reasons) for an unknown one,
+// so unknown reasons sort last).
+func (r Reason) Order() int {
+	for i, known := range Reasons {
+		if known == r {
+			return i
+		}
+	}
+	return len(Reasons)
 }
 
 // Method is how a payout account is paid.
@@ -220,7 +240,7 @@ func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 	}
 	if len(d.Reasons) > 0 {
 		d.Status = Carried
-		if d.Reasons[0].held() {
+		if d.Reasons[0].Held() {
 			d.Status = Held
 		}
 		d.CarriedUS, d.CarriedOther = d.BalanceUS, d.BalanceOther

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/payout"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 )
@@ -853,21 +854,9 @@ func sumReasons(reasons []ReasonTotal) ReasonTotal {
 	return sum
 }
 
-// reasons in SPEC §3.2's table order; the summary lists them so.
-var reasonsInOrder = []string{
-	"account_not_verified", "agreement_not_accepted", "payment_hold", "no_payout_account",
-	"payout_account_unverified", "tax_profile_missing", "tax_profile_expired", "tax_profile_invalid",
-	"amount_over_rail_limit", "negative_balance", "zero_balance", "below_threshold",
-}
-
-func reasonOrder(reason string) int {
-	for i, r := range reasonsInOrder {
-		if r == reason {
-			return i
-		}
-	}
-	return len(reasonsInOrder)
-}
+// reasonOrder is a reason's place in SPEC §3.2's table (payout.Reasons);
+// the summary lists them so.
+func reasonOrder(reason string) int { return payout.Reason(reason).Order() }
 
 // unblockHints say, per primary reason, what releases the payment.
 var unblockHints = map[string]string{

@@ -13,6 +13,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrun/payrun/payout"
 )
 
 // The workbook as finance prints it: LibreOffice converts a demo-sized
@@ -161,9 +163,9 @@ func demoSizedCycle() cycleFixture {
 	fixture.unpaid = nil
 	held, carried := map[string]*ReasonTotal{}, map[string]*ReasonTotal{}
 	for i := 0; i < 200; i++ {
-		reason := reasonsInOrder[i%len(reasonsInOrder)]
+		reason := string(payout.Reasons[i%len(payout.Reasons)])
 		status, group := StatusHeld, held
-		if reasonOrder(reason) >= reasonOrder("negative_balance") {
+		if !payout.Reason(reason).Held() {
 			status, group = StatusCarried, carried
 		}
 		balance := decimal.New(rng.Int64N(900_000_000)+1, -6)

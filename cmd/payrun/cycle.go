@@ -310,26 +310,18 @@ func printTotals(w io.Writer, t store.Totals) {
 		}
 	}
 	row("held", t.Held.Count, t.Held.Amount)
-	for _, reason := range reasonOrder {
-		if b, ok := t.ByReason[string(reason)]; ok && reasonHolds(reason) {
+	for _, reason := range payout.Reasons {
+		if b, ok := t.ByReason[string(reason)]; ok && reason.Held() {
 			row("  "+string(reason), b.Count, b.Amount)
 		}
 	}
 	row("carried", t.Carried.Count, t.Carried.Amount)
-	for _, reason := range reasonOrder {
-		if b, ok := t.ByReason[string(reason)]; ok && !reasonHolds(reason) {
+	for _, reason := range payout.Reasons {
+		if b, ok := t.ByReason[string(reason)]; ok && !reason.Held() {
 			row("  "+string(reason), b.Count, b.Amount)
 		}
 	}
 	table.Flush()
-}
-
-var reasonOrder = []payout.Reason{payout.AccountNotVerified, payout.AgreementNotAccepted, payout.PaymentHold, payout.NoPayoutAccount,
-	payout.PayoutAccountUnverified, payout.TaxProfileMissing, payout.TaxProfileExpired, payout.TaxProfileInvalid,
-	payout.AmountOverRailLimit, payout.NegativeBalance, payout.ZeroBalance, payout.BelowThreshold}
-
-func reasonHolds(r payout.Reason) bool {
-	return r != payout.NegativeBalance && r != payout.ZeroBalance && r != payout.BelowThreshold
 }
 
 func (a *app) cycleApproveCommand() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/sim"
 )
 
@@ -169,7 +170,7 @@ func printCycleTable(w io.Writer, reports []sim.CycleReport) {
 	table.Flush()
 	for _, r := range reports {
 		fmt.Fprintf(w, "\n%s held and carried by primary reason:\n", r.Month)
-		for _, reason := range reasonOrder {
+		for _, reason := range payout.Reasons {
 			if b, ok := r.Totals.ByReason[string(reason)]; ok {
 				fmt.Fprintf(w, "  %-28s %6d  %14s USD\n", reason, b.Count, b.Amount.StringFixed(2))
 			}

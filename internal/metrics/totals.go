@@ -45,15 +45,6 @@ type totalsJSON struct {
 	ByReason map[string]bucketJSON `json:"by_primary_reason"`
 }
 
-// carryReasons are the reasons that carry a balance rather than hold it
-// (SPEC §3.2 rows 7-8; payout.Reason.held). by_primary_reason mixes held
-// and carried accounts, so they are left out of payrun_held_publishers.
-var carryReasons = map[string]bool{
-	string(payout.NegativeBalance): true,
-	string(payout.ZeroBalance):     true,
-	string(payout.BelowThreshold):  true,
-}
-
 // ParseCycleTotals reads the totals JSON a close stores in cycles.totals
 // (json.Marshal of store.Totals).
 // Errors: the JSON is malformed.
@@ -80,7 +71,7 @@ func ParseCycleTotals(raw []byte) (CycleTotals, error) {
 		totals.PaidByMethod[method] += bucket.Count
 	}
 	for reason, bucket := range stored.ByReason {
-		if carryReasons[reason] || bucket.Count == 0 {
+		if !payout.Reason(reason).Held() || bucket.Count == 0 {
 			continue
 		}
 		if reason == "" {

@@ -1,0 +1,29 @@
+package payout
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestReasonsOrderAndHeldRule: Reasons is SPEC §3.2's table order, every
+// reason once; the held reasons (a check before the amount failed) come
+// before the carried ones (the amount itself), and Order is the index.
+func TestReasonsOrderAndHeldRule(t *testing.T) {
+	seen := map[Reason]bool{}
+	carriedFrom := -1
+	for i, r := range Reasons {
+		require.False(t, seen[r], "%s listed twice", r)
+		seen[r] = true
+		require.Equal(t, i, r.Order())
+		if !r.Held() && carriedFrom < 0 {
+			carriedFrom = i
+		}
+		if carriedFrom >= 0 {
+			require.False(t, r.Held(), "%s holds but comes after a carried reason", r)
+		}
+	}
+	require.Equal(t, []Reason{NegativeBalance, ZeroBalance, BelowThreshold}, Reasons[carriedFrom:])
+	require.Equal(t, AccountNotVerified, Reasons[0])
+	require.Equal(t, len(Reasons), Reason("unknown").Order(), "unknown reasons sort last")
+}

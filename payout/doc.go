@@ -28,18 +28,11 @@
 //
 // # Cycle states
 //
-//	open ──close──▶ closing ──all batches committed──▶ closed ──(approval on)──▶ awaiting_approval
-//	                  │  ▲                               │                            │   │
-//	                  └──┘ crash: the next close          │ release                    │   │ reject
-//	                     resumes after the last           ▼                   approve   ▼   ▼
-//	                     committed batch              released ◀──────────────────────┘  closing*
-//	                                                      │
-//	                                                      ▼ returns window passed
-//	                                                   settled
-//
-// (*) a rejected cycle is reopened: its payouts are reversed and it can be
-// closed again. A closed cycle is otherwise immutable: closing it again
-// reports ErrCycleClosed and changes nothing.
+// CycleState (cyclestate.go) holds the states, their transitions as pure
+// functions (Next, CanRelease, Closed, ReleasedOrLater) and the state
+// diagram. A closed cycle is immutable: closing it again reports it already
+// closed and changes nothing. Rejecting a cycle awaiting approval is not
+// implemented (docs/behaviour.md, known differences).
 //
 // # Who moved a cycle: principals by id (maker-checker)
 //

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/payrun/payrun/payout"
 )
 
 // Namespace prefixes every payrun metric.
@@ -19,7 +21,13 @@ const MaxCycleStateMonths = 13
 
 // CycleStates are the states of a cycle (SPEC §3.4), in lifecycle order;
 // payrun_cycle_state has one series per month and state.
-var CycleStates = []string{"open", "closing", "closed", "awaiting_approval", "released", "settled"}
+var CycleStates = func() []string {
+	states := make([]string, len(payout.CycleStates))
+	for i, s := range payout.CycleStates {
+		states[i] = string(s)
+	}
+	return states
+}()
 
 // Job outcomes as recorded in job_runs.outcome.
 const (

@@ -336,11 +336,12 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 		if err != nil {
 			return err
 		}
+		cycleState := payout.CycleState(state)
 		switch {
-		case state == store.StateReleased || state == store.StateSettled:
+		case cycleState.ReleasedOrLater():
 			return nil
-		case state == store.StateClosed, state == store.StateAwaitingApproval && approved && approvedByOperator:
-		case state == store.StateAwaitingApproval:
+		case cycleState.CanRelease(approved && approvedByOperator):
+		case cycleState == payout.CycleAwaitingApproval:
 			return fmt.Errorf("%w: %s is awaiting approval by a finance approver", ErrNotReleasable, result.Month)
 		default:
 			return fmt.Errorf("%w: %s is %s", ErrNotReleasable, result.Month, state)

@@ -21,14 +21,15 @@ const (
 	PaymentsInTransit = "payments:in_transit"
 )
 
-// Cycle states (SPEC §3.4).
+// Cycle states as the store spells them: payout.CycleState's, where the
+// states and their transitions are defined (SPEC §3.4).
 const (
-	StateOpen             = "open"
-	StateClosing          = "closing"
-	StateClosed           = "closed"
-	StateAwaitingApproval = "awaiting_approval"
-	StateReleased         = "released"
-	StateSettled          = "settled"
+	StateOpen             = string(payout.CycleOpen)
+	StateClosing          = string(payout.CycleClosing)
+	StateClosed           = string(payout.CycleClosed)
+	StateAwaitingApproval = string(payout.CycleAwaitingApproval)
+	StateReleased         = string(payout.CycleReleased)
+	StateSettled          = string(payout.CycleSettled)
 )
 
 // DefaultBatchSize is how many accounts one close transaction writes: big

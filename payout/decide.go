@@ -1,6 +1,7 @@
 package payout
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -171,6 +172,35 @@ func (d Decision) PrimaryReason() Reason {
 //     it was. A paid account keeps only the sub-cent remainder, in its other
 //     part (the US part was fully withheld on).
 func Decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snapshot) (Decision, error) {
+	d, err := decide(calendar, policy, treaties, s)
+	if err != nil {
+		return d, err
+	}
+	if err := d.conserved(); err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}
+
+// ErrNotConserved: a decision would invent or lose money. It can only come
+// from a bug; Decide asserts the invariant on every decision it returns,
+// and the close fails rather than post one.
+var ErrNotConserved = errors.New("decision does not conserve the balance")
+
+// conserved checks the decision's invariant: BalanceUS + BalanceOther =
+// Paid + Withheld + CarriedUS + CarriedOther, exactly, with nothing paid or
+// withheld below zero.
+func (d Decision) conserved() error {
+	in := d.BalanceUS.Add(d.BalanceOther)
+	out := d.Paid.Add(d.Withheld).Add(d.CarriedUS).Add(d.CarriedOther)
+	if !in.Equal(out) || d.Paid.IsNegative() || d.Withheld.IsNegative() {
+		return fmt.Errorf("%w: account %d: balance %s, paid %s + withheld %s + carried %s + %s = %s",
+			ErrNotConserved, d.AccountID, in, d.Paid, d.Withheld, d.CarriedUS, d.CarriedOther, out)
+	}
+	return nil
+}
+
+func decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snapshot) (Decision, error) {
 	d := Decision{
 		AccountID:     s.AccountID,
 		OpeningUS:     s.OpeningUS,

@@ -3,6 +3,7 @@ package payout
 import (
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,4 +27,18 @@ func TestReasonsOrderAndHeldRule(t *testing.T) {
 	require.Equal(t, []Reason{NegativeBalance, ZeroBalance, BelowThreshold}, Reasons[carriedFrom:])
 	require.Equal(t, AccountNotVerified, Reasons[0])
 	require.Equal(t, len(Reasons), Reason("unknown").Order(), "unknown reasons sort last")
+}
+
+// TestDecideAssertsConservation: the invariant Decide checks on return
+// refuses a decision that invents or loses money (a doctored one: Decide
+// itself never builds such a decision, which the property test checks).
+func TestDecideAssertsConservation(t *testing.T) {
+	d := Decision{AccountID: 7, BalanceUS: decimal.RequireFromString("100"), BalanceOther: decimal.RequireFromString("0.004"),
+		Paid: decimal.RequireFromString("70"), Withheld: decimal.RequireFromString("30"), CarriedOther: decimal.RequireFromString("0.004")}
+	require.NoError(t, d.conserved())
+	d.Paid = decimal.RequireFromString("70.01")
+	require.ErrorIs(t, d.conserved(), ErrNotConserved)
+	d.Paid, d.Withheld = decimal.RequireFromString("100.008"), decimal.RequireFromString("-0.004")
+	d.CarriedOther = decimal.Zero
+	require.ErrorIs(t, d.conserved(), ErrNotConserved, "nothing is withheld below zero")
 }

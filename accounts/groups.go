@@ -408,3 +408,11 @@ func (s *Service) RemoveKey(ctx context.Context, actor Principal, accountID int6
 		return audit(ctx, tx, accountID, actor, now, "app.remove_key", fmt.Sprintf("app:%s/key:%s", clientID, keyID), map[string]any{"key_id": keyID}, nil)
 	})
 }
+
+// ExpiringKeys counts the active app keys that expire within days of now
+// (the key-expiry job reports it).
+func ExpiringKeys(ctx context.Context, q sqlx.QueryerContext, now time.Time, days int) (int, error) {
+	var expiring int
+	err := sqlx.GetContext(ctx, q, &expiring, `SELECT count(*) FROM app_keys WHERE removed_at IS NULL AND expires_at BETWEEN $1 AND $2`, now, now.AddDate(0, 0, days))
+	return expiring, err
+}

@@ -266,3 +266,10 @@ func AccountBySellerID(ctx context.Context, database sqlx.QueryerContext, seller
 	}
 	return account, nil
 }
+
+// CountAccounts is the number of publisher accounts.
+func CountAccounts(ctx context.Context, q sqlx.QueryerContext) (int, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM accounts`)
+	return n, err
+}

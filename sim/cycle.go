@@ -13,12 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/cycle"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
 )
@@ -357,10 +355,6 @@ func readDir(dir string) (map[string][]byte, error) {
 }
 
 func (c *Cycler) writeOutputs(ctx context.Context, month time.Time) error {
-	return db.WithPgx(ctx, c.S.DB, func(conn *pgx.Conn) error {
-		if _, err := cyclereport.Write(ctx, conn, c.Release.OutDir, month, false); err != nil {
-			return err
-		}
-		return writeResult(ctx, conn, c.Release.OutDir, month)
-	})
+	cycles := &cycle.Service{DB: c.S.DB, Store: c.S.Store, OutDir: c.Release.OutDir}
+	return cycles.WriteOutputs(ctx, month)
 }

@@ -207,8 +207,3 @@ type (
 	accountResult = cyclereport.AccountResult
 	cycleResult   = cyclereport.Result
 )
-
-func writeResult(ctx context.Context, q cyclereport.Querier, outDir string, month time.Time) error {
-	_, err := cyclereport.WriteResult(ctx, q, outDir, month)
-	return err
-}

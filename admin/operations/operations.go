@@ -46,6 +46,7 @@ import (
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cycle"
 	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/returns"
@@ -327,12 +328,10 @@ func (s *Service) Release(ctx context.Context, month time.Time, actor accounts.P
 	if actor.Kind == accounts.KindOperator && actor.ID != 0 {
 		by = store.Principal{OperatorID: actor.ID}
 	}
-	result, err := releaser.ReleaseAs(ctx, month, by)
+	cycles := &cycle.Service{DB: s.DB, Store: s.Store, Releaser: func() (*release.Releaser, error) { return releaser, nil }, OutDir: s.OutDir}
+	result, err := cycles.Release(ctx, month, by)
 	if err != nil {
 		return admin.Release{}, translate(err)
-	}
-	if err := s.writeWorkbook(ctx, month); err != nil {
-		return admin.Release{}, err
 	}
 	files, err := s.manifest(ctx, month, "")
 	if err != nil {

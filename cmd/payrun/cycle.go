@@ -377,7 +377,7 @@ func (a *app) cycleReleaseCommand() *cobra.Command {
 					return err
 				}
 				_, done := a.progress("releasing "+payout.MonthName(month)+": payment files, manifest, workbook", "")
-				result, err := a.releaseCycle(cmd.Context(), s, month, by)
+				result, err := a.cycles(s).Release(cmd.Context(), month, by)
 				done()
 				if err != nil {
 					return err

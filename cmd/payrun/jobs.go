@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,10 +19,12 @@ import (
 	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cycle"
 	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/prenote"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/tax/taxstore"
 	"github.com/payrun/payrun/tax/yearend"
 )
 
@@ -43,11 +44,11 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			if err != nil {
 				return err
 			}
-			months, err := monthsToClose(ctx, s, until)
+			months, err := a.cycles(s).MonthsToClose(ctx, until)
 			if err != nil {
 				return err
 			}
-			return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(months[0], until))
+			return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(months[0], until))
 		},
 		jobs.CloseStart: func(ctx context.Context, o jobs.Occurrence) error {
 			month, until, _, options, err := a.closeStep(o.Key, false)
@@ -62,17 +63,17 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			if started.Closed != nil {
 				logging.FromContext(ctx).Info("cycle closed", "cycle", started.Closed.Month, "state", started.Closed.State, "already_closed", true)
 				if month.Before(until) {
-					return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(month.AddDate(0, 1, 0), until))
+					return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(month.AddDate(0, 1, 0), until))
 				}
 				return nil
 			}
 			logging.FromContext(ctx).Info("cycle close started", "cycle", started.Month, "shards", started.Shards, "pending", len(started.Pending))
 			var keys []string
 			for _, shard := range started.Pending {
-				keys = append(keys, closeKey(month, until)+"/"+strconv.Itoa(shard))
+				keys = append(keys, cycle.ShardKey(month, until, shard))
 			}
 			if len(keys) == 0 { // every shard done, the finish lost: redo it
-				return a.completeEnqueuing(ctx, s, o, jobs.CloseFinish, closeKey(month, until))
+				return a.completeEnqueuing(ctx, s, o, jobs.CloseFinish, cycle.CloseKey(month, until))
 			}
 			return a.completeEnqueuing(ctx, s, o, jobs.CloseShard, keys...)
 		},
@@ -85,7 +86,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			// and, for the last shard, enqueues the finish.
 			options.ShardDone = func(ctx context.Context, tx pgx.Tx, allDone bool) error {
 				if allDone {
-					if _, err := jobs.EnqueueTx(ctx, tx, o, jobs.CloseFinish, closeKey(month, until)); err != nil {
+					if _, err := jobs.EnqueueTx(ctx, tx, o, jobs.CloseFinish, cycle.CloseKey(month, until)); err != nil {
 						return err
 					}
 				}
@@ -111,8 +112,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 				return fmt.Errorf("finish close of %s: %w", payout.MonthName(month), err)
 			}
 			if !result.AlreadyClosed {
-				var began time.Time
-				if err := s.db.GetContext(ctx, &began, `SELECT min(at) FROM cycle_events WHERE month = $1 AND state = 'closing'`, month); err == nil {
+				if began, ok, err := a.cycles(s).CloseStartedAt(ctx, month); err == nil && ok {
 					if body, err := json.Marshal(result.Totals); err == nil {
 						if totals, err := metrics.ParseCycleTotals(body); err == nil {
 							m.ObserveClose(result.Month, result.State, a.now().Sub(began), totals)
@@ -123,19 +123,18 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			logging.FromContext(ctx).Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
 				"shards", result.Shards, "paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
 			if month.Before(until) {
-				return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, closeKey(month.AddDate(0, 1, 0), until))
+				return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(month.AddDate(0, 1, 0), until))
 			}
 			return nil
 		},
 		jobs.ReleasePayments: func(ctx context.Context, o jobs.Occurrence) error {
-			var months []time.Time
-			if err := s.db.SelectContext(ctx, &months, `
-				SELECT month FROM cycles WHERE state = 'closed' OR (state = 'awaiting_approval' AND approved_at IS NOT NULL) ORDER BY month`); err != nil {
+			months, err := a.cycles(s).Releasable(ctx)
+			if err != nil {
 				return err
 			}
 			var failures []error
 			for _, month := range months {
-				result, err := a.releaseCycle(ctx, s, month, store.SystemPrincipal("job:"+jobs.ReleasePayments))
+				result, err := a.cycles(s).Release(ctx, month, store.SystemPrincipal("job:"+jobs.ReleasePayments))
 				if err != nil {
 					logging.FromContext(ctx).Error("cycle release failed", "cycle", payout.MonthName(month), "error", err)
 					failures = append(failures, fmt.Errorf("release %s: %w", payout.MonthName(month), err))
@@ -182,19 +181,12 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 		jobs.ExpireTaxForms: func(ctx context.Context, o jobs.Occurrence) error {
 			// Status is computed from the signature date, so nothing needs
 			// marking: the job reports W-8s that expire within 90 days.
-			var expiring int
-			now := a.now()
-			err := s.db.GetContext(ctx, &expiring, `
-				SELECT count(*) FROM (SELECT DISTINCT ON (account_id) account_id, form, (submission->>'signed_on')::date AS signed
-				                      FROM tax_forms ORDER BY account_id, submitted_at DESC, id DESC) f
-				WHERE f.form <> 'W-9' AND make_date(extract(year FROM f.signed)::int + 4, 1, 1) BETWEEN $1::date AND ($1::date + 90)`, now)
+			expiring, err := taxstore.ExpiringW8s(ctx, s.db, a.now(), 90)
 			logging.FromContext(ctx).Info("tax forms expiring within 90 days", "count", expiring)
 			return err
 		},
 		jobs.KeyExpiry: func(ctx context.Context, o jobs.Occurrence) error {
-			var expiring int
-			now := a.now()
-			err := s.db.GetContext(ctx, &expiring, `SELECT count(*) FROM app_keys WHERE removed_at IS NULL AND expires_at BETWEEN $1 AND $2`, now, now.AddDate(0, 0, 30))
+			expiring, err := accounts.ExpiringKeys(ctx, s.db, a.now(), 30)
 			logging.FromContext(ctx).Info("app keys expiring within 30 days", "count", expiring)
 			return err
 		},
@@ -238,7 +230,7 @@ func instrument(m *metrics.Metrics, runs map[string]jobs.RunFunc) map[string]job
 // closeStep reads a close step's key and returns the options every step of
 // a scheduled close uses.
 func (a *app) closeStep(key string, withShard bool) (month, until time.Time, shard int, options store.CloseOptions, err error) {
-	if month, until, shard, err = parseCloseKey(key, withShard); err != nil {
+	if month, until, shard, err = cycle.ParseCloseKey(key, withShard); err != nil {
 		return month, until, shard, options, err
 	}
 	policy, err := a.policyFrom("")
@@ -264,67 +256,9 @@ func (a *app) completeEnqueuing(ctx context.Context, s *services, o jobs.Occurre
 	})
 }
 
-// closeKey is the key of a close step: the month it closes and the month
-// the chain ends with, e.g. "2026-10/2026-11"; a shard's adds "/<shard>".
-func closeKey(month, until time.Time) string {
-	return payout.MonthName(month) + "/" + payout.MonthName(until)
-}
-
-func parseCloseKey(key string, withShard bool) (month, until time.Time, shard int, err error) {
-	parts, want, form := strings.Split(key, "/"), 2, "MONTH/UNTIL"
-	if withShard {
-		want, form = 3, "MONTH/UNTIL/SHARD"
-	}
-	if len(parts) != want {
-		return month, until, 0, fmt.Errorf("close step key %q is not %s", key, form)
-	}
-	if month, err = payout.ParseMonth(parts[0]); err != nil {
-		return month, until, 0, fmt.Errorf("close step key %q: %w", key, err)
-	}
-	if until, err = payout.ParseMonth(parts[1]); err != nil {
-		return month, until, 0, fmt.Errorf("close step key %q: %w", key, err)
-	}
-	if withShard {
-		if shard, err = strconv.Atoi(parts[2]); err != nil || shard < 0 {
-			return month, until, 0, fmt.Errorf("close step key %q: shard %q is not a number", key, parts[2])
-		}
-	}
-	return month, until, shard, nil
-}
-
-// monthsToClose lists the months a close-cycle occurrence must close, in
-// order: the occurrence's month, preceded by every month after the newest
-// closed cycle (a catch-up after downtime).
-func monthsToClose(ctx context.Context, s *services, month time.Time) ([]time.Time, error) {
-	var newest *time.Time
-	if err := s.db.GetContext(ctx, &newest, `SELECT max(month) FROM cycles WHERE state NOT IN ('open', 'closing')`); err != nil {
-		return nil, err
-	}
-	if newest == nil || !newest.Before(month) {
-		return []time.Time{month}, nil
-	}
-	var months []time.Time
-	for m := newest.AddDate(0, 1, 0); !m.After(month); m = m.AddDate(0, 1, 0) {
-		months = append(months, m)
-	}
-	return months, nil
-}
-
-// releaseCycle releases a cycle and rewrites its workbook with the files.
-func (a *app) releaseCycle(ctx context.Context, s *services, month time.Time, by store.Principal) (release.Result, error) {
-	releaser, err := a.releaser(s)
-	if err != nil {
-		return release.Result{}, err
-	}
-	result, err := releaser.ReleaseAs(ctx, month, by)
-	if err != nil {
-		return result, err
-	}
-	err = db.WithPgx(ctx, s.db, func(conn *pgx.Conn) error {
-		_, err := cyclereport.Write(ctx, conn, a.config.Out, month, false)
-		return err
-	})
-	return result, err
+// cycles is the cycle's application layer over this command's services.
+func (a *app) cycles(s *services) *cycle.Service {
+	return &cycle.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) }, OutDir: a.config.Out}
 }
 
 func (a *app) jobsCommand() *cobra.Command {

@@ -55,8 +55,8 @@ func (a *app) simulateCommand() *cobra.Command {
 			if _, err := migrations.Up(cmd.Context(), s.db.DB); err != nil {
 				return err
 			}
-			var accounts int
-			if err := s.db.GetContext(cmd.Context(), &accounts, `SELECT count(*) FROM accounts`); err != nil {
+			accounts, err := ledger.CountAccounts(cmd.Context(), s.db)
+			if err != nil {
 				return err
 			}
 			if accounts > 0 {
@@ -121,8 +121,8 @@ func (a *app) simulateScenario(cmd *cobra.Command, path string, check bool, faul
 	if _, err := migrations.Up(cmd.Context(), s.db.DB); err != nil {
 		return err
 	}
-	var accounts int
-	if err := s.db.GetContext(cmd.Context(), &accounts, `SELECT count(*) FROM accounts`); err != nil {
+	accounts, err := ledger.CountAccounts(cmd.Context(), s.db)
+	if err != nil {
 		return err
 	}
 	if accounts > 0 {

@@ -270,3 +270,35 @@ func (s *Store) Settle(ctx context.Context, actor string) ([]time.Time, error) {
 	})
 	return settled, err
 }
+
+// ReleasableMonths lists, oldest first, the months whose cycle a release may
+// write now: closed, or approved while awaiting approval
+// (payout.CycleState.CanRelease).
+func (s *Store) ReleasableMonths(ctx context.Context) ([]time.Time, error) {
+	var months []time.Time
+	err := s.DB.SelectContext(ctx, &months, `
+		SELECT month FROM cycles WHERE state = $1 OR (state = $2 AND approved_at IS NOT NULL) ORDER BY month`,
+		StateClosed, StateAwaitingApproval)
+	return months, err
+}
+
+// NewestClosedMonth is the month of the newest cycle whose close finished
+// (nil when none has).
+func (s *Store) NewestClosedMonth(ctx context.Context) (*time.Time, error) {
+	var newest *time.Time
+	err := s.DB.GetContext(ctx, &newest, `SELECT max(month) FROM cycles WHERE state NOT IN ($1, $2)`, StateOpen, StateClosing)
+	return newest, err
+}
+
+// CloseStartedAt is when the cycle's close first started, and false when it
+// never did.
+func (s *Store) CloseStartedAt(ctx context.Context, month time.Time) (time.Time, bool, error) {
+	var began *time.Time
+	if err := s.DB.GetContext(ctx, &began, `SELECT min(at) FROM cycle_events WHERE month = $1 AND state = $2`, month, StateClosing); err != nil {
+		return time.Time{}, false, err
+	}
+	if began == nil {
+		return time.Time{}, false, nil
+	}
+	return *began, true, nil
+}

@@ -312,3 +312,16 @@ func nullable(value string) any {
 	}
 	return value
 }
+
+// ExpiringW8s counts the accounts whose newest form is a W-8 that expires
+// (Dec 31 of its signature year + 3) within days of now. Expiry follows
+// from the signature date at every read, so nothing needs marking; the
+// expire-tax-forms job reports this count.
+func ExpiringW8s(ctx context.Context, q sqlx.QueryerContext, now time.Time, days int) (int, error) {
+	var expiring int
+	err := sqlx.GetContext(ctx, q, &expiring, `
+		SELECT count(*) FROM (SELECT DISTINCT ON (account_id) account_id, form, (submission->>'signed_on')::date AS signed
+		                      FROM tax_forms ORDER BY account_id, submitted_at DESC, id DESC) f
+		WHERE f.form <> 'W-9' AND make_date(extract(year FROM f.signed)::int + 4, 1, 1) BETWEEN $1::date AND ($1::date + $2::int)`, now, days)
+	return expiring, err
+}

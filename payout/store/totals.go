@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 )
 
@@ -132,15 +133,15 @@ func payoutReference(month time.Time, firstAccountID int64) string {
 }
 
 // JournalPosted returns what a cycle's close posted to the journal:
-// payments in transit and the US-tax liability. The release and the
-// workbook check their figures against it.
+// payments in transit and the US-tax liability (asked of the ledger,
+// ledger.Posted). The release and the workbook check their figures against
+// it.
 func JournalPosted(ctx context.Context, q Querier, month time.Time) (inTransit, withheld decimal.Decimal, err error) {
-	err = q.QueryRow(ctx, `
-		SELECT coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $2), 0), coalesce(sum(p.amount) FILTER (WHERE p.ledger_account = $3), 0)
-		FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
-		WHERE lt.kind = 'payout' AND lt.reference LIKE $1`,
-		payout.MonthName(month)+":%", PaymentsInTransit, USWithholding).Scan(&inTransit, &withheld)
-	return inTransit, withheld, err
+	sums, err := ledger.Posted(ctx, q, "payout", payout.MonthName(month)+":", PaymentsInTransit, USWithholding)
+	if err != nil {
+		return decimal.Zero, decimal.Zero, err
+	}
+	return sums[0], sums[1], nil
 }
 
 // CycleTotals returns a cycle's totals as of now.

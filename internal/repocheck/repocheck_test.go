@@ -21,7 +21,7 @@ const self = "internal/repocheck/repocheck_test.go"
 // repository: the shared/ directory that sat beside CI's checkout. The
 // strings naming it are built from parts, so that this file, which must
 // spell them to look for them, does not itself read as a reference.
-var forbidden = []string{"../" + "shared", `"..", "shared"`}
+var forbidden = []string{"../" + "shared", `"..", ` + `"shared"`}
 
 // upward matches a run of "../" that starts a path (not the "../" inside
 // ".../"), with the name that follows it.
@@ -188,7 +188,7 @@ func TestScan(t *testing.T) {
 		want          int
 	}{
 		{"README.md", "The contract is [SPEC.md](../" + "shared/SPEC.md).", 2},
-		{"payout/sepa/schema_test.go", `path := filepath.Join(dir, "..", "shared", "xsd", name)`, 1},
+		{"payout/sepa/schema_test.go", `path := filepath.Join(dir, "..", ` + `"shared", "xsd", name)`, 1},
 		{"payout/sepa/doc.go", "// kept in ../" + "shared/xsd beside the repository", 1}, // climbs to payout/, not above the root
 		{"payout/release/release_test.go", `xsd := "../sepa/testdata/x.xsd"`, 0},
 		{"payout/release/release_test.go", `xsd := "../../../elsewhere/x.xsd"`, 1},

@@ -168,7 +168,7 @@ func TestMakerCheckerGatesTheRelease(t *testing.T) {
 	_, err = releaser.Release(ctx, month, "ops")
 	require.ErrorIs(t, err, release.ErrNotReleasable)
 	require.ErrorIs(t, w.Store.Approve(ctx, month, 0), store.ErrNotAnApprover, "the system principal never approves")
-	approver := operator(t, w, "approver", "finance_approver")
+	approver := w.Operator("approver", "finance_approver")
 	require.NoError(t, w.Store.Approve(ctx, month, approver))
 	require.ErrorIs(t, w.Store.Approve(ctx, month, approver), store.ErrNotApprovable)
 	_, err = releaser.Release(ctx, month, "ops")

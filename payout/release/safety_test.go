@@ -20,14 +20,6 @@ import (
 	"github.com/payrun/payrun/payout/store"
 )
 
-// operator creates an operator with one role and returns its id.
-func operator(t *testing.T, w *fixture.World, name string, role accounts.Role) int64 {
-	t.Helper()
-	op, _, err := accounts.CreateOperator(context.Background(), w.DB, accounts.NewOperator{UserName: name, Roles: []accounts.Role{role}}, w.Now())
-	require.NoError(t, err)
-	return op.ID
-}
-
 // logBuffer is a log destination goroutines can share.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -246,7 +238,7 @@ func TestReleaseRecordsTheOperatorByID(t *testing.T) {
 	w.Set("2026-11-06T09:30:00Z")
 	ctx := context.Background()
 	month := fixture.Month("2026-11")
-	id := operator(t, w, "relea.ser", accounts.RoleOps)
+	id := w.Operator("relea.ser", accounts.RoleOps)
 	_, err := releaser.ReleaseAs(ctx, month, store.Principal{OperatorID: id, Name: "typed by hand"})
 	require.NoError(t, err)
 	cycle, err := w.Store.Cycle(ctx, month)

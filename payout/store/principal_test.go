@@ -20,13 +20,6 @@ import (
 	"github.com/payrun/payrun/payout/store"
 )
 
-func createOperator(t *testing.T, w *fixture.World, name string, role accounts.Role) int64 {
-	t.Helper()
-	op, _, err := accounts.CreateOperator(context.Background(), w.DB, accounts.NewOperator{UserName: name, Roles: []accounts.Role{role}}, w.Now())
-	require.NoError(t, err)
-	return op.ID
-}
-
 func TestOperatorNamesAreCanonical(t *testing.T) {
 	t.Parallel()
 	for typed, want := range map[string]string{"alice": "alice", "Alice": "alice", " alice": "alice", "operator:alice": "alice",
@@ -35,7 +28,7 @@ func TestOperatorNamesAreCanonical(t *testing.T) {
 	}
 	w := fixture.New(t)
 	ctx := context.Background()
-	alice := createOperator(t, w, "alice", accounts.RoleFinanceApprover)
+	alice := w.Operator("alice", accounts.RoleFinanceApprover)
 	for _, typed := range []string{"alice", "Alice", " alice", "operator:alice", "Operator:ALICE"} {
 		p, err := w.Store.Operator(ctx, typed)
 		require.NoError(t, err, typed)
@@ -56,10 +49,10 @@ func TestApproveRefusedToEveryOperatorWhoRanTheClose(t *testing.T) {
 	w := fixture.New(t)
 	october(w)
 	ctx := context.Background()
-	alice := createOperator(t, w, "alice", accounts.RoleFinanceApprover)
-	bob := createOperator(t, w, "bob", accounts.RoleFinanceApprover)
-	carol := createOperator(t, w, "carol", accounts.RoleFinanceApprover)
-	viewer := createOperator(t, w, "victor", accounts.RoleFinanceViewer)
+	alice := w.Operator("alice", accounts.RoleFinanceApprover)
+	bob := w.Operator("bob", accounts.RoleFinanceApprover)
+	carol := w.Operator("carol", accounts.RoleFinanceApprover)
+	viewer := w.Operator("victor", accounts.RoleFinanceViewer)
 	w.Set("2026-11-05T06:00:00Z")
 	month := fixture.Month("2026-11")
 	policy := payout.DefaultPolicy()

@@ -24,11 +24,11 @@ import (
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
 	"github.com/payrun/payrun/admin/operations"
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/release"
+	"github.com/payrun/payrun/testsupport/dbtest"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // realEnv is the server with payrun's real Financials and Operations over

@@ -18,8 +18,8 @@ import (
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // clock is a settable test clock, safe for the server's goroutines.

@@ -189,6 +189,6 @@
 // Migrate applies River's migrations; `payrun migrate` calls it after
 // payrun's. River's migrator takes no lock, so Migrate holds an advisory lock
 // on a dedicated connection: concurrent replicas apply each migration once.
-// The test template (internal/dbtest) runs both and is keyed by both
+// The test template (testsupport/dbtest) runs both and is keyed by both
 // migrations.Hash and RiverSchemaHash.
 package jobs

@@ -17,8 +17,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/jobs"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // waitFor bounds every wait in these tests.

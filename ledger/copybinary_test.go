@@ -13,7 +13,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/payrun/payrun/internal/db"
-	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // Whatever valid amount and instant the import sends in binary, Postgres

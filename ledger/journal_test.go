@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/db"
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // The zero sum and append-only rules hold in the database itself, whatever

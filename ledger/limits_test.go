@@ -15,8 +15,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // TestImportRefusesAnAmountThatWouldOverflowABalance is the issue's

@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/db"
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 func at(text string) time.Time {

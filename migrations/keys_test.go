@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // 100 hands writing earnings_keys from the lines' trigger to the import,

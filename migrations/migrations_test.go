@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // Several replicas migrating one empty database at the same moment: one

@@ -7,8 +7,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // ledgerRows is everything 060 moves, as text, in a fixed order.

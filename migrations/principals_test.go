@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // 120 maps the free-text closers, approvers and releasers recorded before

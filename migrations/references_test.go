@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/migrations"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // 080 sums the lines already imported into earnings_totals; 090 replaces the

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout/nacha"
@@ -20,6 +19,7 @@ import (
 	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/sim"
 	"github.com/payrun/payrun/tax/taxstore"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // testRelease is the payment files' configuration in tests.

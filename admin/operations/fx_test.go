@@ -11,7 +11,7 @@ import (
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/operations"
-	"github.com/payrun/payrun/internal/fixture"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // POST /v1/imports/fx/{month}: plain decimals only (400 naming the line and

@@ -19,13 +19,13 @@ import (
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/operations"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/sepa"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 type answer struct {

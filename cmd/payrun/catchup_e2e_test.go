@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // Item 6: `payrun serve` on a database `payrun migrate` has just created

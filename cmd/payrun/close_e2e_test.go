@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/testsupport/dbtest"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // marketplace builds October's activity in a new database and returns its

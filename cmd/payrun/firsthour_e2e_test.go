@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // installedLongAgo dates the database's installation (migration 140) back

@@ -18,10 +18,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/jobs"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // lockedBuffer collects a running process's output.

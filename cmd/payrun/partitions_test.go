@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/testsupport/dbtest"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // `payrun partitions`: bad input is a usage error naming --before; a month

@@ -13,12 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/config"
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/sepa"
+	"github.com/payrun/payrun/testsupport/dbtest"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // releasedNovember: US1 (W-9, ACH) and DE1 (W-8BEN, no treaty, PayPal)

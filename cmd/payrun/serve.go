@@ -22,8 +22,8 @@ import (
 	"github.com/payrun/payrun/admin/financials"
 	"github.com/payrun/payrun/admin/operations"
 	"github.com/payrun/payrun/internal/logging"
-	"github.com/payrun/payrun/internal/metrics"
 	"github.com/payrun/payrun/jobs"
+	"github.com/payrun/payrun/metrics"
 	"github.com/payrun/payrun/migrations"
 	"github.com/payrun/payrun/payout/release"
 )

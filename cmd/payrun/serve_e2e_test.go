@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 func freePort(t *testing.T) string {

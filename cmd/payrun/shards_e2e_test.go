@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // closeJobs are the jobs the sharded-close replicas run: the close and its

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // TestREADMEWalkthroughRuns runs docs/walkthrough.sh, the README's admin API

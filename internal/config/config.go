@@ -262,7 +262,7 @@ func readFile(file string, values map[string]string) error {
 }
 
 // DatabaseURL returns DATABASE_URL, or else the URL `make db` wrote to
-// .data/database_url. It is what the tests use (internal/dbtest) and,
+// .data/database_url. It is what the tests use (testsupport/dbtest) and,
 // unlike Load, never reads the user config file: a user config written by
 // another clone's `make db` must not send one clone's tests to another's
 // cluster.

@@ -10,12 +10,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/prenote"
 	"github.com/payrun/payrun/payout/returns"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 var originator = nacha.Originator{ImmediateDestination: "011000015", ImmediateDestinationName: "DEMO BANK", ImmediateOrigin: "1123456789",

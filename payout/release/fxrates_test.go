@@ -8,10 +8,10 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/sepa"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // Rates are plain decimals: digits and an optional '.' between digits, no

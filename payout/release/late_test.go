@@ -14,12 +14,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/sepa"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // lateWorld: November 2026 with a US bank account (ACH), a German one

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // SPEC §6.4: an amount over a rail's hard limit that splitting cannot serve

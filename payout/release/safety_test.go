@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/accounts"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // logBuffer is a log destination goroutines can share.

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/accounts"
-	"github.com/payrun/payrun/internal/fixture"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // SPEC §3.2, §7.10 through the real close: a required agreement version

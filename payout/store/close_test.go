@@ -11,10 +11,10 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/dbtest"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }

@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/accounts"
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 func TestOperatorNamesAreCanonical(t *testing.T) {

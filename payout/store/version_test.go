@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 // TestConcurrentUpdatesWithOneVersionOneWins: two callers that read the same

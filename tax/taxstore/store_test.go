@@ -9,11 +9,11 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/dbtest"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/tax"
 	"github.com/payrun/payrun/tax/taxstore"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 func day(year int, month time.Month, d int) time.Time {

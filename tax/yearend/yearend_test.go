@@ -11,7 +11,6 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/fixture"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
@@ -19,6 +18,7 @@ import (
 	"github.com/payrun/payrun/reports"
 	"github.com/payrun/payrun/reports/reportstest"
 	"github.com/payrun/payrun/tax/yearend"
+	"github.com/payrun/payrun/testsupport/fixture"
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }

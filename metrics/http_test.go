@@ -10,7 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/payrun/payrun/admin"
-	"github.com/payrun/payrun/internal/metrics"
+	"github.com/payrun/payrun/metrics"
 )
 
 // serveMux is shaped like `payrun serve`'s: the admin API's chi router

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/payrun/payrun/internal/metrics"
+	"github.com/payrun/payrun/metrics"
 	"github.com/payrun/payrun/payout"
 )
 

@@ -1,4 +1,8 @@
-package logging_test
+// The request logging (internal/logging) and the metrics middleware tested
+// together, stacked as payrun serve stacks them; here because the metrics
+// package sits above the domain and internal/ imports none of it.
+
+package metrics_test
 
 import (
 	"bufio"
@@ -17,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/logging"
-	"github.com/payrun/payrun/internal/metrics"
+	"github.com/payrun/payrun/metrics"
 )
 
 // syncBuffer is a log destination safe for concurrent handlers.

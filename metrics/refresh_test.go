@@ -8,9 +8,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/internal/dbtest"
-	"github.com/payrun/payrun/internal/metrics"
+	"github.com/payrun/payrun/metrics"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // storeTotals is a cycle's totals as the close computes them.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/payrun/payrun/internal/metrics"
+	"github.com/payrun/payrun/metrics"
 )
 
 // exercise calls every method once, so every payrun metric has a series.

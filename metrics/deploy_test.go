@@ -14,8 +14,8 @@ import (
 
 // The shipped operations files, relative to this package.
 var (
-	prometheusDir = filepath.Join("..", "..", "deploy", "prometheus")
-	dashboardPath = filepath.Join("..", "..", "deploy", "grafana", "payrun.json")
+	prometheusDir = filepath.Join("..", "deploy", "prometheus")
+	dashboardPath = filepath.Join("..", "deploy", "grafana", "payrun.json")
 )
 
 // The alert rules are valid, their unit tests pass, and the sample

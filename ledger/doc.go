@@ -95,9 +95,11 @@
 // # Archiving
 //
 // [DetachPartitions] (`payrun partitions detach --before YYYY-MM`) detaches
-// the months of both tables that no cycle can read again ([DetachRefusal]:
-// for lines, every cycle whose window reaches into the month is settled; for
-// postings, the month is before the oldest unsettled cycle's), all in one
+// the months of both tables that nothing will read again, as a [Retention]
+// rule given by the caller says (the ledger does not read the cycles;
+// payout/cycle.Retention is payrun's rule: for lines, every cycle whose
+// window reaches into the month is settled; for postings, the month is
+// before the oldest unsettled cycle's), all in one
 // transaction or none, and renames each to archive_<name>. An archive table
 // keeps its rows, stays append-only, and is the operator's to pg_dump and
 // drop. ledger_balances does not move: balances are kept, not recomputed

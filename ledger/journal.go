@@ -17,7 +17,17 @@ const (
 	// PlatformEarnings is the source of every earnings line: its balance is
 	// minus the sum of all earnings ever imported.
 	PlatformEarnings = "platform:earnings"
+	// PaymentsInTransit holds what a cycle's close decided to pay until the
+	// payment settles or comes back.
+	PaymentsInTransit = "payments:in_transit"
+	// USWithholding is the US-tax liability the close withholds into.
+	USWithholding = "tax:us_withholding"
 )
+
+// KindPayout is the kind of the journal transactions a cycle's close posts,
+// one per batch of accounts, referenced "<cycle>:<first account id>" (for
+// example "2026-11:1234", PayoutReference).
+const KindPayout = "payout"
 
 // PublisherAccount is the ledger account holding what payrun owes a
 // publisher, US-sourced or other (SPEC §3.2 keeps the two parts apart).

@@ -42,13 +42,9 @@ const (
 	detachLockTimeout = "10s"
 )
 
-// CycleSettled is the final state of a cycle (migrations/002_cycle.sql): paid,
-// and the returns window has passed. Only what settled cycles read may be
-// archived.
-const CycleSettled = "settled"
-
-// ErrNotConsumed is returned by DetachPartitions for a month whose rows an
-// unsettled (or not yet started) cycle may still read.
+// ErrNotConsumed is returned by DetachPartitions for a month whose rows the
+// retention rule keeps (an unsettled, or not yet started, cycle may still
+// read them).
 var ErrNotConsumed = errors.New("not consumed yet")
 
 // Partition is one monthly partition of a PartitionedTables table: attached,
@@ -180,80 +176,30 @@ func listPartitions(ctx context.Context, q querier) ([]Partition, error) {
 	return partitions, nil
 }
 
-// CycleState is what the detach rule needs of a cycle.
-type CycleState struct {
-	Month  time.Time // the payment month, e.g. 2026-11-01
-	Cutoff time.Time
-	State  string
-}
+// RetentionRule says why the partition of table for month must stay
+// attached, or returns "" when nothing will read its rows again.
+type RetentionRule func(table string, month time.Time) string
 
-// DetachRefusal says why the partition of table for month must stay
-// attached, or returns "" when every cycle that reads it is settled.
-// cycles must be ordered by month.
-//
-// A cycle reads the earnings lines available in its window [the previous
-// cycle's cutoff, its cutoff) — the first cycle ever, everything before its
-// cutoff. So a month of earnings_lines is consumed when a settled cycle's
-// cutoff is at or after the month's end and no unsettled cycle's window
-// starts before that end. A month of postings is consumed when it is before
-// the month of the oldest unsettled cycle (that cycle's close, release and
-// returns post from its month on), or, when every cycle is settled, not
-// after the newest one's month.
-func DetachRefusal(table string, month time.Time, cycles []CycleState) string {
-	month = MonthStart(month)
-	end := month.AddDate(0, 1, 0)
-	switch table {
-	case "earnings_lines":
-		for i, cycle := range cycles {
-			if cycle.State == CycleSettled {
-				continue
-			}
-			if i == 0 {
-				return fmt.Sprintf("cycle %s (%s) is the first cycle: it reads every line available before its cutoff", monthName(cycle.Month), cycle.State)
-			}
-			if start := cycles[i-1].Cutoff; start.Before(end) {
-				return fmt.Sprintf("cycle %s (%s) reads the lines available from %s on", monthName(cycle.Month), cycle.State, start.UTC().Format(time.RFC3339))
-			}
-		}
-		for _, cycle := range cycles {
-			if cycle.State == CycleSettled && !cycle.Cutoff.Before(end) {
-				return ""
-			}
-		}
-		return fmt.Sprintf("no settled cycle has read it yet (cycle %s pays its lines)", monthName(end))
-	case "postings":
-		newestSettled := time.Time{}
-		for _, cycle := range cycles {
-			if cycle.State != CycleSettled {
-				if month.Before(MonthStart(cycle.Month)) {
-					return ""
-				}
-				return fmt.Sprintf("cycle %s (%s) is not settled: the journal from its month on stays attached", monthName(cycle.Month), cycle.State)
-			}
-			newestSettled = MonthStart(cycle.Month)
-		}
-		if newestSettled.IsZero() {
-			return "no cycle is settled yet"
-		}
-		if month.After(newestSettled) {
-			return fmt.Sprintf("it is after the newest settled cycle (%s)", monthName(newestSettled))
-		}
-		return ""
-	}
-	return fmt.Sprintf("%s is not a partitioned table", table)
-}
+// Retention gives the retention rule as of tx: the detach's own transaction,
+// which holds the partition lock. The ledger does not know who reads its
+// rows; the cycles do (payout/cycle.Retention is the rule payrun uses: a
+// month is consumed once the cycles that read it are settled).
+type Retention func(ctx context.Context, tx pgx.Tx) (RetentionRule, error)
 
 // DetachPartitions detaches, in one transaction, every attached partition
 // of both tables for a month before before, and renames each to
 // archive_<name> (append-only still: UPDATE, DELETE, TRUNCATE and INSERT
 // raise; DROP TABLE is the operator's, after pg_dump). It refuses the whole
-// request, changing nothing, when any of those months is not consumed (see
-// DetachRefusal). dryRun checks and lists without detaching. Balances are
-// kept in ledger_balances and stay right; the archived rows simply stop
-// appearing in queries of the parents.
+// request, changing nothing, when retention refuses any of those months.
+// dryRun checks and lists without detaching. Balances are kept in
+// ledger_balances and stay right; the archived rows simply stop appearing
+// in queries of the parents.
 // Errors: ErrNotConsumed (naming every refused month and why), or the
 // database's error (a lock not granted within detachLockTimeout among them).
-func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, dryRun bool) ([]Partition, error) {
+func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, dryRun bool, retention Retention) ([]Partition, error) {
+	if retention == nil {
+		return nil, errors.New("detach partitions: no retention rule")
+	}
 	before = MonthStart(before)
 	var detached []Partition
 	err := db.WithPgx(ctx, database, func(conn *pgx.Conn) error {
@@ -265,7 +211,7 @@ func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, 
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, PartitionLockKey); err != nil {
 				return err
 			}
-			cycles, err := loadCycles(ctx, tx)
+			refusal, err := retention(ctx, tx)
 			if err != nil {
 				return err
 			}
@@ -278,7 +224,7 @@ func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, 
 				if !p.Attached || !p.Month.Before(before) {
 					continue
 				}
-				if reason := DetachRefusal(p.Table, p.Month, cycles); reason != "" {
+				if reason := refusal(p.Table, p.Month); reason != "" {
 					refusals = append(refusals, fmt.Sprintf("%s %s: %s", p.Table, monthName(p.Month), reason))
 					continue
 				}
@@ -312,18 +258,6 @@ func DetachPartitions(ctx context.Context, database *sqlx.DB, before time.Time, 
 		return nil, err
 	}
 	return detached, nil
-}
-
-func loadCycles(ctx context.Context, tx pgx.Tx) ([]CycleState, error) {
-	rows, err := tx.Query(ctx, `SELECT month, cutoff, state FROM cycles ORDER BY month`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (CycleState, error) {
-		var c CycleState
-		err := row.Scan(&c.Month, &c.Cutoff, &c.State)
-		return c, err
-	})
 }
 
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }

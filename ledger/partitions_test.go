@@ -17,6 +17,7 @@ import (
 
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout/cycle"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
@@ -291,42 +292,8 @@ func TestZeroSumOnPartitionedPostings(t *testing.T) {
 	require.True(t, us.Equal(d("13")), us.String())
 }
 
-func TestDetachRefusal(t *testing.T) {
-	t.Parallel()
-	month := func(text string) time.Time { return at(text + "-01T00:00:00Z") }
-	cycle := func(name, state string) ledger.CycleState {
-		return ledger.CycleState{Month: month(name), Cutoff: month(name), State: state}
-	}
-	settledThenReleased := []ledger.CycleState{cycle("2026-09", "settled"), cycle("2026-10", "settled"), cycle("2026-11", "released")}
-	for _, tc := range []struct {
-		name, table, month string
-		cycles             []ledger.CycleState
-		want               string // "" allowed, else a part of the reason
-	}{
-		{"no cycles", "earnings_lines", "2026-08", nil, "no settled cycle has read it yet (cycle 2026-09 pays its lines)"},
-		{"no cycles, journal", "postings", "2026-08", nil, "no cycle is settled yet"},
-		{"paid by a settled cycle", "earnings_lines", "2026-09", settledThenReleased, ""},
-		{"read by the released cycle", "earnings_lines", "2026-10", settledThenReleased, "cycle 2026-11 (released) reads the lines available from 2026-10-01T00:00:00Z on"},
-		{"after every cycle", "earnings_lines", "2026-12", settledThenReleased, "cycle 2026-11 (released)"},
-		{"first cycle unsettled", "earnings_lines", "2020-01", []ledger.CycleState{cycle("2026-11", "closed")}, "cycle 2026-11 (closed) is the first cycle"},
-		{"journal before the unsettled cycle", "postings", "2026-10", settledThenReleased, ""},
-		{"journal of the unsettled cycle", "postings", "2026-11", settledThenReleased, "cycle 2026-11 (released) is not settled"},
-		{"journal, all settled", "postings", "2026-10", settledThenReleased[:2], ""},
-		{"journal after the newest settled", "postings", "2026-11", settledThenReleased[:2], "after the newest settled cycle (2026-10)"},
-		{"not partitioned", "payouts", "2026-01", settledThenReleased, "payouts is not a partitioned table"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := ledger.DetachRefusal(tc.table, month(tc.month), tc.cycles)
-			if tc.want == "" {
-				require.Empty(t, got)
-			} else {
-				require.Contains(t, got, tc.want)
-			}
-		})
-	}
-}
-
-// Detach refuses months an unsettled cycle reads, changing nothing; a dry
+// Detach, with payrun's retention rule (payout/cycle.Retention), refuses
+// months an unsettled cycle reads, changing nothing; a dry
 // run changes nothing; a consumed month leaves both parents (its rows with
 // it) and stays as an append-only archive table; balances do not move; its
 // lines, imported again, are refused since they cannot be compared.
@@ -348,7 +315,7 @@ func TestDetachPartitions(t *testing.T) {
 	listBefore, err := ledger.Partitions(ctx, database)
 	require.NoError(t, err)
 
-	_, err = ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false)
+	_, err = ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false, cycle.Retention)
 	require.ErrorIs(t, err, ledger.ErrNotConsumed)
 	require.ErrorContains(t, err, "earnings_lines 2026-09: no settled cycle has read it yet")
 	require.ErrorContains(t, err, "postings 2026-09: no cycle is settled yet")
@@ -357,11 +324,11 @@ func TestDetachPartitions(t *testing.T) {
 		('2026-10-01', 'settled', '2026-10-01T00:00:00Z', '2026-10-15', '{}', 'test'),
 		('2026-11-01', 'released', '2026-11-01T00:00:00Z', '2026-11-16', '{}', 'test')`)
 	require.NoError(t, err)
-	_, err = ledger.DetachPartitions(ctx, database, at("2026-11-01T00:00:00Z"), false)
+	_, err = ledger.DetachPartitions(ctx, database, at("2026-11-01T00:00:00Z"), false, cycle.Retention)
 	require.ErrorIs(t, err, ledger.ErrNotConsumed)
 	require.ErrorContains(t, err, "earnings_lines 2026-10: cycle 2026-11 (released) reads the lines available from 2026-10-01T00:00:00Z on")
 	require.NotContains(t, err.Error(), "2026-09", "September is consumed")
-	dry, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), true)
+	dry, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), true, cycle.Retention)
 	require.NoError(t, err)
 	require.Len(t, dry, 2)
 	require.Equal(t, []string{"earnings_lines_202609", "postings_202609"}, []string{dry[0].Name, dry[1].Name})
@@ -370,7 +337,7 @@ func TestDetachPartitions(t *testing.T) {
 	require.Equal(t, listBefore, listAfter, "a refused or dry-run detach changed the partitions")
 	require.Equal(t, before, takeSnapshot(t, database))
 
-	detached, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false)
+	detached, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false, cycle.Retention)
 	require.NoError(t, err)
 	require.Equal(t, []string{"archive_earnings_lines_202609", "archive_postings_202609"}, []string{detached[0].Name, detached[1].Name})
 	var parentLines, archivedLines int
@@ -410,7 +377,7 @@ func TestDetachPartitions(t *testing.T) {
 	require.ErrorAs(t, err, &importErr)
 	require.Contains(t, importErr.Rows[0].String(), "line 2, column transaction_id: already imported, and archived with the lines available in 2026-09")
 
-	again, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false)
+	again, err := ledger.DetachPartitions(ctx, database, at("2026-10-01T00:00:00Z"), false, cycle.Retention)
 	require.NoError(t, err)
 	require.Empty(t, again)
 }

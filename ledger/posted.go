@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -42,4 +43,21 @@ func Posted(ctx context.Context, q JournalReader, kind, referencePrefix string, 
 		FROM ledger_transactions lt JOIN postings p ON p.transaction_id = lt.id
 		WHERE lt.kind = $1 AND lt.reference LIKE $2`, args...).Scan(targets...)
 	return sums, err
+}
+
+// PayoutReference is the reference of a close batch's journal transaction:
+// the cycle ("2026-11") and the batch's first account.
+func PayoutReference(cycle string, firstAccountID int64) string {
+	return cycle + ":" + strconv.FormatInt(firstAccountID, 10)
+}
+
+// PayoutsPosted returns what the close of cycle ("2026-11") posted to the
+// journal: payments in transit and the US-tax liability. The close checks
+// its totals against it, and so do the release and the workbook.
+func PayoutsPosted(ctx context.Context, q JournalReader, cycle string) (inTransit, withheld decimal.Decimal, err error) {
+	sums, err := Posted(ctx, q, KindPayout, cycle+":", PaymentsInTransit, USWithholding)
+	if err != nil {
+		return decimal.Zero, decimal.Zero, err
+	}
+	return sums[0], sums[1], nil
 }

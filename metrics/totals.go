@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/store"
 )
 
-// CycleTotals are the figures of one closed cycle the metrics show. It is
-// a plain struct rather than store.Totals so that the store (and the jobs
-// that close cycles) can depend on this package, not the reverse; build it
-// from the JSON the close writes to cycles.totals with ParseCycleTotals.
+// CycleTotals are the figures of one closed cycle the metrics show, from
+// the close's store.Totals (TotalsOf) or the JSON of them stored in
+// cycles.totals (ParseCycleTotals). The metrics sit above the domain, so
+// they read the store's type itself.
 type CycleTotals struct {
 	PaidUSD     float64
 	WithheldUSD float64
@@ -27,32 +26,19 @@ type CycleTotals struct {
 	HeldByReason map[string]int64
 }
 
-// bucketJSON is store.Bucket as it is marshalled.
-type bucketJSON struct {
-	Count  int64           `json:"count"`
-	Amount decimal.Decimal `json:"amount"`
-}
-
-// totalsJSON is the part of store.Totals (as stored in cycles.totals) the
-// metrics read. A test marshals a store.Totals and parses it back, so a
-// renamed field fails there rather than silently reading zero.
-type totalsJSON struct {
-	Paid     bucketJSON            `json:"paid"`
-	Withheld decimal.Decimal       `json:"withheld"`
-	Held     bucketJSON            `json:"held"`
-	Carried  bucketJSON            `json:"carried"`
-	ByMethod map[string]bucketJSON `json:"paid_by_method"` // keyed "method:currency"
-	ByReason map[string]bucketJSON `json:"by_primary_reason"`
-}
-
 // ParseCycleTotals reads the totals JSON a close stores in cycles.totals
 // (json.Marshal of store.Totals).
 // Errors: the JSON is malformed.
 func ParseCycleTotals(raw []byte) (CycleTotals, error) {
-	var stored totalsJSON
+	var stored store.Totals
 	if err := json.Unmarshal(raw, &stored); err != nil {
 		return CycleTotals{}, fmt.Errorf("metrics: cycle totals: %w", err)
 	}
+	return TotalsOf(stored), nil
+}
+
+// TotalsOf is what the metrics show of a cycle's totals.
+func TotalsOf(stored store.Totals) CycleTotals {
 	totals := CycleTotals{
 		PaidUSD:      stored.Paid.Amount.InexactFloat64(),
 		WithheldUSD:  stored.Withheld.InexactFloat64(),
@@ -79,5 +65,5 @@ func ParseCycleTotals(raw []byte) (CycleTotals, error) {
 		}
 		totals.HeldByReason[reason] += bucket.Count
 	}
-	return totals, nil
+	return totals
 }

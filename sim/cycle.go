@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/payrun/payrun/payout"
@@ -152,10 +153,13 @@ func injector(point string, occurrence int, database bool) func(string) error {
 	}
 }
 
-// Close closes month at the clock's current time. With faults on it first
-// computes the close as a dry run (the reference: what an uninterrupted
-// close writes), crashes the real close at the drawn point, checks the
-// cycle was left unclosed, restarts the close and requires the result to be
+// Close closes month at the clock's current time the way the scheduled
+// jobs do: the chain of close steps of payout/cycle (start, one step per
+// shard, finish), each step's successors run in order, as a job queue with
+// one worker would (closeChain). With faults on it first computes the close
+// as a dry run (the reference: what an uninterrupted close writes), crashes
+// the chain at the drawn point, checks the cycle was left unclosed, runs
+// the crashed step again (a job's retry) and requires the result to be
 // identical to the reference. Then it checks every invariant of a closed
 // cycle and writes the cycle's workbook and result.json.
 // Errors: *InvariantError, or the close's own error.
@@ -165,12 +169,12 @@ func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult,
 		return store.CloseResult{}, err
 	}
 	options := store.CloseOptions{Month: month, Policy: c.Policy, Actor: "simulator", Operator: closer, BatchSize: SimBatchSize}
+	var result store.CloseResult
 	if point, _, _ := c.drawFault(month); c.Faults.on() && isClosePoint(point) {
-		if err := c.crashAndResume(ctx, month, options); err != nil {
-			return store.CloseResult{}, err
-		}
+		result, err = c.crashAndResume(ctx, month, options)
+	} else {
+		result, err = c.closeChain(ctx, month, options, nil)
 	}
-	result, err := c.S.Store.Close(ctx, options)
 	if err != nil {
 		return result, fmt.Errorf("close %s: %w", payout.MonthName(month), err)
 	}
@@ -180,28 +184,75 @@ func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult,
 	return result, c.writeOutputs(ctx, month)
 }
 
-func (c *Cycler) crashAndResume(ctx context.Context, month time.Time, options store.CloseOptions) error {
+// closeChain runs the scheduled close of month to its end: the steps
+// payout/cycle says follow each other, in order. A step that fails is given
+// to retry (when set), which says whether to run it again (nil) or stop.
+func (c *Cycler) closeChain(ctx context.Context, month time.Time, options store.CloseOptions, retry func(error) error) (store.CloseResult, error) {
+	cycles := c.cycles()
+	type job struct {
+		step cycle.Step
+		key  string
+	}
+	queue := []job{}
+	enqueue := func(next cycle.Next) {
+		for _, key := range next.Keys {
+			queue = append(queue, job{next.Step, key})
+		}
+	}
+	// The chain of this month alone (ScheduledClose would first close any
+	// month left open before it; the simulator closes months one by one).
+	enqueue(cycle.Next{Step: cycle.StepStart, Keys: []string{cycle.CloseKey(month, month)}})
+	var result store.CloseResult
+	for len(queue) > 0 {
+		j := queue[0]
+		var next cycle.Next
+		var err error
+		switch j.step {
+		case cycle.StepStart:
+			_, next, err = cycles.StartStep(ctx, j.key, options)
+		case cycle.StepShard:
+			err = cycles.ShardStep(ctx, j.key, options, func(_ context.Context, _ pgx.Tx, n cycle.Next) error {
+				next = n
+				return nil
+			})
+		case cycle.StepFinish:
+			var closed cycle.Closed
+			closed, next, err = cycles.FinishStep(ctx, j.key, options)
+			result = closed.CloseResult
+		}
+		if err != nil {
+			if retry == nil {
+				return result, err
+			}
+			if err := retry(err); err != nil {
+				return result, err
+			}
+			continue // the same step again
+		}
+		queue = queue[1:]
+		enqueue(next)
+	}
+	return result, nil
+}
+
+func (c *Cycler) crashAndResume(ctx context.Context, month time.Time, options store.CloseOptions) (store.CloseResult, error) {
 	checker := checker{s: c.S, seed: c.Seed, month: month}
 	var reference string
-	dry := options
-	dry.DryRun = true
-	dry.Report = func(ctx context.Context, q store.Querier) error {
+	if _, err := c.S.Store.DryRun(ctx, options, func(ctx context.Context, q store.Querier) error {
 		var err error
 		reference, err = dumpWith(ctx, q, month)
 		return err
-	}
-	if _, err := c.S.Store.Close(ctx, dry); err != nil {
-		return fmt.Errorf("dry run of %s: %w", payout.MonthName(month), err)
+	}); err != nil {
+		return store.CloseResult{}, fmt.Errorf("dry run of %s: %w", payout.MonthName(month), err)
 	}
 	point, occurrence, database := c.drawFault(month)
 	faulted := options
 	faulted.Fault = injector(point, occurrence, database)
-	_, err := c.S.Store.Close(ctx, faulted)
 	var injected *InjectedFault
-	switch {
-	case err == nil:
-		c.log("%s: the close never reached %s #%d (no crash)", payout.MonthName(month), point, occurrence)
-	case errors.As(err, &injected):
+	result, err := c.closeChain(ctx, month, faulted, func(err error) error {
+		if !errors.As(err, &injected) {
+			return fmt.Errorf("with a fault at %s: %w", point, err)
+		}
 		c.log("%s: %v; restarting the close", payout.MonthName(month), injected)
 		var state string
 		if err := c.S.DB.GetContext(ctx, &state, `SELECT state FROM cycles WHERE month = $1`, month); err != nil && !isNoRows(err) {
@@ -210,25 +261,25 @@ func (c *Cycler) crashAndResume(ctx context.Context, month time.Time, options st
 		if state != "" && state != store.StateClosing {
 			return checker.broken(InvariantCrashResume, "a close crashed at %s left the cycle %s", point, state)
 		}
-	default:
-		return fmt.Errorf("close %s with a fault at %s: %w", payout.MonthName(month), point, err)
-	}
-	result, err := c.S.Store.Close(ctx, options)
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("close %s after a crash at %s: %w", payout.MonthName(month), point, err)
+		return result, err
 	}
-	if injected != nil && result.AlreadyClosed {
-		return checker.broken(InvariantCrashResume, "the close restarted after a crash at %s found the cycle already closed", point)
+	if injected == nil {
+		c.log("%s: the close never reached %s #%d (no crash)", payout.MonthName(month), point, occurrence)
+	} else if result.AlreadyClosed {
+		return result, checker.broken(InvariantCrashResume, "the close restarted after a crash at %s found the cycle already closed", point)
 	}
 	resumed, err := Dump(ctx, c.S, month)
 	if err != nil {
-		return err
+		return result, err
 	}
 	if resumed != reference {
-		return checker.broken(InvariantCrashResume, "after a crash at %s #%d the close differs from an uninterrupted one: %s", point, occurrence,
+		return result, checker.broken(InvariantCrashResume, "after a crash at %s #%d the close differs from an uninterrupted one: %s", point, occurrence,
 			firstDifference(reference, resumed))
 	}
-	return nil
+	return result, nil
 }
 
 // Approve approves a cycle awaiting approval (maker-checker), as the
@@ -241,7 +292,7 @@ func (c *Cycler) Approve(ctx context.Context, month time.Time, approver string) 
 	if err != nil {
 		return err
 	}
-	return c.S.Store.Approve(ctx, month, id)
+	return c.cycles().Approve(ctx, month, id)
 }
 
 // operator returns the id of the simulated operator named name, creating it
@@ -354,7 +405,13 @@ func readDir(dir string) (map[string][]byte, error) {
 	return files, nil
 }
 
+// cycles is the cycle's application layer over the simulated services:
+// the one the CLI, the jobs and the admin API use.
+func (c *Cycler) cycles() *cycle.Service {
+	return &cycle.Service{DB: c.S.DB, Store: c.S.Store, OutDir: c.Release.OutDir,
+		Releaser: func() (*release.Releaser, error) { return c.releaser(), nil }}
+}
+
 func (c *Cycler) writeOutputs(ctx context.Context, month time.Time) error {
-	cycles := &cycle.Service{DB: c.S.DB, Store: c.S.Store, OutDir: c.Release.OutDir}
-	return cycles.WriteOutputs(ctx, month)
+	return c.cycles().WriteOutputs(ctx, month)
 }

@@ -135,7 +135,7 @@ func (c checker) conservation(ctx context.Context) error {
 		       coalesce(sum(balance) FILTER (WHERE ledger_account = $2), 0),
 		       coalesce(sum(balance) FILTER (WHERE ledger_account NOT LIKE 'publisher:%' AND ledger_account NOT IN ($1, $2, $3)), 0),
 		       coalesce(sum(balance) FILTER (WHERE ledger_account = $3), 0)
-		FROM ledger_balances`, store.USWithholding, store.PaymentsInTransit, ledger.PlatformEarnings).
+		FROM ledger_balances`, ledger.USWithholding, ledger.PaymentsInTransit, ledger.PlatformEarnings).
 		Scan(&earnings, &publishers, &withheld, &inTransit, &elsewhere, &source)
 	if err != nil {
 		return err
@@ -446,7 +446,7 @@ func (c checker) returns(ctx context.Context) error {
 		WHERE m.payment_id IS NULL OR (r.item_id IS NOT NULL AND i.payment_id IS DISTINCT FROM r.payment_id)
 		   OR m.account_id <> r.account_id OR m.month <> r.month OR r.amount_usd <> coalesce(i.amount_usd, m.amount_usd)
 		   OR j.entries <> 1 OR j.postings <> 2 OR j.transit <> -r.amount_usd OR j.other <> r.amount_usd OR later.month IS NOT NULL
-		ORDER BY 1 LIMIT 1`, store.PaymentsInTransit, returns.LedgerKind).Scan(&paymentID, &problem)
+		ORDER BY 1 LIMIT 1`, ledger.PaymentsInTransit, returns.LedgerKind).Scan(&paymentID, &problem)
 	if err == nil {
 		return c.broken(InvariantReturns, "return of %s: %s", paymentID, problem)
 	}
@@ -519,7 +519,7 @@ func (c checker) files(ctx context.Context, releaser *release.Releaser) error {
 		       (SELECT coalesce(sum(amount_usd), 0) FROM payments WHERE month = $1), (SELECT count(*) FROM payments WHERE month = $1),
 		       (SELECT coalesce(sum(paid_usd), 0) FROM payouts WHERE month = $1 AND status = 'paid'), (SELECT count(*) FROM payouts WHERE month = $1 AND status = 'paid'),
 		       (SELECT coalesce(sum(control_total_usd), 0) FROM cycle_files WHERE month = $1), (SELECT count(*) FROM cycle_files WHERE month = $1)`,
-		c.month, name+":%", store.PaymentsInTransit).Scan(&inTransit, &payments, &paymentCount, &paid, &paidCount, &stored, &storedCount)
+		c.month, name+":%", ledger.PaymentsInTransit).Scan(&inTransit, &payments, &paymentCount, &paid, &paidCount, &stored, &storedCount)
 	if err != nil {
 		return err
 	}

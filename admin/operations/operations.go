@@ -35,13 +35,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
-	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/ledger"
@@ -191,7 +189,7 @@ func (s *Service) Workbook(ctx context.Context, month time.Time) (admin.Download
 	}
 	path := cyclereport.Path(s.OutDir, month, false)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := s.writeWorkbook(ctx, month); err != nil {
+		if _, err := s.cycles(s.Releaser).WriteWorkbook(ctx, month); err != nil {
 			return admin.Download{}, err
 		}
 	}
@@ -208,11 +206,10 @@ func (s *Service) Workbook(ctx context.Context, month time.Time) (admin.Download
 		Size: info.Size(), Body: file}, nil
 }
 
-func (s *Service) writeWorkbook(ctx context.Context, month time.Time) error {
-	return db.WithPgx(ctx, s.DB, func(conn *pgx.Conn) error {
-		_, err := cyclereport.Write(ctx, conn, s.OutDir, month, false)
-		return err
-	})
+// cycles is the cycle's application layer (payout/cycle), as the CLI and
+// the jobs use it, with releaser building the payment-file writer.
+func (s *Service) cycles(releaser func() (*release.Releaser, error)) *cycle.Service {
+	return &cycle.Service{DB: s.DB, Store: s.Store, Releaser: releaser, OutDir: s.OutDir}
 }
 
 // manifest reads a released cycle's manifest rows.
@@ -307,7 +304,7 @@ func (s *Service) Approve(ctx context.Context, month time.Time, approver account
 	if approver.Kind != accounts.KindOperator || approver.ID == 0 {
 		return admin.Cycle{}, translate(fmt.Errorf("%w: %s is not an operator", store.ErrNotAnApprover, approver.Actor()))
 	}
-	if err := s.Store.Approve(ctx, month, approver.ID); err != nil {
+	if err := s.cycles(s.Releaser).Approve(ctx, month, approver.ID); err != nil {
 		return admin.Cycle{}, translate(err)
 	}
 	return s.Cycle(ctx, month)
@@ -328,8 +325,7 @@ func (s *Service) Release(ctx context.Context, month time.Time, actor accounts.P
 	if actor.Kind == accounts.KindOperator && actor.ID != 0 {
 		by = store.Principal{OperatorID: actor.ID}
 	}
-	cycles := &cycle.Service{DB: s.DB, Store: s.Store, Releaser: func() (*release.Releaser, error) { return releaser, nil }, OutDir: s.OutDir}
-	result, err := cycles.Release(ctx, month, by)
+	result, err := s.cycles(func() (*release.Releaser, error) { return releaser, nil }).Release(ctx, month, by)
 	if err != nil {
 		return admin.Release{}, translate(err)
 	}

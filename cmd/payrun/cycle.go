@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -90,24 +89,17 @@ func (a *app) cycleCloseCommand() *cobra.Command {
 				}
 				update, done := a.progress("closing", "accounts decided")
 				start := time.Now()
-				var workbook string
 				if shards == 0 {
 					shards = a.config.CloseShards
 				}
 				options := store.CloseOptions{Month: month, Policy: policy, Actor: by.Name, Operator: by.OperatorID, DryRun: dryRun,
 					Progress: update, Fault: faultFromEnv(), Shards: shards, Workers: workers}
-				if !noWorkbook {
-					options.Report = func(ctx context.Context, q store.Querier) error {
-						var err error
-						workbook, err = cyclereport.Write(ctx, q, a.config.Out, month, dryRun)
-						return err
-					}
-				}
-				result, err := s.cycles.Close(cmd.Context(), options)
+				closed, err := a.cycles(s).Close(cmd.Context(), options, noWorkbook)
 				done()
 				if err != nil {
 					return err
 				}
+				result, workbook := closed.CloseResult, closed.Workbook
 				if a.jsonOutput {
 					return a.printJSON(result)
 				}
@@ -347,7 +339,7 @@ func (a *app) cycleApproveCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := s.cycles.Approve(cmd.Context(), month, by.OperatorID); err != nil {
+				if err := a.cycles(s).Approve(cmd.Context(), month, by.OperatorID); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "cycle %s approved by %s: it can be released\n", payout.MonthName(month), by.Name)

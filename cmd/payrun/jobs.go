@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"github.com/payrun/payrun/metrics"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cycle"
-	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/payout/prenote"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/store"
@@ -33,99 +31,65 @@ import (
 // its work done and does nothing.
 func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[string]jobs.RunFunc {
 	return withRunLogger(logger, map[string]jobs.RunFunc{
-		// The close fans out (package doc of payout/store): close-cycle
-		// starts the earliest month still open, close-start freezes its
-		// input and enqueues its shards, the last shard enqueues
-		// close-finish, which closes the month and starts the next one up
-		// to the occurrence's month (a catch-up after downtime). Keys carry
-		// the month being closed and the month the chain ends with.
+		// The close is a chain of steps (payout/cycle): each step says which
+		// follow it, and they are enqueued in the transaction that completes
+		// the step, so the next steps exist exactly when this one is done.
 		jobs.CloseCycle: func(ctx context.Context, o jobs.Occurrence) error {
 			until, err := payout.ParseMonth(o.Key)
 			if err != nil {
 				return err
 			}
-			months, err := a.cycles(s).MonthsToClose(ctx, until)
+			next, err := a.cycles(s).ScheduledClose(ctx, until)
 			if err != nil {
 				return err
 			}
-			return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(months[0], until))
+			return a.completeEnqueuing(ctx, s, o, next)
 		},
 		jobs.CloseStart: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, _, options, err := a.closeStep(o.Key, false)
+			options, err := a.closeOptions()
 			if err != nil {
 				return err
 			}
-			started, err := s.cycles.StartClose(ctx, options)
+			started, next, err := a.cycles(s).StartStep(ctx, o.Key, options)
 			if err != nil {
-				logging.FromContext(ctx).Error("cycle close failed to start", "cycle", payout.MonthName(month), "error", err)
-				return fmt.Errorf("start close of %s: %w", payout.MonthName(month), err)
+				logging.FromContext(ctx).Error("cycle close failed to start", "cycle", o.Key, "error", err)
+				return err
 			}
 			if started.Closed != nil {
 				logging.FromContext(ctx).Info("cycle closed", "cycle", started.Closed.Month, "state", started.Closed.State, "already_closed", true)
-				if month.Before(until) {
-					return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(month.AddDate(0, 1, 0), until))
-				}
-				return nil
+			} else {
+				logging.FromContext(ctx).Info("cycle close started", "cycle", started.Month, "shards", started.Shards, "pending", len(started.Pending))
 			}
-			logging.FromContext(ctx).Info("cycle close started", "cycle", started.Month, "shards", started.Shards, "pending", len(started.Pending))
-			var keys []string
-			for _, shard := range started.Pending {
-				keys = append(keys, cycle.ShardKey(month, until, shard))
-			}
-			if len(keys) == 0 { // every shard done, the finish lost: redo it
-				return a.completeEnqueuing(ctx, s, o, jobs.CloseFinish, cycle.CloseKey(month, until))
-			}
-			return a.completeEnqueuing(ctx, s, o, jobs.CloseShard, keys...)
+			return a.completeEnqueuing(ctx, s, o, next)
 		},
 		jobs.CloseShard: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, shard, options, err := a.closeStep(o.Key, true)
+			options, err := a.closeOptions()
 			if err != nil {
 				return err
 			}
 			// The transaction marking the shard done also completes this run
 			// and, for the last shard, enqueues the finish.
-			options.ShardDone = func(ctx context.Context, tx pgx.Tx, allDone bool) error {
-				if allDone {
-					if _, err := jobs.EnqueueTx(ctx, tx, o, jobs.CloseFinish, cycle.CloseKey(month, until)); err != nil {
-						return err
-					}
-				}
-				return jobs.CompleteTx(ctx, tx, o)
-			}
-			if err := s.cycles.CloseShard(ctx, month, shard, options); err != nil {
-				return fmt.Errorf("close shard %d of %s: %w", shard, payout.MonthName(month), err)
-			}
-			return nil
+			return a.cycles(s).ShardStep(ctx, o.Key, options, func(ctx context.Context, tx pgx.Tx, next cycle.Next) error {
+				return enqueueTx(ctx, tx, o, next)
+			})
 		},
 		jobs.CloseFinish: func(ctx context.Context, o jobs.Occurrence) error {
-			month, until, _, options, err := a.closeStep(o.Key, false)
+			options, err := a.closeOptions()
 			if err != nil {
 				return err
 			}
-			options.Report = func(ctx context.Context, q store.Querier) error {
-				_, err := cyclereport.Write(ctx, q, a.config.Out, month, false)
+			closed, next, err := a.cycles(s).FinishStep(ctx, o.Key, options)
+			if err != nil {
+				logging.FromContext(ctx).Error("cycle close failed", "cycle", o.Key, "error", err)
 				return err
 			}
-			result, err := s.cycles.FinishClose(ctx, month, options)
-			if err != nil {
-				logging.FromContext(ctx).Error("cycle close failed", "cycle", payout.MonthName(month), "error", err)
-				return fmt.Errorf("finish close of %s: %w", payout.MonthName(month), err)
-			}
-			if !result.AlreadyClosed {
-				if began, ok, err := a.cycles(s).CloseStartedAt(ctx, month); err == nil && ok {
-					if body, err := json.Marshal(result.Totals); err == nil {
-						if totals, err := metrics.ParseCycleTotals(body); err == nil {
-							m.ObserveClose(result.Month, result.State, a.now().Sub(began), totals)
-						}
-					}
-				}
+			result := closed.CloseResult
+			if !result.AlreadyClosed && !closed.StartedAt.IsZero() {
+				m.ObserveClose(result.Month, result.State, a.now().Sub(closed.StartedAt), metrics.TotalsOf(result.Totals))
 			}
 			logging.FromContext(ctx).Info("cycle closed", "cycle", result.Month, "state", result.State, "already_closed", result.AlreadyClosed,
 				"shards", result.Shards, "paid", result.Totals.Paid.Count, "paid_usd", result.Totals.Paid.Amount.StringFixed(2))
-			if month.Before(until) {
-				return a.completeEnqueuing(ctx, s, o, jobs.CloseStart, cycle.CloseKey(month.AddDate(0, 1, 0), until))
-			}
-			return nil
+			return a.completeEnqueuing(ctx, s, o, next)
 		},
 		jobs.ReleasePayments: func(ctx context.Context, o jobs.Occurrence) error {
 			months, err := a.cycles(s).Releasable(ctx)
@@ -142,7 +106,7 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 				}
 				logging.FromContext(ctx).Info("cycle released", "cycle", result.Month, "files", len(result.Files))
 			}
-			settled, err := s.cycles.Settle(ctx, "job:"+jobs.ReleasePayments)
+			settled, err := a.cycles(s).Settle(ctx, "job:"+jobs.ReleasePayments)
 			if err != nil {
 				failures = append(failures, err)
 			}
@@ -227,32 +191,34 @@ func instrument(m *metrics.Metrics, runs map[string]jobs.RunFunc) map[string]job
 	return wrapped
 }
 
-// closeStep reads a close step's key and returns the options every step of
-// a scheduled close uses.
-func (a *app) closeStep(key string, withShard bool) (month, until time.Time, shard int, options store.CloseOptions, err error) {
-	if month, until, shard, err = cycle.ParseCloseKey(key, withShard); err != nil {
-		return month, until, shard, options, err
-	}
+// closeOptions are the options every step of a scheduled close uses.
+func (a *app) closeOptions() (store.CloseOptions, error) {
 	policy, err := a.policyFrom("")
 	if err != nil {
-		return month, until, shard, options, err
+		return store.CloseOptions{}, err
 	}
-	options = store.CloseOptions{Month: month, Policy: policy, Actor: "job:" + jobs.CloseCycle, Shards: a.config.CloseShards, Fault: faultFromEnv()}
-	return month, until, shard, options, nil
+	return store.CloseOptions{Policy: policy, Actor: "job:" + jobs.CloseCycle, Shards: a.config.CloseShards, Fault: faultFromEnv()}, nil
 }
 
-// completeEnqueuing enqueues tasks (one per key) and completes run o in one
-// transaction: the next steps exist exactly when this one is done.
-func (a *app) completeEnqueuing(ctx context.Context, s *services, o jobs.Occurrence, task string, keys ...string) error {
+// closeJobs are the jobs that run the close's steps.
+var closeJobs = map[cycle.Step]string{cycle.StepStart: jobs.CloseStart, cycle.StepShard: jobs.CloseShard, cycle.StepFinish: jobs.CloseFinish}
+
+// enqueueTx enqueues, in tx, the steps that follow run o (one job per key)
+// and completes o.
+func enqueueTx(ctx context.Context, tx pgx.Tx, o jobs.Occurrence, next cycle.Next) error {
+	for _, key := range next.Keys {
+		if _, err := jobs.EnqueueTx(ctx, tx, o, closeJobs[next.Step], key); err != nil {
+			return err
+		}
+	}
+	return jobs.CompleteTx(ctx, tx, o)
+}
+
+// completeEnqueuing enqueues the steps that follow run o and completes it
+// in one transaction: the next steps exist exactly when this one is done.
+func (a *app) completeEnqueuing(ctx context.Context, s *services, o jobs.Occurrence, next cycle.Next) error {
 	return db.WithPgx(ctx, s.db, func(conn *pgx.Conn) error {
-		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error {
-			for _, key := range keys {
-				if _, err := jobs.EnqueueTx(ctx, tx, o, task, key); err != nil {
-					return err
-				}
-			}
-			return jobs.CompleteTx(ctx, tx, o)
-		})
+		return db.PgxTx(ctx, conn, func(tx pgx.Tx) error { return enqueueTx(ctx, tx, o, next) })
 	})
 }
 

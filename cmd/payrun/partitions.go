@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout/cycle"
 )
 
 // maintainPartitions is the maintain-partitions job: the partitions of this
@@ -99,7 +100,7 @@ func (a *app) partitionsCommand() *cobra.Command {
 				return err
 			}
 			defer database.Close()
-			detached, err := ledger.DetachPartitions(cmd.Context(), database, before, dryRun)
+			detached, err := ledger.DetachPartitions(cmd.Context(), database, before, dryRun, cycle.Retention)
 			if errors.Is(err, ledger.ErrNotConsumed) {
 				return fmt.Errorf("--before %s: nothing detached: %w", beforeText, err)
 			}

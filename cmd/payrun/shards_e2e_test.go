@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/cyclereport"
 	"github.com/payrun/payrun/testsupport/fixture"
 )
 
@@ -73,7 +75,7 @@ func waitClosed(t *testing.T, w *fixture.World, within time.Duration) string {
 func TestShardedCloseOnAnyNumberOfWorkers(t *testing.T) {
 	t.Parallel()
 	oneURL, one := marketplace(t)
-	replica(t, oneURL)
+	scheduled := replica(t, oneURL)
 	want := waitClosed(t, one, 60*time.Second)
 
 	for _, workers := range []int{2, 4} {
@@ -87,6 +89,29 @@ func TestShardedCloseOnAnyNumberOfWorkers(t *testing.T) {
 			requireOneSuccessPerStep(t, w)
 		})
 	}
+
+	// The same data closed by the CLI (payout/cycle's Close, shards closed
+	// by one process) gives the scheduled close's rows, journal and totals,
+	// month by month, and both write each month's workbook.
+	t.Run("the CLI's close", func(t *testing.T) {
+		t.Parallel()
+		var months []string
+		require.NoError(t, one.DB.Select(&months, `SELECT to_char(month, 'YYYY-MM') FROM cycles ORDER BY month`))
+		require.NotEmpty(t, months)
+		url, w := marketplace(t)
+		out := t.TempDir()
+		for _, month := range months {
+			r := payrunEnv(t, append(devEnv(url), "PAYRUN_OUT="+out), "cycle", "close", "--month", month, "--shards", "4")
+			require.Zero(t, r.code, r.stderr)
+			require.Contains(t, r.stdout, "cycle "+month+" closed")
+			m, err := payout.ParseMonth(month)
+			require.NoError(t, err)
+			for _, dir := range []string{out, scheduled.Dir} {
+				require.FileExists(t, cyclereport.Path(dir, m, false))
+			}
+		}
+		require.Equal(t, want, w.Dump(), "the CLI's close differs from the scheduled close")
+	})
 
 	t.Run("killed mid-shard", func(t *testing.T) {
 		t.Parallel()

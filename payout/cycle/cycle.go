@@ -3,22 +3,30 @@
 // jobs, the admin API and the simulator all run them, so each is composed
 // in one place. It sits above payout/store (the exactly-once close and the
 // cycle's rows), payout/release (the payment files) and payout/cyclereport
-// (the workbook and result.json), and holds no rule of its own: the rules
-// are payout's (Decide, CycleState, SettlementDate) and the store's.
+// (the workbook and result.json). Its rules are payout's (Decide,
+// CycleState, SettlementDate, LinesKept, JournalKept) and the store's;
+// what it adds is their order.
 //
-// What lives here today:
-//
-//   - Release: the payment files, then the cycle's workbook and result.json
-//     written again with them — the one "release, then rewrite the outputs"
-//     that the CLI, the release-payments job, the admin API and the
-//     simulator each used to compose.
-//   - Releasable, MonthsToClose, CloseStartedAt: what the scheduled jobs ask
+//   - Close: the close in one call (store.Close, shards closed by this
+//     process) and the cycle's workbook; a dry run writes only a DRAFT
+//     workbook, read inside the transaction it rolls back. `payrun cycle
+//     close` runs it.
+//   - ScheduledClose, StartStep, ShardStep, FinishStep: the same close as a
+//     chain of job steps, each returning the steps that follow it (Next);
+//     FinishStep writes the workbook. The scheduled jobs run them on River
+//     and the simulator runs them in-process, one after the other, so a
+//     simulation closes as production's scheduled close does. Both ends
+//     give identical rows, journal and totals (cmd/payrun's
+//     TestShardedCloseOnAnyNumberOfWorkers compares them).
+//   - Approve: maker-checker by operator id (store.Approve).
+//   - Release: the payment files, then the workbook and result.json written
+//     again with them.
+//   - Settle: released cycles whose returns window has passed.
+//   - MonthsToClose, Releasable, CloseStartedAt: what the scheduled jobs ask
 //     of the cycles, without SQL in cmd/.
-//   - CloseKey, ParseCloseKey: the keys of the close's job steps.
-//
-// The close's own steps (start, shard, finish) still run from
-// cmd/payrun/jobs.go against payout/store; moving them here is the next step
-// of the same change.
+//   - Retention: the ledger's partition retention rule, from the cycles (the
+//     ledger does not read them).
+//   - CloseKey, ShardKey, ParseCloseKey: the keys of the close's job steps.
 package cycle
 
 import (

@@ -21,8 +21,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/internal/atomicfile"
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/reports"
 )
 
@@ -154,7 +154,7 @@ func summaryOf(ctx context.Context, q Querier, month time.Time, draft bool) (rep
 		month).Scan(&balance, &out); err != nil {
 		return s, err
 	}
-	inTransit, ledgerWithheld, err := store.JournalPosted(ctx, q, month)
+	inTransit, ledgerWithheld, err := ledger.PayoutsPosted(ctx, q, payout.MonthName(month))
 	if err != nil {
 		return s, err
 	}

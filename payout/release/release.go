@@ -111,6 +111,7 @@ import (
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/internal/secret"
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/paypal"
@@ -422,7 +423,7 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 				return fmt.Errorf("%w: %s became %s while this release wrote its files; nothing of this run was recorded (release again to check the files)",
 					ErrReleasedConcurrently, result.Month, now)
 			}
-			inTransit, _, err := store.JournalPosted(ctx, tx, month)
+			inTransit, _, err := ledger.PayoutsPosted(ctx, tx, payout.MonthName(month))
 			if err != nil {
 				return err
 			}

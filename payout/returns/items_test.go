@@ -104,7 +104,7 @@ func TestReturnOfOnePayPalItem(t *testing.T) {
 	state, reason := payoutAccountStatus(t, w, "BIG")
 	require.Equal(t, payout.NeedsUpdate, state)
 	require.Equal(t, "RETURNED", reason)
-	require.Equal(t, "60000.00", balance(t, w, store.PaymentsInTransit).Sub(d("75.25")).StringFixed(2), "the other items stay in transit")
+	require.Equal(t, "60000.00", balance(t, w, ledger.PaymentsInTransit).Sub(d("75.25")).StringFixed(2), "the other items stay in transit")
 
 	// The same item again is a duplicate; another item of the same payment
 	// is a return of its own.
@@ -116,7 +116,7 @@ func TestReturnOfOnePayPalItem(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, second.Returned)
 	require.False(t, second.Payments[0].NeedsUpdate, "already needs_update")
-	require.Equal(t, "40000.00", balance(t, w, store.PaymentsInTransit).Sub(d("75.25")).StringFixed(2))
+	require.Equal(t, "40000.00", balance(t, w, ledger.PaymentsInTransit).Sub(d("75.25")).StringFixed(2))
 
 	cycle, err = w.Store.Cycle(ctx, november)
 	require.NoError(t, err)

@@ -22,7 +22,6 @@ import (
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/paypal"
-	"github.com/payrun/payrun/payout/store"
 )
 
 // File formats Import recognises.
@@ -640,7 +639,7 @@ func returnPayment(ctx context.Context, tx pgx.Tx, now time.Time, name, format s
 		Reference: p.id(),
 		PostedAt:  now,
 		Postings: []ledger.Posting{
-			{LedgerAccount: store.PaymentsInTransit, Amount: p.amountUSD.Neg()},
+			{LedgerAccount: ledger.PaymentsInTransit, Amount: p.amountUSD.Neg()},
 			{LedgerAccount: ledger.PublisherAccount(p.accountID, false), Amount: p.amountUSD},
 		},
 	}); err != nil {

@@ -131,7 +131,7 @@ func conserved(t *testing.T, w *fixture.World) {
 	require.NoError(t, w.DB.Get(&earnings, `SELECT coalesce(sum(amount), 0) FROM earnings_lines`))
 	require.NoError(t, w.DB.Get(&publishers, `SELECT coalesce(sum(balance), 0) FROM ledger_balances WHERE ledger_account LIKE 'publisher:%'`))
 	require.NoError(t, w.DB.Get(&platform, `SELECT coalesce(sum(balance), 0) FROM ledger_balances WHERE ledger_account = $1`, ledger.PlatformEarnings))
-	withheld, inTransit := balance(t, w, store.USWithholding), balance(t, w, store.PaymentsInTransit)
+	withheld, inTransit := balance(t, w, ledger.USWithholding), balance(t, w, ledger.PaymentsInTransit)
 	require.True(t, earnings.Equal(publishers.Add(withheld).Add(inTransit)),
 		"Σ earnings %s = Σ publishers %s + withheld %s + in transit %s", earnings, publishers, withheld, inTransit)
 	require.True(t, platform.Neg().Equal(earnings), "platform:earnings %s", platform)
@@ -144,9 +144,9 @@ func TestACHReturnReversesExactly(t *testing.T) {
 	entry := entryOf(t, w, file, "US1")
 	body := bankReturns(t, file, nacha.ReturnRequest{Trace: entry.Trace, Code: "R03", AddendaInformation: "NO ACCOUNT"})
 
-	inTransit, other := balance(t, w, store.PaymentsInTransit), balance(t, w, ledger.PublisherAccount(us1, false))
+	inTransit, other := balance(t, w, ledger.PaymentsInTransit), balance(t, w, ledger.PublisherAccount(us1, false))
 	us := balance(t, w, ledger.PublisherAccount(us1, true))
-	withheld := balance(t, w, store.USWithholding)
+	withheld := balance(t, w, ledger.USWithholding)
 	w.Set("2026-11-20T08:00:00Z")
 	result, err := importFile(w, body, "returns-2026-11-19.ach")
 	require.NoError(t, err)
@@ -196,14 +196,14 @@ func TestACHReturnReversesExactly(t *testing.T) {
 		SELECT p.ledger_account, p.amount FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id
 		WHERE t.kind = $1 AND t.reference = $2 ORDER BY p.ledger_account`, returns.LedgerKind, payout.PaymentID(november, us1)))
 	require.Len(t, postings, 2)
-	require.Equal(t, store.PaymentsInTransit, postings[0].Account)
+	require.Equal(t, ledger.PaymentsInTransit, postings[0].Account)
 	require.True(t, d("-120.50").Equal(postings[0].Amount))
 	require.Equal(t, ledger.PublisherAccount(us1, false), postings[1].Account)
 	require.True(t, d("120.50").Equal(postings[1].Amount))
-	require.True(t, inTransit.Sub(d("120.50")).Equal(balance(t, w, store.PaymentsInTransit)))
+	require.True(t, inTransit.Sub(d("120.50")).Equal(balance(t, w, ledger.PaymentsInTransit)))
 	require.True(t, other.Add(d("120.50")).Equal(balance(t, w, ledger.PublisherAccount(us1, false))))
 	require.True(t, us.Equal(balance(t, w, ledger.PublisherAccount(us1, true))))
-	require.True(t, withheld.Equal(balance(t, w, store.USWithholding)))
+	require.True(t, withheld.Equal(balance(t, w, ledger.USWithholding)))
 	conserved(t, w)
 
 	status, reason := payoutAccountStatus(t, w, "US1")
@@ -233,7 +233,7 @@ func TestPayPalReturnsFromCSVAndJSON(t *testing.T) {
 	csvText := "sender_item_id,transaction_status,amount,currency,time_processed,reason\n" +
 		pp1 + ",RETURNED,75.25,USD,2026-11-16T10:00:00Z,RECEIVER_UNREGISTERED\n" +
 		pp2 + ",UNCLAIMED,70.00,USD,2026-11-16T10:00:00Z,\n"
-	before := balance(t, w, store.PaymentsInTransit)
+	before := balance(t, w, ledger.PaymentsInTransit)
 	result, err := importFile(w, []byte(csvText), "paypal-statuses.csv")
 	require.NoError(t, err)
 	require.Equal(t, returns.FormatPayPalCSV, result.Format)
@@ -241,7 +241,7 @@ func TestPayPalReturnsFromCSVAndJSON(t *testing.T) {
 	require.Equal(t, 1, result.Returned)
 	require.Equal(t, 1, result.Skipped)
 	require.True(t, d("75.25").Equal(result.ReturnedUSD))
-	require.True(t, before.Sub(d("75.25")).Equal(balance(t, w, store.PaymentsInTransit)))
+	require.True(t, before.Sub(d("75.25")).Equal(balance(t, w, ledger.PaymentsInTransit)))
 	require.True(t, d("75.25").Equal(balance(t, w, ledger.PublisherAccount(w.IDs["PP1"], false))))
 	status, reason := payoutAccountStatus(t, w, "PP1")
 	require.Equal(t, payout.NeedsUpdate, status)
@@ -254,7 +254,7 @@ func TestPayPalReturnsFromCSVAndJSON(t *testing.T) {
 	// JSON (the Payouts API batch details) 31 days later: PP2 is still
 	// unclaimed and now counts as returned; PP1's status repeats.
 	w.Set("2026-12-18T08:00:00Z")
-	withheld := balance(t, w, store.USWithholding)
+	withheld := balance(t, w, ledger.USWithholding)
 	jsonText := fmt.Sprintf(`{
   "batch_header": {"payout_batch_id": "BATCH1", "batch_status": "SUCCESS"},
   "items": [
@@ -272,7 +272,7 @@ func TestPayPalReturnsFromCSVAndJSON(t *testing.T) {
 	require.Zero(t, result.Skipped)
 	require.True(t, d("70").Equal(result.ReturnedUSD))
 	require.True(t, d("70").Equal(balance(t, w, ledger.PublisherAccount(w.IDs["PP2"], false))), "the paid part, not the earnings: the 30 withheld stay withheld")
-	require.True(t, withheld.Equal(balance(t, w, store.USWithholding)))
+	require.True(t, withheld.Equal(balance(t, w, ledger.USWithholding)))
 	var returnedAt time.Time
 	require.NoError(t, w.DB.Get(&returnedAt, `SELECT returned_at FROM payout_returns WHERE payment_id = $1`, pp2))
 	require.True(t, fixture.At("2026-12-16T10:00:00Z").Equal(returnedAt), "unclaimed counts as returned 30 days after processing: %s", returnedAt)

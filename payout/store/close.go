@@ -15,12 +15,6 @@ import (
 	"github.com/payrun/payrun/payout"
 )
 
-// Ledger accounts the close posts to.
-const (
-	USWithholding     = "tax:us_withholding"
-	PaymentsInTransit = "payments:in_transit"
-)
-
 // Cycle states as the store spells them: payout.CycleState's, where the
 // states and their transitions are defined (SPEC §3.4).
 const (
@@ -93,10 +87,6 @@ type CloseOptions struct {
 	// Progress, when set, gets the number of accounts decided so far (over
 	// every shard; calls never overlap).
 	Progress func(accounts int64)
-	// Report, when set, writes the cycle's reports from q: inside the
-	// transaction a dry run rolls back, or after a close commits (and when
-	// the cycle was already closed, to restore a missing workbook).
-	Report func(ctx context.Context, q Querier) error
 	// ShardDone, when set, runs inside the transaction that marks a shard
 	// done, after the cycle's row is locked; allDone says whether every
 	// shard of the cycle is now done. The job wiring enqueues the finish
@@ -177,6 +167,20 @@ func (s *Store) prepared(options CloseOptions) (payout.Calendar, CloseOptions, e
 // transaction and rolls it back.
 // Errors: ErrFutureMonth, ErrPreviousOpen, ErrLaterCycle, a fault's error.
 func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, error) {
+	return s.close(ctx, options, nil)
+}
+
+// DryRun is Close with options.DryRun: the whole close in one transaction,
+// rolled back. Before the rollback, inspect (when not nil) reads the
+// transaction as the close left it (the cycle's DRAFT workbook, the
+// simulator's reference dump): the caller reads, the store never calls up.
+// Errors: as Close, and inspect's.
+func (s *Store) DryRun(ctx context.Context, options CloseOptions, inspect func(ctx context.Context, q Querier) error) (CloseResult, error) {
+	options.DryRun = true
+	return s.close(ctx, options, inspect)
+}
+
+func (s *Store) close(ctx context.Context, options CloseOptions, inspect func(ctx context.Context, q Querier) error) (CloseResult, error) {
 	calendar, options, err := s.prepared(options)
 	if err != nil {
 		return CloseResult{}, err
@@ -190,7 +194,7 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 	var result CloseResult
 	err = s.withLock(ctx, closeLockClass, monthKey(calendar.Month), closeLockName(calendar.Month), func(conn *pgx.Conn) error {
 		if options.DryRun {
-			result, err = s.dryRun(ctx, conn, calendar, options)
+			result, err = s.dryRun(ctx, conn, calendar, options, inspect)
 			return err
 		}
 		var phases Phases
@@ -207,7 +211,7 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 		}
 		if started.closed != nil {
 			result = *started.closed
-			return s.report(ctx, conn, options)
+			return nil
 		}
 		phases.Start = lap()
 		if err := options.Fault("after_start"); err != nil {
@@ -226,7 +230,7 @@ func (s *Store) Close(ctx context.Context, options CloseOptions) (CloseResult, e
 		}
 		phases.Finish = lap()
 		result.Resumed, result.Phases = started.resumed, &phases
-		return s.report(ctx, conn, options)
+		return nil
 	})
 	return result, err
 }
@@ -287,8 +291,8 @@ func (s *Store) CloseShard(ctx context.Context, month time.Time, shard int, opti
 }
 
 // FinishClose is the last step: once every shard is done it checks the
-// totals and moves the cycle to closed (or awaiting_approval), then writes
-// the reports. A cycle already past closing reports AlreadyClosed.
+// totals and moves the cycle to closed (or awaiting_approval). A cycle
+// already past closing reports AlreadyClosed.
 // Errors: ErrUnknownCycle, ErrShardsPending, a broken conservation check.
 func (s *Store) FinishClose(ctx context.Context, month time.Time, options CloseOptions) (CloseResult, error) {
 	options.Month = month
@@ -305,10 +309,7 @@ func (s *Store) FinishClose(ctx context.Context, month time.Time, options CloseO
 			return err
 		}
 		result, err = s.finish(ctx, &session{conn: conn}, month, options)
-		if err != nil {
-			return err
-		}
-		return s.report(ctx, conn, options)
+		return err
 	})
 	return result, err
 }
@@ -318,13 +319,6 @@ func (s *Store) checkCutoff(calendar payout.Calendar) error {
 		return fmt.Errorf("%w: %s closes after %s (now %s)", ErrFutureMonth, payout.MonthName(calendar.Month), calendar.Cutoff.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	return nil
-}
-
-func (s *Store) report(ctx context.Context, conn *pgx.Conn, options CloseOptions) error {
-	if options.Report == nil {
-		return nil
-	}
-	return options.Report(ctx, conn)
 }
 
 // closeShards closes the pending shards, options.Workers at a time, each on
@@ -427,8 +421,9 @@ func (s *session) rollback() {
 	s.tx = nil
 }
 
-// dryRun runs the three steps in one transaction on conn and rolls it back.
-func (s *Store) dryRun(ctx context.Context, conn *pgx.Conn, calendar payout.Calendar, options CloseOptions) (CloseResult, error) {
+// dryRun runs the three steps in one transaction on conn, lets inspect read
+// it, and rolls it back.
+func (s *Store) dryRun(ctx context.Context, conn *pgx.Conn, calendar payout.Calendar, options CloseOptions, inspect func(ctx context.Context, q Querier) error) (CloseResult, error) {
 	ses := &session{conn: conn, dry: true}
 	defer ses.rollback()
 	started, err := s.start(ctx, ses, calendar, options)
@@ -452,8 +447,8 @@ func (s *Store) dryRun(ctx context.Context, conn *pgx.Conn, calendar payout.Cale
 		return result, err
 	}
 	result.Resumed, result.DryRun = started.resumed, true
-	if options.Report != nil {
-		if err := options.Report(ctx, ses.tx); err != nil {
+	if inspect != nil {
+		if err := inspect(ctx, ses.tx); err != nil {
 			return result, err
 		}
 	}

@@ -363,11 +363,11 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 		return nil
 	}
 	postings = append(postings,
-		ledger.Posting{LedgerAccount: USWithholding, Amount: withheld},
-		ledger.Posting{LedgerAccount: PaymentsInTransit, Amount: inTransit})
+		ledger.Posting{LedgerAccount: ledger.USWithholding, Amount: withheld},
+		ledger.Posting{LedgerAccount: ledger.PaymentsInTransit, Amount: inTransit})
 	_, err := ledger.Post(ctx, tx, ledger.Transaction{
-		Kind:      "payout",
-		Reference: payoutReference(calendar.Month, batch[0].AccountID),
+		Kind:      ledger.KindPayout,
+		Reference: ledger.PayoutReference(payout.MonthName(calendar.Month), batch[0].AccountID),
 		PostedAt:  s.now(),
 		Postings:  postings,
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
@@ -256,13 +257,13 @@ func (s *Store) Settle(ctx context.Context, actor string) ([]time.Time, error) {
 	var settled []time.Time
 	err := db.WithTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		if err := tx.SelectContext(ctx, &settled, `
-			UPDATE cycles SET state = 'settled' WHERE state = 'released' AND payment_date + $1::interval <= $2
-			RETURNING month`, fmt.Sprintf("%d hours", int(ReturnsWindow.Hours())), now); err != nil {
+			UPDATE cycles SET state = $3 WHERE state = $4 AND payment_date + $1::interval <= $2
+			RETURNING month`, fmt.Sprintf("%d hours", int(ReturnsWindow.Hours())), now, StateSettled, StateReleased); err != nil {
 			return err
 		}
 		for _, month := range settled {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note) VALUES ($1, 'settled', $2, $3, 'returns window passed')`,
-				month, now, actor); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cycle_events (month, state, at, actor, note) VALUES ($1, $4, $2, $3, 'returns window passed')`,
+				month, now, actor, StateSettled); err != nil {
 				return err
 			}
 		}
@@ -301,4 +302,20 @@ func (s *Store) CloseStartedAt(ctx context.Context, month time.Time) (time.Time,
 		return time.Time{}, false, nil
 	}
 	return *began, true, nil
+}
+
+// CycleWindows lists every cycle's month, cutoff and state, by month, as q
+// (a transaction, or a connection) sees them: what the retention rule reads.
+func CycleWindows(ctx context.Context, q Querier) ([]payout.CycleWindow, error) {
+	rows, err := q.Query(ctx, `SELECT month, cutoff, state FROM cycles ORDER BY month`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (payout.CycleWindow, error) {
+		var c payout.CycleWindow
+		var state string
+		err := row.Scan(&c.Month, &c.Cutoff, &state)
+		c.State = payout.CycleState(state)
+		return c, err
+	})
 }

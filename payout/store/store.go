@@ -43,7 +43,11 @@
 //
 // Close runs the three steps in one process (CloseOptions.Workers shards at
 // a time); StartClose, CloseShard and FinishClose are the steps for the job
-// queue (package jobs: close-start, close-shard, close-finish).
+// queue (package jobs: close-start, close-shard, close-finish). DryRun runs
+// them in one transaction it rolls back, after letting its caller read it.
+// The store writes no file and calls nothing above it: payout/cycle, the
+// application layer, composes these steps with the workbook, and is what
+// the CLI, the jobs, the admin API and the simulator call.
 //
 // # Waiting for a lock, out loud
 //

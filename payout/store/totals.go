@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,26 +121,8 @@ func cycleTotals(ctx context.Context, q querier, month time.Time) (Totals, error
 	if err := rows.Err(); err != nil {
 		return t, err
 	}
-	t.LedgerInTransit, t.LedgerWithheld, err = JournalPosted(ctx, q, month)
+	t.LedgerInTransit, t.LedgerWithheld, err = ledger.PayoutsPosted(ctx, q, payout.MonthName(month))
 	return t, err
-}
-
-// payoutReference is the reference of a close batch's journal entry: the
-// cycle and the batch's first account ("2026-11:1234").
-func payoutReference(month time.Time, firstAccountID int64) string {
-	return payout.MonthName(month) + ":" + strconv.FormatInt(firstAccountID, 10)
-}
-
-// JournalPosted returns what a cycle's close posted to the journal:
-// payments in transit and the US-tax liability (asked of the ledger,
-// ledger.Posted). The release and the workbook check their figures against
-// it.
-func JournalPosted(ctx context.Context, q Querier, month time.Time) (inTransit, withheld decimal.Decimal, err error) {
-	sums, err := ledger.Posted(ctx, q, "payout", payout.MonthName(month)+":", PaymentsInTransit, USWithholding)
-	if err != nil {
-		return decimal.Zero, decimal.Zero, err
-	}
-	return sums[0], sums[1], nil
 }
 
 // CycleTotals returns a cycle's totals as of now.

@@ -465,13 +465,13 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 			if by.IsOperator() {
 				operator = by.OperatorID
 			}
-			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = 'released', released_at = $2, released_by = $3, released_by_operator_id = $4,
+			if _, err := tx.Exec(ctx, `UPDATE cycles SET state = $6, released_at = $2, released_by = $3, released_by_operator_id = $4,
 				settlement_date = $5 WHERE month = $1`,
-				month, result.ReleasedAt, by.Name, operator, spec.settlement); err != nil {
+				month, result.ReleasedAt, by.Name, operator, spec.settlement, store.StateReleased); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, 'released', $2, $3, $4)`,
-				month, r.Clock().UTC(), by.Name, operator); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, $5, $2, $3, $4)`,
+				month, r.Clock().UTC(), by.Name, operator, store.StateReleased); err != nil {
 				return err
 			}
 			return r.fault("before_commit")

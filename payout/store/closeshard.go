@@ -183,7 +183,7 @@ func (s *Store) planShard(ctx context.Context, tx pgx.Tx, month time.Time) (*sha
 func closeRates(ctx context.Context, tx pgx.Tx, month time.Time) (map[string]decimal.Decimal, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT currency, rate FROM fx_rates
-		WHERE month = $1 AND loaded_at < (SELECT min(at) FROM cycle_events WHERE month = $1 AND state = 'closing')`, month)
+		WHERE month = $1 AND loaded_at < (SELECT min(at) FROM cycle_events WHERE month = $1 AND state = $2)`, month, StateClosing)
 	if err != nil {
 		return nil, fmt.Errorf("cycle FX rates: %w", err)
 	}

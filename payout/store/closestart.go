@@ -152,13 +152,13 @@ func (s *Store) startCycle(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 	}
 	now := s.now()
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO cycles (month, state, cutoff, payment_date, policy, treaty_sha256, shards) VALUES ($1, 'closing', $2, $3, $4, $5, $6)
-		ON CONFLICT (month) DO UPDATE SET state = 'closing', policy = excluded.policy, treaty_sha256 = excluded.treaty_sha256, shards = excluded.shards`,
-		calendar.Month, calendar.Cutoff, calendar.PaymentDate, policy, treaties.Version(), options.Shards); err != nil {
+		INSERT INTO cycles (month, state, cutoff, payment_date, policy, treaty_sha256, shards) VALUES ($1, $7, $2, $3, $4, $5, $6)
+		ON CONFLICT (month) DO UPDATE SET state = excluded.state, policy = excluded.policy, treaty_sha256 = excluded.treaty_sha256, shards = excluded.shards`,
+		calendar.Month, calendar.Cutoff, calendar.PaymentDate, policy, treaties.Version(), options.Shards, StateClosing); err != nil {
 		return cycle, nil, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, 'closing', $2, $3, $4)`,
-		calendar.Month, now, options.Actor, nullID(options.Operator)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO cycle_events (month, state, at, actor, operator_id) VALUES ($1, $5, $2, $3, $4)`,
+		calendar.Month, now, options.Actor, nullID(options.Operator), StateClosing); err != nil {
 		return cycle, nil, err
 	}
 	cycle = cycleRow{Month: calendar.Month, State: StateClosing, Policy: policy, TreatySHA: treaties.Version(), Shards: options.Shards}

@@ -227,7 +227,7 @@ func (s *Store) Approve(ctx context.Context, month time.Time, approver int64) er
 		}
 		var tookPart bool
 		if err := tx.GetContext(ctx, &tookPart, `SELECT EXISTS (SELECT 1 FROM cycle_events WHERE month = $1 AND operator_id = $2 AND note <> 'approved'
-			AND state IN ('closing', 'closed', 'awaiting_approval'))`, month, approver); err != nil {
+			AND state IN ($3, $4, $5))`, month, approver, StateClosing, StateClosed, StateAwaitingApproval); err != nil {
 			return err
 		}
 		if tookPart {

@@ -20,6 +20,7 @@ import (
 	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/reports"
 	"github.com/payrun/payrun/tax"
 	"github.com/payrun/payrun/tax/taxstore"
@@ -184,7 +185,7 @@ const countedPayouts = `
 WITH year_payouts AS (
     SELECT p.account_id, p.month, c.cutoff, p.withholding_base, coalesce(p.rate, 0) AS rate, p.rate_reason, p.withheld
       FROM cycles c JOIN payouts p ON p.month = c.month
-     WHERE c.payment_date >= $1 AND c.payment_date < $2 AND c.state IN ('released', 'settled') AND p.status = 'paid'
+     WHERE c.payment_date >= $1 AND c.payment_date < $2 AND c.state IN ('` + string(payout.CycleReleased) + `', '` + string(payout.CycleSettled) + `') AND p.status = 'paid'
 ), counted AS (
     SELECT y.*, f.id AS form_id, f.form
       FROM year_payouts y

@@ -1,13 +1,28 @@
 // Command bench is `make bench`: it measures payrun's workloads against the
 // simplest correct way to do the same I/O (the baseline), in the same run on
-// the same database server, and prints one report (also bench/results.json).
+// the same database server, and prints one report (also bench/results.json,
+// or --out).
+//
+// The report starts with the machine (results.json's "machine"), read once
+// at the start of the run: CPU model, runtime.NumCPU and online CPUs (and a
+// cgroup's cpu.max and memory.max when there is one), total memory, kernel,
+// the bench's Go version; the payrun binary's version (payrun version),
+// build info and sha256; the Postgres server's version and the settings that
+// move the figures (pgSettings, from pg_settings with their units). Figures
+// of two runs compare only when their machines do.
 //
 // Workloads (--workloads, all by default):
 //
 //	import     payrun earnings import of N generated lines (--sizes, 1M and
 //	           10M), against a bare COPY ... (FORMAT csv) of the same file
 //	           into a plain table with the same columns and no constraints or
-//	           indexes.
+//	           indexes (baseline_seconds, ratio); and against a keyed
+//	           baseline (keyed_baseline_seconds, keyed_ratio): the same file
+//	           parsed in Go as it streams into a binary COPY (pgx CopyFrom)
+//	           into a plain table with the same columns and UNIQUE
+//	           (transaction_id, revenue_source), the key payrun's import
+//	           enforces. Both baselines and the import share one fresh
+//	           database, timed in turn after a CHECKPOINT.
 //	close      payrun cycle close --no-workbook over N lines and P publishers
 //	           (--close-lines, --close-publishers; all payable), against the
 //	           bare pipeline: one GROUP BY over the same lines streamed into
@@ -17,9 +32,17 @@
 //	           against the same baseline; the second row's target column says
 //	           how 2 workers compare with 1, and the two closes must decide
 //	           every payout the same way.
-//	release    (with close) payrun cycle release of the 1-worker cycle:
-//	           NACHA, pain.001 and PayPal files for the paid publishers, plus
-//	           the workbook the close skipped. No baseline: an absolute target.
+//	release    (with close) payrun cycle release --json of the 1-worker
+//	           cycle: NACHA, pain.001 and PayPal files for the paid
+//	           publishers, then the workbook the close skipped and
+//	           result.json. Two rows, no baseline. "payment files": the
+//	           release's own timings of its phases (payments loaded, files
+//	           written and verified, recorded; phases_seconds), against the
+//	           absolute target; command_seconds is the whole command, and
+//	           the peak RSS is the whole command's. "workbook": payrun cycle
+//	           close of the now released cycle, which changes nothing and
+//	           writes the workbook as the release does, timed as a whole
+//	           command. A row's "covers" says what its figures cover.
 //	scale      payrun cycle close --no-workbook --workers 2 over 20M lines and
 //	           1M publishers (--scale-lines, --scale-publishers), against the
 //	           same bare pipeline; target: peak RSS under 400 MB. It is also
@@ -50,7 +73,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -58,6 +83,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +91,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/internal/config"
@@ -83,6 +110,23 @@ type Result struct {
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
 	Baseline        string  `json:"baseline"`
 	Target          string  `json:"target"`
+
+	// The import workload's second baseline (keyedCopy): a binary COPY
+	// into a table with the import's key. Set on every import row.
+	KeyedBaselineSeconds float64 `json:"keyed_baseline_seconds,omitempty"`
+	KeyedRatio           float64 `json:"keyed_ratio,omitempty"` // payrun_seconds / keyed_baseline_seconds
+	KeyedBaseline        string  `json:"keyed_baseline,omitempty"`
+	KeyedTarget          string  `json:"keyed_target,omitempty"`
+
+	// Covers says what payrun_seconds and peak_rss_bytes cover when that is
+	// not simply the whole payrun command (the release rows).
+	Covers string `json:"covers,omitempty"`
+	// CommandSeconds is the whole command's wall time when payrun_seconds
+	// is a part of it.
+	CommandSeconds float64 `json:"command_seconds,omitempty"`
+	// PhasesSeconds are payrun's own timings of its phases, as it prints
+	// them.
+	PhasesSeconds map[string]float64 `json:"phases_seconds,omitempty"`
 }
 
 func main() {
@@ -154,6 +198,11 @@ func run(binary, sizes, out, work string, plan plan) error {
 		defer os.RemoveAll(dir)
 		work = dir
 	}
+	machine, err := readMachine(ctx, binary, serverURL)
+	if err != nil {
+		return fmt.Errorf("reading the machine: %w", err)
+	}
+	printMachine(os.Stderr, machine)
 	var results []Result
 	add := func(r Result) { // progress on stderr, the whole report on stdout at the end
 		results = append(results, r)
@@ -221,8 +270,13 @@ func run(binary, sizes, out, work string, plan plan) error {
 			add(r)
 		}
 	}
+	printMachine(os.Stdout, machine)
 	report(os.Stdout, results, true)
-	body, err := json.MarshalIndent(map[string]any{"generated_at": time.Now().UTC().Format(time.RFC3339), "results": results}, "", "  ")
+	body, err := json.MarshalIndent(struct {
+		GeneratedAt string   `json:"generated_at"`
+		Machine     Machine  `json:"machine"`
+		Results     []Result `json:"results"`
+	}{time.Now().UTC().Format(time.RFC3339), machine, results}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -235,13 +289,23 @@ func run(binary, sizes, out, work string, plan plan) error {
 func report(out io.Writer, results []Result, header bool) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if header {
-		fmt.Fprintln(w, "workload\titems\tpayrun s\tbaseline s\tratio\titems/s\tpeak RSS MB\ttarget\t")
+		fmt.Fprintln(w, "workload\titems\tpayrun s\tbaseline s\tratio\tkeyed s\tkeyed ratio\titems/s\tpeak RSS MB\ttarget\t")
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%s\t\n", r.Workload, r.Items, r.PayrunSeconds, r.BaselineSeconds,
-			r.Ratio, r.ItemsPerSecond, float64(r.PeakRSSBytes)/(1<<20), r.Target)
+		keyed, keyedRatio, target := "-", "-", r.Target
+		if r.KeyedBaselineSeconds > 0 {
+			keyed, keyedRatio = fmt.Sprintf("%.2f", r.KeyedBaselineSeconds), fmt.Sprintf("%.2f", r.KeyedRatio)
+			target += "; keyed " + r.KeyedTarget
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.0f\t%s\t\n", r.Workload, r.Items, r.PayrunSeconds, r.BaselineSeconds,
+			r.Ratio, keyed, keyedRatio, r.ItemsPerSecond, float64(r.PeakRSSBytes)/(1<<20), target)
 	}
 	w.Flush()
+	for _, r := range results { // what a part-of-a-command row covers, below the table
+		if r.Covers != "" {
+			fmt.Fprintf(out, "  %s: %s\n", r.Workload, r.Covers)
+		}
+	}
 }
 
 // benchImport generates lines (untimed), then times the bare COPY and payrun's
@@ -274,20 +338,32 @@ func benchImport(ctx context.Context, binary, serverURL, work string, lines int6
 	if err := checkpoint(ctx, databaseURL); err != nil {
 		return Result{}, err
 	}
+	keyed, err := keyedCopy(ctx, databaseURL, earnings, lines)
+	if err != nil {
+		return Result{}, fmt.Errorf("keyed baseline: %w", err)
+	}
+	if err := checkpoint(ctx, databaseURL); err != nil {
+		return Result{}, err
+	}
 	elapsed, rss, err := runPayrun(binary, databaseURL, nil, "earnings", "import", earnings)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{
-		Workload:        fmt.Sprintf("import %s lines", count(lines)),
-		Items:           lines,
-		PayrunSeconds:   elapsed.Seconds(),
-		BaselineSeconds: baseline.Seconds(),
-		Ratio:           elapsed.Seconds() / baseline.Seconds(),
-		ItemsPerSecond:  float64(lines) / elapsed.Seconds(),
-		PeakRSSBytes:    rss,
-		Baseline:        "COPY (FORMAT csv) of the same file into a plain table, same columns, no indexes",
-		Target:          "<= 1.3x, RSS < 150 MB",
+		Workload:             fmt.Sprintf("import %s lines", count(lines)),
+		Items:                lines,
+		PayrunSeconds:        elapsed.Seconds(),
+		BaselineSeconds:      baseline.Seconds(),
+		Ratio:                elapsed.Seconds() / baseline.Seconds(),
+		ItemsPerSecond:       float64(lines) / elapsed.Seconds(),
+		PeakRSSBytes:         rss,
+		Baseline:             "COPY (FORMAT csv) of the same file into a plain table, same columns, no indexes",
+		Target:               "<= 1.3x, RSS < 150 MB",
+		KeyedBaselineSeconds: keyed.Seconds(),
+		KeyedRatio:           elapsed.Seconds() / keyed.Seconds(),
+		KeyedBaseline: "binary COPY (pgx CopyFrom) of the same file, parsed in Go as it streams, into a plain table, " +
+			"same columns, UNIQUE (transaction_id, revenue_source)",
+		KeyedTarget: "<= 1.5x, RSS < 150 MB",
 	}, nil
 }
 
@@ -387,8 +463,7 @@ func bareCopy(ctx context.Context, databaseURL, path string) (time.Duration, err
 		return 0, err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE TABLE bare_earnings (transaction_id text, seller_id text, revenue_source text,
-		transaction_type text, market text, transaction_at timestamptz, amount numeric(20, 6))`); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE TABLE bare_earnings (`+bareColumns+`)`); err != nil {
 		return 0, err
 	}
 	if err := checkpoint(ctx, databaseURL); err != nil {
@@ -406,8 +481,104 @@ func bareCopy(ctx context.Context, databaseURL, path string) (time.Duration, err
 	return time.Since(start), nil
 }
 
+// bareColumns are the earnings file's columns as both baselines' tables
+// hold them.
+const bareColumns = `transaction_id text, seller_id text, revenue_source text,
+		transaction_type text, market text, transaction_at timestamptz, amount numeric(20, 6)`
+
+// keyedCopy is the keyed baseline: the simplest correct way to load the
+// file under the key payrun's import enforces. The file is read and parsed
+// in Go as it streams (one line at a time, nothing accumulated) into a
+// binary COPY (pgx CopyFrom) into a plain table with the same columns and
+// UNIQUE (transaction_id, revenue_source). The file's header names the
+// columns; its line count must be lines.
+func keyedCopy(ctx context.Context, databaseURL, path string, lines int64) (time.Duration, error) {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE keyed_earnings (`+bareColumns+`, UNIQUE (transaction_id, revenue_source))`); err != nil {
+		return 0, err
+	}
+	if err := checkpoint(ctx, databaseURL); err != nil {
+		return 0, err
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	start := time.Now()
+	reader := csv.NewReader(bufio.NewReaderSize(file, 1<<16))
+	reader.ReuseRecord = true
+	header, err := reader.Read()
+	if err != nil {
+		return 0, fmt.Errorf("%s: header: %w", path, err)
+	}
+	columns := slices.Clone(header)
+	kinds := make([]byte, len(columns)) // 't' text, 'T' timestamptz, 'n' numeric
+	for i, name := range columns {
+		switch name {
+		case "transaction_at":
+			kinds[i] = 'T'
+		case "amount":
+			kinds[i] = 'n'
+		default:
+			kinds[i] = 't'
+		}
+	}
+	row := make([]any, len(columns)) // encoded before the next line is read: reused
+	source := pgx.CopyFromFunc(func() ([]any, error) {
+		record, err := reader.Read()
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i, field := range record {
+			switch {
+			case field == "": // as COPY (FORMAT csv) reads an unquoted empty field
+				row[i] = nil
+			case kinds[i] == 'T':
+				at, err := time.Parse(time.RFC3339Nano, field)
+				if err != nil {
+					return nil, err
+				}
+				row[i] = at
+			case kinds[i] == 'n':
+				var amount pgtype.Numeric
+				if err := amount.Scan(field); err != nil {
+					return nil, fmt.Errorf("amount %q: %w", field, err)
+				}
+				row[i] = amount
+			default:
+				row[i] = field
+			}
+		}
+		return row, nil
+	})
+	copied, err := conn.CopyFrom(ctx, pgx.Identifier{"keyed_earnings"}, columns, source)
+	if err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	if copied != lines {
+		return 0, fmt.Errorf("copied %d lines of %d", copied, lines)
+	}
+	return elapsed, nil
+}
+
 // runPayrun runs the binary and returns its wall time and peak RSS.
 func runPayrun(binary, databaseURL string, env []string, args ...string) (time.Duration, int64, error) {
+	elapsed, rss, _, err := runPayrunOutput(binary, databaseURL, env, args...)
+	return elapsed, rss, err
+}
+
+// runPayrunOutput is runPayrun that also returns what payrun printed on
+// stdout. Output that is JSON (--json) is left to the caller to report.
+func runPayrunOutput(binary, databaseURL string, env []string, args ...string) (time.Duration, int64, []byte, error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+databaseURL), env...)
 	cmd.Stderr = os.Stderr
@@ -415,9 +586,11 @@ func runPayrun(binary, databaseURL string, env []string, args ...string) (time.D
 	output, err := cmd.Output()
 	elapsed := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("payrun %s: %w", strings.Join(args, " "), err)
+		return 0, 0, nil, fmt.Errorf("payrun %s: %w", strings.Join(args, " "), err)
 	}
-	fmt.Fprintf(os.Stderr, "bench: payrun %s: %s", strings.Join(args, " "), firstLine(string(output)))
+	if !strings.HasPrefix(string(output), "{") {
+		fmt.Fprintf(os.Stderr, "bench: payrun %s: %s", strings.Join(args, " "), firstLine(string(output)))
+	}
 	for _, line := range strings.Split(string(output), "\n") {
 		if strings.Contains(line, "input frozen in") { // a close's phases
 			fmt.Fprintf(os.Stderr, "bench:   %s\n", strings.TrimSpace(line))
@@ -427,7 +600,7 @@ func runPayrun(binary, databaseURL string, env []string, args ...string) (time.D
 	if usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = usage.Maxrss * 1024 // Linux reports kilobytes
 	}
-	return elapsed, rss, nil
+	return elapsed, rss, output, nil
 }
 
 func firstLine(text string) string {

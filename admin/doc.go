@@ -22,7 +22,9 @@
 //
 // problem (errors.go) maps errors to RFC 9457 problem details
 // (application/problem+json, with field-level "errors"): accounts.KindInvalid
-// and malformed or unknown JSON 400, KindUnauthenticated 401 (with
+// and malformed or unknown JSON 400, a validator's field errors
+// (internal/fielderr: payout account, tax form, ledger account) 400 with one
+// "errors" entry per field (fieldProblem), KindUnauthenticated 401 (with
 // WWW-Authenticate), KindForbidden and missing permissions 403, KindNotFound
 // 404, KindConflict and KindImmutable 409, KindStale 412, oversize bodies 413
 // (MaxBodyBytes, 1 MiB), KindRule 422, KindPreconditionRequired 428,

@@ -13,7 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/payrun/payrun/accounts"
-	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // errFinancialsUnavailable is returned by the financial endpoints when the
@@ -49,7 +49,6 @@ func location(field, operationPath string) string {
 // 500 whose message is logged, never shown.
 func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorModel {
 	var domain *accounts.Error
-	var field *ledger.FieldError
 	var refused *ImportRefused
 	var tooLarge *BodyTooLargeError
 	var media *mediaTypeError
@@ -98,9 +97,8 @@ func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorMo
 			model.Errors = []*huma.ErrorDetail{{Location: location(domain.Field, pathUnlessImmutable(domain.Kind, operationPath)), Message: domain.Reason}}
 		}
 		return model
-	case errors.As(err, &field):
-		return &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: field.Error(),
-			Errors: []*huma.ErrorDetail{{Location: location(field.Field, operationPath), Message: field.Reason}}}
+	case len(fielderr.All(err)) > 0:
+		return fieldProblem(err, operationPath)
 	case errors.Is(err, errFinancialsUnavailable), errors.Is(err, errOperationsUnavailable):
 		return &huma.ErrorModel{Status: http.StatusNotImplemented, Title: http.StatusText(http.StatusNotImplemented), Detail: err.Error()}
 	case errors.Is(err, context.Canceled):
@@ -139,6 +137,19 @@ func statusError(err error, operationPath string, logger *slog.Logger) error {
 	return withHeaders{model, headers}
 }
 
+// fieldProblem is the one mapping of field errors (internal/fielderr: a
+// validator's *fielderr.List or single *fielderr.Error, however wrapped) to
+// a problem: 400, the error's text as the detail, and one "errors" entry per
+// field, located as huma locates its own (body.iban, body.treaty.country,
+// path.seller_id) with the field's message.
+func fieldProblem(err error, operationPath string) *huma.ErrorModel {
+	model := &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: err.Error()}
+	for _, field := range fielderr.All(err) {
+		model.Errors = append(model.Errors, &huma.ErrorDetail{Location: location(field.Path, operationPath), Message: field.Message})
+	}
+	return model
+}
+
 // retryAfter is the Retry-After value (whole seconds, at least 1) of a
 // lockout or rate-limit error.
 func retryAfter(err error) (string, bool) {
@@ -152,11 +163,10 @@ func retryAfter(err error) (string, bool) {
 // mapped reports whether problem knows err (rather than calling it a 500).
 func mapped(err error) bool {
 	var domain *accounts.Error
-	var field *ledger.FieldError
 	var refused *ImportRefused
 	var tooLarge *BodyTooLargeError
 	var media *mediaTypeError
-	return errors.As(err, &domain) || errors.As(err, &field) || errors.As(err, &refused) || errors.As(err, &tooLarge) || errors.As(err, &media) ||
+	return errors.As(err, &domain) || len(fielderr.All(err)) > 0 || errors.As(err, &refused) || errors.As(err, &tooLarge) || errors.As(err, &media) ||
 		errors.Is(err, errFinancialsUnavailable) || errors.Is(err, errOperationsUnavailable)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/payrun/payrun/internal/country"
 	"github.com/payrun/payrun/internal/csvlimit"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/textcheck"
 )
 
@@ -56,30 +57,23 @@ const MaxAccountsPerImport = 10_000_000
 
 var sellerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
-// FieldError names an input field and what is wrong with it.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-// Validate checks an account's fields. Errors: *FieldError.
+// Validate checks an account's fields and returns the first problem, by
+// the field's CSV column and JSON name. Errors: *fielderr.Error.
 func (a NewAccount) Validate() error {
 	if a.SellerID != "" && !sellerIDPattern.MatchString(a.SellerID) {
-		return &FieldError{"seller_id", "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"}
+		return fielderr.New("seller_id", fielderr.Invalid, "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
 	}
 	if a.Type != Company && a.Type != Individual {
-		return &FieldError{"account_type", fmt.Sprintf("%q is not company or individual", a.Type)}
+		return fielderr.Newf("account_type", fielderr.Invalid, "%q is not company or individual", a.Type)
 	}
 	if !country.Valid(a.RegistrationCountry) {
-		return &FieldError{"registration_country", fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 code", a.RegistrationCountry)}
+		return fielderr.Newf("registration_country", fielderr.Country, "%q is not an ISO 3166-1 alpha-2 code", a.RegistrationCountry)
 	}
 	if textcheck.Length(a.DisplayName) > 200 {
-		return &FieldError{"display_name", "longer than 200 characters"}
+		return fielderr.New("display_name", fielderr.TooLong, "longer than 200 characters")
 	}
 	if problem := textcheck.Problem(a.DisplayName); problem != "" {
-		return &FieldError{"display_name", problem}
+		return fielderr.New("display_name", fielderr.Character, problem)
 	}
 	return nil
 }
@@ -95,7 +89,7 @@ func publisherID(sellerID string) string {
 var ErrAccountExists = errors.New("seller id already exists")
 
 // CreateAccount creates one account and assigns its seller id when none is
-// given. Errors: *FieldError, ErrAccountExists.
+// given. Errors: *fielderr.Error, ErrAccountExists.
 func CreateAccount(ctx context.Context, database *sqlx.DB, account NewAccount, now time.Time) (Account, error) {
 	if err := account.Validate(); err != nil {
 		return Account{}, err
@@ -183,9 +177,9 @@ func ImportAccounts(ctx context.Context, database *sqlx.DB, r io.Reader, now tim
 			continue
 		}
 		if err := account.Validate(); err != nil {
-			var fieldErr *FieldError
+			var fieldErr *fielderr.Error
 			errors.As(err, &fieldErr)
-			problems.add(RowError{Line: int64(line), Column: fieldErr.Field, Reason: fieldErr.Reason})
+			problems.add(RowError{Line: int64(line), Column: fieldErr.Path, Reason: fieldErr.Message})
 			continue
 		}
 		if first, dup := seen[account.SellerID]; dup {

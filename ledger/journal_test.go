@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
@@ -118,9 +119,9 @@ func TestCreateAccountAssignsIDs(t *testing.T) {
 		"seller_id":            {SellerID: "bad id!", Type: ledger.Company, RegistrationCountry: "GB"},
 	} {
 		_, err := ledger.CreateAccount(ctx, database, account, now)
-		var fieldErr *ledger.FieldError
+		var fieldErr *fielderr.Error
 		require.ErrorAs(t, err, &fieldErr)
-		require.Equal(t, field, fieldErr.Field)
+		require.Equal(t, field, fieldErr.Path)
 	}
 	found, err := ledger.AccountBySellerID(ctx, database, first.SellerID)
 	require.NoError(t, err)

@@ -1,9 +1,9 @@
 package payout
 
 import (
-	"fmt"
 	"strings"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/internal/textcheck"
 	"github.com/payrun/payrun/payout/bankid"
@@ -35,32 +35,9 @@ type Address struct {
 	Country    string `json:"country"`
 }
 
-// FieldError names an input field and what is wrong with it.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-// ValidationError lists every problem of an input.
-type ValidationError struct{ Fields []FieldError }
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Reason
-	}
-	return "payout account: " + strings.Join(parts, "; ")
-}
-
-// Has reports whether field has a problem.
-func (e *ValidationError) Has(field string) bool {
-	for _, f := range e.Fields {
-		if f.Field == field {
-			return true
-		}
-	}
-	return false
-}
+// AccountSubject names a payout account in the message of its
+// *fielderr.List: "payout account: iban: ...; bic: ...".
+const AccountSubject = "payout account"
 
 // PayPalCountries are the registration countries where payrun offers PayPal
 // payouts (PayPal Payouts is available in these markets; the list is payrun
@@ -94,73 +71,65 @@ func (in AccountInput) Normalize() AccountInput {
 // registrationCountry: the bank must be in that country (SPEC §6.1), US banks
 // need an ABA routing number (3-7-1 checksum) and an account number, others an
 // IBAN (mod-97, per-country length) of that country and a BIC; PayPal needs an
-// e-mail and a country where payrun offers PayPal. Every problem is listed.
-// Errors: *ValidationError.
+// e-mail and a country where payrun offers PayPal. Every problem is listed,
+// by JSON path ("billing_address.city"); a bankid error keeps its code and
+// sentinel (errors.Is(err, bankid.ErrCheckDigit)).
+// Errors: *fielderr.List (subject AccountSubject).
 func (in AccountInput) Validate(registrationCountry string) error {
-	var problems []FieldError
-	bad := func(field, reason string) { problems = append(problems, FieldError{field, reason}) }
+	problems := fielderr.List{Subject: AccountSubject}
 	if in.HolderName == "" {
-		bad("holder_name", "required")
+		problems.Addf("holder_name", fielderr.Required, "required")
 	}
 	// Free text goes into payment files (NACHA, pain.001, PayPal) and the
 	// database: no control characters (a line break forges a record), no
 	// invalid UTF-8 (SPEC §11, internal/textcheck), lengths in characters.
 	for _, text := range in.texts() {
 		if problem := textcheck.Problem(text.value); problem != "" {
-			bad(text.field, problem)
+			problems.Add(fielderr.New(text.field, fielderr.Character, problem))
 		} else if textcheck.Length(text.value) > text.max {
-			bad(text.field, fmt.Sprintf("longer than %d characters", text.max))
+			problems.Addf(text.field, fielderr.TooLong, "longer than %d characters", text.max)
 		}
 	}
 	if !money.KnownCurrency(in.Currency) {
-		bad("currency", fmt.Sprintf("%q is not a currency payrun pays in", in.Currency))
+		problems.Addf("currency", fielderr.Invalid, "%q is not a currency payrun pays in", in.Currency)
 	}
 	switch in.Method {
 	case Bank:
-		in.validateBank(registrationCountry, bad)
+		in.validateBank(registrationCountry, &problems)
 	case PayPal:
-		if err := bankid.ValidatePayPalEmail(in.PayPalEmail); err != nil {
-			bad("paypal_email", err.Error())
-		}
+		problems.Add(fielderr.At("paypal_email", bankid.ValidatePayPalEmail(in.PayPalEmail)))
 		if !PayPalCountries[registrationCountry] {
-			bad("method", fmt.Sprintf("PayPal payouts are not available in %s", registrationCountry))
+			problems.Addf("method", fielderr.Country, "PayPal payouts are not available in %s", registrationCountry)
 		}
 	default:
-		bad("method", fmt.Sprintf("%q is not bank or paypal", in.Method))
+		problems.Addf("method", fielderr.Invalid, "%q is not bank or paypal", in.Method)
 	}
-	if len(problems) > 0 {
-		return &ValidationError{Fields: problems}
-	}
-	return nil
+	return problems.Err()
 }
 
-func (in AccountInput) validateBank(registrationCountry string, bad func(field, reason string)) {
+func (in AccountInput) validateBank(registrationCountry string, problems *fielderr.List) {
 	if in.BankCountry != registrationCountry {
-		bad("bank_country", fmt.Sprintf("the bank must be in the account's registration country %s, not %q", registrationCountry, in.BankCountry))
+		problems.Addf("bank_country", fielderr.Country, "the bank must be in the account's registration country %s, not %q", registrationCountry, in.BankCountry)
 	}
 	if in.BankCountry == "US" {
-		if err := bankid.ValidateABA(in.RoutingNumber); err != nil {
-			bad("routing_number", err.Error())
-		}
+		problems.Add(fielderr.At("routing_number", bankid.ValidateABA(in.RoutingNumber)))
 		if len(in.AccountNumber) < 4 || len(in.AccountNumber) > 17 || strings.Trim(in.AccountNumber, "0123456789") != "" {
-			bad("account_number", "must be 4 to 17 digits")
+			problems.Addf("account_number", fielderr.Invalid, "must be 4 to 17 digits")
 		}
 		if in.AccountType != "checking" && in.AccountType != "savings" {
-			bad("account_type", fmt.Sprintf("%q is not checking or savings", in.AccountType))
+			problems.Addf("account_type", fielderr.Invalid, "%q is not checking or savings", in.AccountType)
 		}
 		if in.Currency != "USD" {
-			bad("currency", "US bank accounts are paid in USD by ACH")
+			problems.Addf("currency", fielderr.Inconsistent, "US bank accounts are paid in USD by ACH")
 		}
 		return
 	}
 	if err := bankid.ValidateIBAN(in.IBAN); err != nil {
-		bad("iban", err.Error())
+		problems.Add(fielderr.At("iban", err))
 	} else if country := bankid.IBANCountry(in.IBAN); country != in.BankCountry {
-		bad("iban", fmt.Sprintf("an IBAN of %s, but the bank is in %s", country, in.BankCountry))
+		problems.Addf("iban", fielderr.Country, "an IBAN of %s, but the bank is in %s", country, in.BankCountry)
 	}
-	if err := bankid.ValidateBIC(in.BIC); err != nil {
-		bad("bic", err.Error())
-	}
+	problems.Add(fielderr.At("bic", bankid.ValidateBIC(in.BIC)))
 }
 
 // texts are the input's free-text fields with their length limits.

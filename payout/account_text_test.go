@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // Free text reaches payment files: control characters (a line break would
@@ -27,13 +29,15 @@ func TestAccountInputRefusesControlCharactersInText(t *testing.T) {
 	} {
 		in := good
 		mutate(&in)
-		var validation *ValidationError
+		var validation *fielderr.List
 		require.True(t, errors.As(in.Normalize().Validate("DE"), &validation), field)
-		require.Equal(t, strings.TrimSpace(field), validation.Fields[0].Field)
-		require.Contains(t, validation.Fields[0].Reason, "control character")
+		require.Equal(t, strings.TrimSpace(field), validation.Fields[0].Path)
+		require.Equal(t, fielderr.Character, validation.Fields[0].Code)
+		require.Contains(t, validation.Fields[0].Message, "control character")
 	}
 	long.HolderName += "ö"
-	var validation *ValidationError
+	var validation *fielderr.List
 	require.True(t, errors.As(long.Normalize().Validate("DE"), &validation))
-	require.Equal(t, []FieldError{{"holder_name", "longer than 140 characters"}}, validation.Fields)
+	require.Equal(t, []*fielderr.Error{{Path: "holder_name", Code: fielderr.TooLong, Message: "longer than 140 characters"}}, validation.Fields)
+	require.EqualError(t, validation, "payout account: holder_name: longer than 140 characters")
 }

@@ -12,7 +12,8 @@
 // # Forms (form.go, tin.go)
 //
 // A [Submission] is one W-9, W-8BEN or W-8BEN-E. [Submission.Validate] lists
-// every problem in a [*ValidationError] keyed by JSON field name:
+// every problem in a *fielderr.List (internal/fielderr) keyed by JSON path,
+// each with a code (required, country, inconsistent, ...):
 //
 //   - The form fits the person (SPEC §5.1): a W-9 for US persons — resident
 //     in the US (for an entity: organised there) or an individual who is a US

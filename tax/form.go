@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // Form is the IRS form a tax profile is built on.
@@ -205,44 +207,16 @@ func normalizeCountry(code string) string {
 	return strings.ToUpper(strings.TrimSpace(code))
 }
 
-// FieldError is one problem with one field of a submission. Field is the JSON
-// name of the field, dotted for nested ones ("treaty.country").
-type FieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+// FormSubject names a submission in the message of its *fielderr.List:
+// "tax form: tin: SSN area 666 is never issued; ...".
+const FormSubject = "tax form"
 
-func (e FieldError) String() string { return e.Field + ": " + e.Reason }
+// problems collects field errors while a submission is checked. Paths are
+// JSON names, dotted for nested fields ("treaty.country").
+type problems struct{ fielderr.List }
 
-// ValidationError lists every problem found in a submission, in a fixed order
-// (the order of the form's fields).
-type ValidationError struct {
-	Fields []FieldError `json:"fields"`
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.String()
-	}
-	return "tax form: " + strings.Join(parts, "; ")
-}
-
-// Has reports whether field has at least one problem.
-func (e *ValidationError) Has(field string) bool {
-	for _, f := range e.Fields {
-		if f.Field == field {
-			return true
-		}
-	}
-	return false
-}
-
-// problems collects field errors while a submission is checked.
-type problems []FieldError
-
-func (p *problems) add(field, format string, args ...any) {
-	*p = append(*p, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+func (p *problems) add(field, code, format string, args ...any) {
+	p.Addf(field, code, format, args...)
 }
 
 // text checks a free-text field: required or not, at most limit characters,
@@ -251,12 +225,12 @@ func (p *problems) text(field, value string, required bool, limit int) {
 	switch {
 	case value == "":
 		if required {
-			p.add(field, "required")
+			p.add(field, fielderr.Required, "required")
 		}
 	case utf8.RuneCountInString(value) > limit:
-		p.add(field, "longer than %d characters", limit)
+		p.add(field, fielderr.TooLong, "longer than %d characters", limit)
 	case !utf8.ValidString(value) || strings.IndexFunc(value, unicode.IsControl) >= 0:
-		p.add(field, "contains control characters or invalid UTF-8")
+		p.add(field, fielderr.Character, "contains control characters or invalid UTF-8")
 	}
 }
 
@@ -265,9 +239,9 @@ func (p *problems) text(field, value string, required bool, limit int) {
 func (p *problems) country(field, code string) bool {
 	switch {
 	case code == "":
-		p.add(field, "required")
+		p.add(field, fielderr.Required, "required")
 	case !ValidCountry(code):
-		p.add(field, "%q is not an ISO 3166-1 alpha-2 country code", code)
+		p.add(field, fielderr.Country, "%q is not an ISO 3166-1 alpha-2 country code", code)
 	default:
 		return true
 	}
@@ -275,9 +249,10 @@ func (p *problems) country(field, code string) bool {
 }
 
 // Validate checks the submission as of today (only its date in UTC counts)
-// and returns nil or a *ValidationError listing every problem. It checks the
-// normalised submission (Normalize), so lower-case country codes and TINs with
-// dashes are accepted; store s.Normalize(). Validate never changes s.
+// and returns nil or a *fielderr.List (subject FormSubject) listing every
+// problem, by JSON path. It checks the normalised submission (Normalize), so
+// lower-case country codes and TINs with dashes are accepted; store
+// s.Normalize(). Validate never changes s.
 //
 // The rules are those of SPEC §5.1 and the IRS instructions for each form:
 // the form fits the person (a W-9 for US persons, a W-8BEN for non-US
@@ -292,18 +267,18 @@ func (s Submission) Validate(today time.Time) error {
 	formOK := n.Form.Valid()
 	switch {
 	case n.Form == "":
-		p.add("form", "required")
+		p.add("form", fielderr.Required, "required")
 	case !formOK:
-		p.add("form", "must be one of W-9, W-8BEN, W-8BEN-E")
+		p.add("form", fielderr.Invalid, "must be one of W-9, W-8BEN, W-8BEN-E")
 	}
 	p.text("legal_name", n.LegalName, true, MaxTextLength)
 
 	entityOK := n.EntityType.Valid()
 	switch {
 	case n.EntityType == "":
-		p.add("entity_type", "required")
+		p.add("entity_type", fielderr.Required, "required")
 	case !entityOK:
-		p.add("entity_type", "must be one of individual, sole_proprietor, corporation, partnership, "+
+		p.add("entity_type", fielderr.Invalid, "must be one of individual, sole_proprietor, corporation, partnership, "+
 			"disregarded, trust, estate, government, tax_exempt_organization")
 	}
 	natural := n.EntityType.NaturalPerson()
@@ -314,7 +289,7 @@ func (s Submission) Validate(today time.Time) error {
 	case natural:
 		citizenshipOK = p.country("citizenship_country", n.CitizenshipCountry)
 	case entityOK && n.CitizenshipCountry != "":
-		p.add("citizenship_country", "only individuals have a citizenship; leave it empty for entity type %s", n.EntityType)
+		p.add("citizenship_country", fielderr.Inconsistent, "only individuals have a citizenship; leave it empty for entity type %s", n.EntityType)
 	}
 
 	address := n.PermanentAddress
@@ -331,14 +306,14 @@ func (s Submission) Validate(today time.Time) error {
 	// IRS W-8BEN line 3 and W-8BEN-E line 6: the permanent residence address
 	// is in the country where the person is resident for income tax.
 	if formOK && n.Form.IsW8() && residenceOK && addressCountryOK && address.Country != n.ResidenceCountry {
-		p.add("permanent_address.country", "on a %s the permanent address is in the country of residence (%s)",
+		p.add("permanent_address.country", fielderr.Inconsistent, "on a %s the permanent address is in the country of residence (%s)",
 			n.Form, n.ResidenceCountry)
 	}
 
 	p.tin(n, formOK && entityOK)
 	if formOK && n.ForeignTIN != "" {
 		if n.Form == FormW9 {
-			p.add("foreign_tin", "a W-9 has no foreign TIN; leave it empty")
+			p.add("foreign_tin", fielderr.Inconsistent, "a W-9 has no foreign TIN; leave it empty")
 		} else {
 			p.text("foreign_tin", n.ForeignTIN, false, MaxForeignTINLength)
 		}
@@ -351,10 +326,8 @@ func (s Submission) Validate(today time.Time) error {
 	p.text("signer_name", n.SignerName, true, MaxTextLength)
 	p.signature(n, formOK, today)
 
-	if len(p) == 0 {
-		return nil
-	}
-	return &ValidationError{Fields: p}
+	p.Subject = FormSubject
+	return p.Err()
 }
 
 // formFit checks that the form is the one the person must file (SPEC §5.1).
@@ -364,28 +337,28 @@ func (p *problems) formFit(n Submission) {
 	case FormW9:
 		if !n.USPerson() {
 			if natural {
-				p.add("form", "a W-9 is for US persons; a non-US individual (resident in %s, citizen of %s) files a W-8BEN",
+				p.add("form", fielderr.Inconsistent, "a W-9 is for US persons; a non-US individual (resident in %s, citizen of %s) files a W-8BEN",
 					n.ResidenceCountry, n.CitizenshipCountry)
 			} else {
-				p.add("form", "a W-9 is for US persons; a non-US entity (%s) files a W-8BEN-E", n.ResidenceCountry)
+				p.add("form", fielderr.Inconsistent, "a W-9 is for US persons; a non-US entity (%s) files a W-8BEN-E", n.ResidenceCountry)
 			}
 		}
 	case FormW8BEN:
 		switch {
 		case !natural:
-			p.add("form", "a W-8BEN is for individuals; entity type %s files a W-8BEN-E (or a W-9 if it is a US entity)",
+			p.add("form", fielderr.Inconsistent, "a W-8BEN is for individuals; entity type %s files a W-8BEN-E (or a W-9 if it is a US entity)",
 				n.EntityType)
 		case n.ResidenceCountry == CountryUS:
-			p.add("form", "a US resident is a US person and files a W-9, not a W-8BEN")
+			p.add("form", fielderr.Inconsistent, "a US resident is a US person and files a W-9, not a W-8BEN")
 		case n.CitizenshipCountry == CountryUS:
-			p.add("form", "a US citizen is a US person and files a W-9, not a W-8BEN, wherever they live")
+			p.add("form", fielderr.Inconsistent, "a US citizen is a US person and files a W-9, not a W-8BEN, wherever they live")
 		}
 	case FormW8BENE:
 		switch {
 		case natural:
-			p.add("form", "a W-8BEN-E is for entities; an individual files a W-8BEN (or a W-9 if a US person)")
+			p.add("form", fielderr.Inconsistent, "a W-8BEN-E is for entities; an individual files a W-8BEN (or a W-9 if a US person)")
 		case n.ResidenceCountry == CountryUS:
-			p.add("form", "a US entity is a US person and files a W-9, not a W-8BEN-E")
+			p.add("form", fielderr.Inconsistent, "a US entity is a US person and files a W-9, not a W-8BEN-E")
 		}
 	}
 }
@@ -396,31 +369,31 @@ func (p *problems) tin(n Submission, formKnown bool) {
 	if n.TIN == "" {
 		switch {
 		case n.TINKind != "":
-			p.add("tin_kind", "given without a tin")
+			p.add("tin_kind", fielderr.Inconsistent, "given without a tin")
 		case formKnown && n.Form == FormW9 && !n.TINAppliedFor:
-			p.add("tin", "required on a W-9 (or tin_applied_for when the TIN has been applied for)")
+			p.add("tin", fielderr.Required, "required on a W-9 (or tin_applied_for when the TIN has been applied for)")
 		}
 	} else {
 		switch {
 		case n.TINKind == "":
-			p.add("tin_kind", "required when a tin is given (ssn, itin or ein)")
+			p.add("tin_kind", fielderr.Required, "required when a tin is given (ssn, itin or ein)")
 		case !n.TINKind.Valid():
-			p.add("tin_kind", "%s", ErrTINKind.Error())
+			p.Add(&fielderr.Error{Path: "tin_kind", Code: fielderr.Invalid, Message: ErrTINKind.Error(), Err: ErrTINKind})
 		default:
 			if err := ValidateTIN(n.TINKind, n.TIN); err != nil {
-				p.add("tin", "%s", err.Error())
+				p.Add(fielderr.At("tin", err))
 			}
 			if allowed := allowedTINKinds(n.Form, n.EntityType); formKnown && !containsKind(allowed, n.TINKind) {
-				p.add("tin_kind", "%s for entity type %s on a %s (allowed: %s)",
+				p.add("tin_kind", fielderr.Inconsistent, "%s for entity type %s on a %s (allowed: %s)",
 					n.TINKind, n.EntityType, n.Form, kindList(allowed))
 			}
 		}
 		if n.TINAppliedFor {
-			p.add("tin_applied_for", "must be false when a tin is given")
+			p.add("tin_applied_for", fielderr.Inconsistent, "must be false when a tin is given")
 		}
 	}
 	if formKnown && n.TINAppliedFor && n.Form != FormW9 {
-		p.add("tin_applied_for", "only a W-9 can be signed with the TIN applied for")
+		p.add("tin_applied_for", fielderr.Inconsistent, "only a W-9 can be signed with the TIN applied for")
 	}
 }
 
@@ -465,22 +438,22 @@ func kindList(kinds []TINKind) string {
 // of residence; §5.4: app and software sales are income code 12).
 func (p *problems) treaty(n Submission, formOK, residenceOK bool) {
 	if formOK && !n.Form.IsW8() {
-		p.add("treaty", "a treaty claim is only possible on a W-8BEN or W-8BEN-E")
+		p.add("treaty", fielderr.Inconsistent, "a treaty claim is only possible on a W-8BEN or W-8BEN-E")
 		return
 	}
 	claim := n.Treaty
 	if p.country("treaty.country", claim.Country) && residenceOK && claim.Country != n.ResidenceCountry {
-		p.add("treaty.country", "must equal residence_country (%s)", n.ResidenceCountry)
+		p.add("treaty.country", fielderr.Inconsistent, "must equal residence_country (%s)", n.ResidenceCountry)
 	}
 	p.text("treaty.article", claim.Article, false, MaxTextLength)
 	switch {
 	case claim.IncomeCode == "":
-		p.add("treaty.income_code", "required")
+		p.add("treaty.income_code", fielderr.Required, "required")
 	case claim.IncomeCode != IncomeCodeOtherRoyalties:
-		p.add("treaty.income_code", "must be %s (other royalties): the only income payrun pays", IncomeCodeOtherRoyalties)
+		p.add("treaty.income_code", fielderr.Invalid, "must be %s (other royalties): the only income payrun pays", IncomeCodeOtherRoyalties)
 	}
 	if claim.Rate.IsNegative() || claim.Rate.GreaterThan(StatutoryRate) {
-		p.add("treaty.rate", "must be between 0 and %s", StatutoryRate.StringFixed(2))
+		p.add("treaty.rate", fielderr.Range, "must be between 0 and %s", StatutoryRate.StringFixed(2))
 	}
 }
 
@@ -491,15 +464,15 @@ func (p *problems) signature(n Submission, formOK bool, today time.Time) {
 	todayDate := dateOf(today)
 	switch {
 	case signed.IsZero():
-		p.add("signed_on", "required")
+		p.add("signed_on", fielderr.Required, "required")
 	case !signed.Equal(dateOf(signed)):
-		p.add("signed_on", "must be a date (YYYY-MM-DD, 00:00 UTC)")
+		p.add("signed_on", fielderr.Invalid, "must be a date (YYYY-MM-DD, 00:00 UTC)")
 	case signed.After(todayDate):
-		p.add("signed_on", "%s is after today (%s)", formatDate(signed), formatDate(todayDate))
+		p.add("signed_on", fielderr.Range, "%s is after today (%s)", formatDate(signed), formatDate(todayDate))
 	case signed.Before(EarliestSignature):
-		p.add("signed_on", "%s is before %s", formatDate(signed), formatDate(EarliestSignature))
+		p.add("signed_on", fielderr.Range, "%s is before %s", formatDate(signed), formatDate(EarliestSignature))
 	case formOK && n.Form.IsW8() && !today.Before(w8ExpiresAt(signed)):
-		p.add("signed_on", "a %s signed in %d expired at the end of %d; sign a new one",
+		p.add("signed_on", fielderr.Range, "a %s signed in %d expired at the end of %d; sign a new one",
 			n.Form, signed.Year(), signed.Year()+w8ValidYears)
 	}
 }

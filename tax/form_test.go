@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // fieldsOf returns the fields a validation error names, or nil for no error.
@@ -17,11 +19,11 @@ func fieldsOf(t *testing.T, err error) []string {
 	if err == nil {
 		return nil
 	}
-	var validation *ValidationError
-	require.True(t, errors.As(err, &validation), "want *ValidationError, got %T: %v", err, err)
+	var validation *fielderr.List
+	require.True(t, errors.As(err, &validation), "want *fielderr.List, got %T: %v", err, err)
 	fields := make([]string, len(validation.Fields))
 	for i, f := range validation.Fields {
-		fields[i] = f.Field
+		fields[i] = f.Path
 	}
 	return fields
 }
@@ -220,10 +222,18 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"signer_name", "signed_on",
 	}, fieldsOf(t, empty.Validate(today)))
 
-	var validation *ValidationError
+	var validation *fielderr.List
 	require.ErrorAs(t, empty.Validate(today), &validation)
 	require.True(t, validation.Has("signer_name"))
 	require.False(t, validation.Has("tin"))
+	require.Equal(t, fielderr.Required, validation.Fields[0].Code)
+
+	// Codes say what kind of problem; the TIN's sentinel stays reachable.
+	err := s.Validate(today)
+	require.ErrorAs(t, err, &validation)
+	require.Equal(t, []string{fielderr.Invalid, fielderr.Inconsistent}, []string{validation.Fields[0].Code, validation.Fields[1].Code})
+	s.TIN = "12-34"
+	require.ErrorIs(t, s.Validate(today), ErrTINFormat)
 }
 
 func TestValidateDoesNotChangeSubmission(t *testing.T) {

@@ -3,9 +3,11 @@
 // same validation and write the same histories as the CLI and the close.
 //
 // Errors are translated once, here, into *accounts.Error kinds the admin
-// package maps to HTTP statuses: a payout account or tax form that fails
-// validation is KindInvalid naming the first bad field, a form that does not
-// fit the person is KindInvalid too, an unknown account KindNotFound.
+// package maps to HTTP statuses (a stale If-Match is KindStale, an unknown
+// account KindNotFound). A payout account or tax form that fails validation
+// (a form that does not fit the person included) is returned as the
+// validator's *fielderr.List: the admin package maps field errors to a 400
+// naming every bad field, in one place (fieldProblem).
 package financials
 
 import (
@@ -39,17 +41,12 @@ var _ admin.Financials = (*Service)(nil)
 
 func (s *Service) now() time.Time { return s.Clock().UTC() }
 
-// translate maps domain errors to accounts.Error kinds.
+// translate maps domain errors to accounts.Error kinds. Field errors
+// (*fielderr.List from validation) pass through as they are.
 func translate(err error) error {
-	var payoutErr *payout.ValidationError
-	var taxErr *tax.ValidationError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &payoutErr) && len(payoutErr.Fields) > 0:
-		return &accounts.Error{Kind: accounts.KindInvalid, Field: payoutErr.Fields[0].Field, Reason: payoutErr.Error()}
-	case errors.As(err, &taxErr) && len(taxErr.Fields) > 0:
-		return &accounts.Error{Kind: accounts.KindInvalid, Field: taxErr.Fields[0].Field, Reason: taxErr.Error()}
 	case errors.Is(err, store.ErrStale):
 		return &accounts.Error{Kind: accounts.KindStale, Field: "If-Match", Reason: "changed since it was read: read it again and retry with its new ETag"}
 	case errors.Is(err, store.ErrUnknownAccount), errors.Is(err, taxstore.ErrUnknownAccount):

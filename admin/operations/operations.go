@@ -46,6 +46,7 @@ import (
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cycle"
 	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/release"
 	"github.com/payrun/payrun/payout/returns"
 	"github.com/payrun/payrun/payout/store"
@@ -105,6 +106,12 @@ func translate(err error) error {
 		kind, field = accounts.KindNotFound, "id"
 	case errors.Is(err, store.ErrBadTransition):
 		kind, field = accounts.KindConflict, "status"
+	case errors.Is(err, nacha.ErrInvalidField):
+		// The ACH writer refused a value: the originator configuration or a
+		// stored payout account, never a field of this request. Without its
+		// field error (which admin would answer as a 400 naming body
+		// fields), it stays the 500 it always was, its cause logged.
+		return errors.New(err.Error())
 	default:
 		return err
 	}

@@ -10,10 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 func main() {
@@ -53,13 +57,44 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "payrun: "+err.Error())
+	printError(os.Stderr, err)
 	var usage *usageError
 	if errors.As(err, &usage) {
 		fmt.Fprintln(os.Stderr, "run 'payrun --help' or 'payrun COMMAND --help' for usage")
 		return 2
 	}
 	return 1
+}
+
+// printError is the one place a failed command's error is printed:
+// "payrun: " and the error on one line. An input refused with several field
+// errors (a validator's *fielderr.List, such as a payout account or tax
+// form) is printed one field per line, "path: message", below a line naming
+// the input and the number of problems:
+//
+//	payrun: payout account: 2 problems
+//	  iban: IBAN: check digits fail (mod-97 = 5, want 1)
+//	  bic: BIC: missing
+//
+// A field error inside a location wrapper (a file's line) is printed as the
+// wrapper says it, on one line, so the location is never lost.
+func printError(w io.Writer, err error) {
+	text := err.Error()
+	var list *fielderr.List
+	if errors.As(err, &list) && len(list.Fields) > 1 && strings.HasSuffix(text, list.Error()) {
+		// Only context was put before the list ("seller S: "): keep it.
+		before := strings.TrimSuffix(text, list.Error())
+		subject := list.Subject
+		if subject == "" {
+			subject = "invalid input"
+		}
+		fmt.Fprintf(w, "payrun: %s%s: %d problems\n", before, subject, len(list.Fields))
+		for _, field := range fielderr.All(list) {
+			fmt.Fprintln(w, "  "+field.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, "payrun: "+text)
 }
 
 // usageError marks a mistake in the command line itself (exit code 2).

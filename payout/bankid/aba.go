@@ -17,7 +17,7 @@ var abaWeights = [ABARoutingLength]int{3, 7, 1, 3, 7, 1, 3, 7, 1}
 // (00-12 banks, 21-32 thrifts, 61-72 electronic, 80 traveller's cheques), and
 // the 3-7-1 weighted checksum (3·d1 + 7·d2 + d3 + 3·d4 + … + d9 ≡ 0 mod 10).
 //
-// Errors are *ValidationError wrapping ErrEmpty, ErrLength, ErrCharacter,
+// Errors are *fielderr.Error wrapping ErrEmpty, ErrLength, ErrCharacter,
 // ErrPrefix or ErrCheckDigit.
 func ValidateABA(routing string) error {
 	if routing == "" {
@@ -52,7 +52,7 @@ func ValidateABA(routing string) error {
 // ABACheckDigit returns the ninth digit that completes the 8-digit
 // institution identifier first8 to a valid 3-7-1 checksum. NACHA files carry
 // routing numbers split this way (RDFI identification + check digit).
-// Errors: *ValidationError (ErrLength, ErrCharacter).
+// Errors: *fielderr.Error (ErrLength, ErrCharacter).
 func ABACheckDigit(first8 string) (byte, error) {
 	if position, r, found := firstNonDigit(first8); found {
 		return 0, invalid(abaIdentifier, ErrCharacter,

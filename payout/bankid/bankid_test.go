@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 func TestValidateABAAcceptsKnownRoutingNumbers(t *testing.T) {
@@ -45,6 +47,32 @@ func TestValidateABAFailureModes(t *testing.T) {
 		require.ErrorIs(t, err, tc.sentinel, tc.routing)
 		require.ErrorContains(t, err, tc.message, tc.routing)
 		require.True(t, strings.HasPrefix(err.Error(), "ABA routing number: "), err.Error())
+	}
+}
+
+// Every failure is one *fielderr.Error without a path (the caller names the
+// field), with the code of its sentinel.
+func TestErrorsAreFieldErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code string
+	}{
+		{ValidateABA(""), fielderr.Required},
+		{ValidateABA("02100002"), fielderr.Length},
+		{ValidateABA("02100002X"), fielderr.Character},
+		{ValidateABA("021000022"), fielderr.CheckDigit},
+		{ValidateABA("131000011"), fielderr.Prefix},
+		{ValidateIBAN("XX89370400440532013000"), fielderr.Country},
+		{ValidateBIC(""), fielderr.Required},
+		{ValidatePayPalEmail("not an address"), fielderr.Character},
+	} {
+		var fieldErr *fielderr.Error
+		require.ErrorAs(t, tc.err, &fieldErr)
+		require.Empty(t, fieldErr.Path, tc.err.Error())
+		require.Equal(t, tc.code, fieldErr.Code, tc.err.Error())
+		located := fielderr.At("routing_number", tc.err)
+		require.Equal(t, "routing_number: "+tc.err.Error(), located.Error())
+		require.ErrorIs(t, located, fieldErr.Err)
 	}
 }
 

@@ -26,7 +26,7 @@ func NormalizeBIC(s string) string { return strings.ToUpper(strings.TrimSpace(s)
 // letters or digits of branch code ("XXX" means the main office; a branch code
 // starting with X is reserved for it). Upper case only (see NormalizeBIC).
 //
-// Errors are *ValidationError wrapping ErrEmpty, ErrLength, ErrCharacter or
+// Errors are *fielderr.Error wrapping ErrEmpty, ErrLength, ErrCharacter or
 // ErrCountry.
 func ValidateBIC(bic string) error {
 	if bic == "" {

@@ -4,12 +4,15 @@
 // display.
 //
 // It is pure: no I/O, no clock, no configuration. Every Validate function
-// returns nil or a *ValidationError whose message explains the failure to a
-// person ("IBAN: check digits fail (mod-97 = 5, want 1)") and which wraps a
-// sentinel (ErrEmpty, ErrLength, ErrCharacter, ErrCheckDigit, ErrCountry,
-// ErrPrefix) for callers that branch. Messages never repeat a full IBAN or
-// account number: those are sensitive (SPEC §11), so errors name positions
-// and characters instead; callers that show the value use Mask.
+// returns nil or a *fielderr.Error (internal/fielderr) whose message explains
+// the failure to a person ("IBAN: check digits fail (mod-97 = 5, want 1)"),
+// whose code says what kind of failure it is, and which wraps a sentinel
+// (ErrEmpty, ErrLength, ErrCharacter, ErrCheckDigit, ErrCountry, ErrPrefix)
+// for callers that branch. Its path is empty: the caller knows what its input
+// calls the field and sets it with fielderr.At ("iban", "routing_number").
+// Messages never repeat a full IBAN or account number: those are sensitive
+// (SPEC §11), so errors name positions and characters instead; callers that
+// show the value use Mask.
 //
 // # What is checked
 //

@@ -23,7 +23,7 @@ const (
 // whose labels are non-empty letters, digits and hyphens (no IP literals,
 // which PayPal does not accept). It cannot tell whether the mailbox exists.
 //
-// Errors are *ValidationError wrapping ErrEmpty, ErrLength or ErrCharacter.
+// Errors are *fielderr.Error wrapping ErrEmpty, ErrLength or ErrCharacter.
 func ValidatePayPalEmail(email string) error {
 	if email == "" {
 		return invalid(emailIdentifier, ErrEmpty, "missing")

@@ -1,10 +1,15 @@
 package bankid
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/payrun/payrun/internal/fielderr"
+)
 
 // Sentinel errors, one per kind of failure, so callers can branch with
 // errors.Is while people read the descriptive message of the wrapping
-// *ValidationError.
+// *fielderr.Error (whose Code is the sentinel's: required, length,
+// character, check_digit, country, prefix).
 var (
 	// ErrEmpty: the identifier is missing.
 	ErrEmpty = errors.New("empty")
@@ -20,25 +25,23 @@ var (
 	ErrPrefix = errors.New("invalid routing prefix")
 )
 
-// ValidationError says which identifier failed and why, in words a person
-// understands ("IBAN: check digits fail (mod-97 = 5, want 1)"). It never
+// invalid is the error of every Validate function: a *fielderr.Error with
+// no path (bankid does not know what the caller calls the field: the caller
+// sets it with fielderr.At), the code of the sentinel, and a message that
+// says which identifier failed and why, in words a person understands
+// ("IBAN: check digits fail (mod-97 = 5, want 1)"). The message never
 // contains the full value checked: IBANs and account numbers are sensitive
 // (SPEC §6.1, §11), so messages name positions and characters instead.
-type ValidationError struct {
-	// Identifier is what was checked: "ABA routing number", "IBAN", "BIC",
-	// "PayPal e-mail".
-	Identifier string
-	// Reason is the human explanation.
-	Reason string
-	// Err is one of the sentinels above.
-	Err error
+func invalid(identifier string, sentinel error, reason string) error {
+	return &fielderr.Error{Code: codes[sentinel], Message: identifier + ": " + reason, Err: sentinel}
 }
 
-func (e *ValidationError) Error() string { return e.Identifier + ": " + e.Reason }
-
-// Unwrap returns the sentinel, for errors.Is.
-func (e *ValidationError) Unwrap() error { return e.Err }
-
-func invalid(identifier string, sentinel error, reason string) error {
-	return &ValidationError{Identifier: identifier, Reason: reason, Err: sentinel}
+// codes are the fielderr codes of the sentinels.
+var codes = map[error]string{
+	ErrEmpty:      fielderr.Required,
+	ErrLength:     fielderr.Length,
+	ErrCharacter:  fielderr.Character,
+	ErrCheckDigit: fielderr.CheckDigit,
+	ErrCountry:    fielderr.Country,
+	ErrPrefix:     fielderr.Prefix,
 }

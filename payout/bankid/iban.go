@@ -145,7 +145,7 @@ func NormalizeIBAN(s string) string {
 // (the rearranged number mod 97 must be 1). It does not check the
 // country-specific BBAN structure or national check digits.
 //
-// Errors are *ValidationError wrapping ErrEmpty, ErrCharacter, ErrCountry,
+// Errors are *fielderr.Error wrapping ErrEmpty, ErrCharacter, ErrCountry,
 // ErrLength or ErrCheckDigit. Messages never repeat the IBAN itself.
 func ValidateIBAN(iban string) error {
 	if iban == "" {

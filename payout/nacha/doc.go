@@ -148,10 +148,13 @@
 //
 // # Failure modes
 //
-//   - Bad input to the Writer: *FieldError naming the field (wraps
-//     ErrInvalidField, and the bankid error for routing numbers). Nothing is
-//     written and the Writer stays usable, so the caller decides whether to
-//     hold that payout or abort the file.
+//   - Bad input to the Writer: a *fielderr.Error (internal/fielderr) whose
+//     path is the NACHA field name and whose code says what is wrong
+//     (required, too_long, character, range, ..., a routing number's bankid
+//     code), behind the "nacha: " prefix; it wraps ErrInvalidField, and the
+//     bankid error for routing numbers. Nothing is written and the Writer
+//     stays usable, so the caller decides whether to hold that payout or
+//     abort the file.
 //   - A count or total would overflow its field: ErrCapacity. Misuse:
 //     ErrSequence. An empty batch is discarded (ErrEmptyBatch); a file
 //     without batches is refused (ErrNoBatches): with nothing to pay, write

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/payout/bankid"
 	"github.com/shopspring/decimal"
 )
@@ -62,9 +63,9 @@ func TransactionCode(kind Kind, account AccountType) (int, error) {
 	case kind == Prenote && account == Savings:
 		return CodeSavingsPrenote, nil
 	case kind != Credit && kind != Prenote:
-		return 0, fieldError(entryRecord, edTransaction, nil, "entry kind %v is neither credit nor prenote", kind)
+		return 0, fieldError(entryRecord, edTransaction, fielderr.Invalid, nil, "entry kind %v is neither credit nor prenote", kind)
 	}
-	return 0, fieldError(entryRecord, edTransaction, nil, "account type %v is neither checking nor savings", account)
+	return 0, fieldError(entryRecord, edTransaction, fielderr.Invalid, nil, "account type %v is neither checking nor savings", account)
 }
 
 // kindOf is the inverse of TransactionCode for the codes payrun writes.
@@ -123,7 +124,7 @@ type entryValues struct {
 }
 
 // values validates an entry and returns what gets written. Errors are
-// *FieldError naming the entry field.
+// *fielderr.Error naming the entry field (see fieldError).
 func (e Entry) values() (entryValues, error) {
 	var v entryValues
 	var err error
@@ -131,7 +132,7 @@ func (e Entry) values() (entryValues, error) {
 		return v, err
 	}
 	if err := bankid.ValidateABA(e.RoutingNumber); err != nil {
-		return v, fieldError(entryRecord, edRoutingNumber, err, "%v", err)
+		return v, fieldError(entryRecord, edRoutingNumber, "", err, "%v", err)
 	}
 	v.rdfi, v.checkDigit = e.RoutingNumber[:8], e.RoutingNumber[8]
 	if err := validateAccountNumber(e.AccountNumber); err != nil {
@@ -148,9 +149,9 @@ func (e Entry) values() (entryValues, error) {
 	name := Transliterate(e.Name)
 	if name == "" {
 		if e.Name == "" {
-			return v, fieldError(entryRecord, edName, nil, "missing")
+			return v, fieldError(entryRecord, edName, fielderr.Required, nil, "missing")
 		}
-		return v, fieldError(entryRecord, edName, nil, "has no characters an ACH file can carry (A-Z, 0-9, punctuation)")
+		return v, fieldError(entryRecord, edName, fielderr.Character, nil, "has no characters an ACH file can carry (A-Z, 0-9, punctuation)")
 	}
 	if len(name) > NameMaxLength {
 		name = Transliterate(name[:NameMaxLength]) // drops a trailing space left by the cut
@@ -164,15 +165,15 @@ func (e Entry) values() (entryValues, error) {
 
 func validateAccountNumber(account string) error {
 	if account == "" {
-		return fieldError(entryRecord, edAccount, nil, "missing")
+		return fieldError(entryRecord, edAccount, fielderr.Required, nil, "missing")
 	}
 	if len(account) > AccountNumberMaxLength {
-		return fieldError(entryRecord, edAccount, nil,
+		return fieldError(entryRecord, edAccount, fielderr.TooLong, nil,
 			"is %d characters, the field holds %d (an account number is never truncated)", len(account), AccountNumberMaxLength)
 	}
 	for i, r := range account {
 		if !(r >= '0' && r <= '9') && !(r >= 'A' && r <= 'Z') && r != '-' {
-			return fieldError(entryRecord, edAccount, nil,
+			return fieldError(entryRecord, edAccount, fielderr.Character, nil,
 				"character at byte %d is %q; only digits, capital letters and hyphens are allowed", i+1, r)
 		}
 	}
@@ -183,19 +184,19 @@ func validateAccountNumber(account string) error {
 func entryCents(kind Kind, amount decimal.Decimal) (int64, error) {
 	cents := amount.Shift(2)
 	if !cents.IsInteger() {
-		return 0, fieldError(entryRecord, edAmount, nil, "%s is not a whole number of cents", amount.String())
+		return 0, fieldError(entryRecord, edAmount, fielderr.Invalid, nil, "%s is not a whole number of cents", amount.String())
 	}
 	if kind == Prenote {
 		if !amount.IsZero() {
-			return 0, fieldError(entryRecord, edAmount, nil, "a prenote carries no money, amount must be 0, got %s", amount.StringFixed(2))
+			return 0, fieldError(entryRecord, edAmount, fielderr.Range, nil, "a prenote carries no money, amount must be 0, got %s", amount.StringFixed(2))
 		}
 		return 0, nil
 	}
 	if !amount.IsPositive() {
-		return 0, fieldError(entryRecord, edAmount, nil, "a credit must be more than zero, got %s", amount.StringFixed(2))
+		return 0, fieldError(entryRecord, edAmount, fielderr.Range, nil, "a credit must be more than zero, got %s", amount.StringFixed(2))
 	}
 	if amount.GreaterThan(MaxEntryAmount) {
-		return 0, fieldError(entryRecord, edAmount, nil,
+		return 0, fieldError(entryRecord, edAmount, fielderr.Range, nil,
 			"%s exceeds the NACHA maximum of $%s per entry (10-digit amount field)", dollars(amount), dollars(MaxEntryAmount))
 	}
 	return cents.IntPart(), nil

@@ -3,6 +3,7 @@ package nacha
 import (
 	"time"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/payout/bankid"
 )
 
@@ -49,7 +50,7 @@ type FileHeader struct {
 
 // Validate checks every field of the originator configuration: required
 // values present, lengths, digits, and the destination routing number's ABA
-// checksum. Errors are *FieldError (ErrInvalidField).
+// checksum. Errors are *fielderr.Error (ErrInvalidField).
 func (o Originator) Validate() error {
 	_, err := o.normalized()
 	return err
@@ -59,7 +60,7 @@ func (o Originator) Validate() error {
 func (o Originator) normalized() (Originator, error) {
 	var err error
 	if err := bankid.ValidateABA(o.ImmediateDestination); err != nil {
-		return o, fieldError(fileHeaderRecord, fhDestination, err, "%v", err)
+		return o, fieldError(fileHeaderRecord, fhDestination, "", err, "%v", err)
 	}
 	if o.ImmediateDestinationName, err = freeText(fileHeaderRecord, fhDestinationName, o.ImmediateDestinationName, true); err != nil {
 		return o, err
@@ -74,19 +75,19 @@ func (o Originator) normalized() (Originator, error) {
 		return o, err
 	}
 	if len(o.CompanyID) != CompanyIDLength || !alphanumeric(o.CompanyID) {
-		return o, fieldError(batchHeaderRecord, bhCompanyID, nil,
+		return o, fieldError(batchHeaderRecord, bhCompanyID, fielderr.Length, nil,
 			"must be exactly %d capital letters or digits (usually \"1\" + EIN), got %d characters", CompanyIDLength, len(o.CompanyID))
 	}
 	if o.CompanyEntryDescription, err = freeText(batchHeaderRecord, bhDescription, o.CompanyEntryDescription, true); err != nil {
 		return o, err
 	}
 	if len(o.ODFIRouting) != ODFIIdentificationLength || !isDigits(o.ODFIRouting) {
-		return o, fieldError(batchHeaderRecord, bhODFI, nil,
+		return o, fieldError(batchHeaderRecord, bhODFI, fielderr.Invalid, nil,
 			"must be the %d-digit ODFI identification (routing number without check digit), got %q", ODFIIdentificationLength, o.ODFIRouting)
 	}
 	check, _ := bankid.ABACheckDigit(o.ODFIRouting)
 	if err := bankid.ValidateABA(o.ODFIRouting + string(check)); err != nil {
-		return o, fieldError(batchHeaderRecord, bhODFI, err, "%v", err)
+		return o, fieldError(batchHeaderRecord, bhODFI, "", err, "%v", err)
 	}
 	return o, nil
 }
@@ -94,14 +95,14 @@ func (o Originator) normalized() (Originator, error) {
 func validateImmediateOrigin(origin string) error {
 	switch {
 	case len(origin) != fhOrigin.width():
-		return fieldError(fileHeaderRecord, fhOrigin, nil,
+		return fieldError(fileHeaderRecord, fhOrigin, fielderr.Length, nil,
 			"must be exactly 10 characters (\"1\" + tax id, or \" \" + routing number), got %d", len(origin))
 	case origin[0] == ' ':
 		if err := bankid.ValidateABA(origin[1:]); err != nil {
-			return fieldError(fileHeaderRecord, fhOrigin, err, "\" \" + routing number, but %v", err)
+			return fieldError(fileHeaderRecord, fhOrigin, "", err, "\" \" + routing number, but %v", err)
 		}
 	case !isDigits(origin):
-		return fieldError(fileHeaderRecord, fhOrigin, nil,
+		return fieldError(fileHeaderRecord, fhOrigin, fielderr.Character, nil,
 			"must be 10 digits (\"1\" + tax id) or \" \" + a routing number")
 	}
 	return nil
@@ -117,7 +118,7 @@ func (h FileHeader) normalized() (FileHeader, error) {
 		return h, err
 	}
 	if c := h.FileIDModifier; !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') {
-		return h, fieldError(fileHeaderRecord, fhIDModifier, nil, "must be A-Z or 0-9, got %q", rune(c))
+		return h, fieldError(fileHeaderRecord, fhIDModifier, fielderr.Character, nil, "must be A-Z or 0-9, got %q", rune(c))
 	}
 	return h, nil
 }
@@ -126,10 +127,10 @@ func (h FileHeader) normalized() (FileHeader, error) {
 // reads YY as 20YY.
 func checkDate(record byte, f field, t time.Time) error {
 	if t.IsZero() {
-		return fieldError(record, f, nil, "missing")
+		return fieldError(record, f, fielderr.Required, nil, "missing")
 	}
 	if year := t.Year(); year < 2000 || year > 2099 {
-		return fieldError(record, f, nil, "year %d cannot be written as YY (payrun reads YY as 20YY)", year)
+		return fieldError(record, f, fielderr.Range, nil, "year %d cannot be written as YY (payrun reads YY as 20YY)", year)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // File is a NACHA file as Read parsed it. Writing it again (WriteTo) gives
@@ -327,12 +329,13 @@ func mismatch(input line, produced string) error {
 // batch header.
 func (rd *fileReader) blame(err error, fileHeaderLine, otherLine line) error {
 	at := otherLine
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		if fe.record == fileHeaderRecord {
+	var fe *fielderr.Error
+	var site *fieldSite
+	if errors.As(err, &fe) && errors.As(err, &site) {
+		if site.record == fileHeaderRecord {
 			at = fileHeaderLine
 		}
-		return &ParseError{Line: at.number, Field: fe.f.name, Start: fe.f.start, End: fe.f.end, Reason: fe.Reason, Err: fe}
+		return &ParseError{Line: at.number, Field: site.f.name, Start: site.f.start, End: site.f.end, Reason: fe.Message, Err: fe}
 	}
 	return &ParseError{Line: at.number, Reason: strings.TrimPrefix(err.Error(), "nacha: "), Err: err}
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrun/payrun/internal/fielderr"
+	"github.com/payrun/payrun/payout/bankid"
 )
 
 // edit returns the credits file with line n (1-based) replaced.
@@ -153,6 +156,27 @@ func TestParseErrorMessage(t *testing.T) {
 	_, err := Read(strings.NewReader(input))
 	require.EqualError(t, err, `nacha: line 5, entry hash (positions 11-20): file has "0013200037", recomputed "0013200036"`)
 	require.True(t, errors.Is(err, ErrMismatch))
+}
+
+// A ParseError is a location wrapper: the field part inside is the one
+// field-error shape, with the writer's code when the writer refused the
+// value (blame) and the bankid sentinel still reachable.
+func TestParseErrorHoldsTheFieldError(t *testing.T) {
+	input := edit(t, 1, func(r string) string { return put(r, 4, " 021000022") })
+	_, err := Read(strings.NewReader(input))
+	fields := fielderr.All(err)
+	require.Len(t, fields, 1, err.Error())
+	require.Equal(t, "immediate destination", fields[0].Path)
+	require.Equal(t, fielderr.CheckDigit, fields[0].Code)
+	require.ErrorIs(t, err, bankid.ErrCheckDigit)
+	require.ErrorIs(t, err, ErrInvalidField)
+
+	input = edit(t, 5, func(r string) string { return put(r, 11, "0013200037") })
+	_, err = Read(strings.NewReader(input))
+	fields = fielderr.All(err)
+	require.Len(t, fields, 1, err.Error())
+	require.Equal(t, "entry hash", fields[0].Path)
+	require.Equal(t, fielderr.Inconsistent, fields[0].Code)
 }
 
 func TestReadReportsBatchTotals(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/payout/bankid"
 	"github.com/shopspring/decimal"
 )
@@ -411,7 +412,7 @@ type ReturnRequest struct {
 // original trace number, original RDFI), with control totals and padding.
 // It exists to fabricate bank files for tests, demos and the simulator
 // (SPEC §10); production return files come from the bank.
-// Errors: *FieldError for a bad request (unknown or repeated trace number,
+// Errors: *fielderr.Error for a bad request (unknown or repeated trace number,
 // bad reason code, addenda information too long), the io.Writer's error.
 func WriteReturnFile(w io.Writer, original *File, created time.Time, requests []ReturnRequest) (Totals, error) {
 	if original == nil {
@@ -438,17 +439,17 @@ func WriteReturnFile(w io.Writer, original *File, created time.Time, requests []
 	for _, req := range requests {
 		e, ok := entries[req.Trace]
 		if !ok {
-			return Totals{}, fieldError(addendaRecord, raOriginalTrace, nil, "%q is not the trace number of an entry in the original file", req.Trace)
+			return Totals{}, fieldError(addendaRecord, raOriginalTrace, fielderr.Invalid, nil, "%q is not the trace number of an entry in the original file", req.Trace)
 		}
 		if seen[req.Trace] {
-			return Totals{}, fieldError(addendaRecord, raOriginalTrace, nil, "%q is returned twice", req.Trace)
+			return Totals{}, fieldError(addendaRecord, raOriginalTrace, fielderr.Duplicate, nil, "%q is returned twice", req.Trace)
 		}
 		seen[req.Trace] = true
 		if !validReturnCode(req.Code) {
-			return Totals{}, fieldError(addendaRecord, raReturnCode, nil, "%q is not a return reason code R%02d-R%02d", req.Code, MinReturnReason, MaxReturnReason)
+			return Totals{}, fieldError(addendaRecord, raReturnCode, fielderr.Invalid, nil, "%q is not a return reason code R%02d-R%02d", req.Code, MinReturnReason, MaxReturnReason)
 		}
 		if info := Transliterate(req.AddendaInformation); len(info) > AddendaInformationMaxLength {
-			return Totals{}, fieldError(addendaRecord, raInformation, nil, "is %d characters, the field holds %d", len(info), AddendaInformationMaxLength)
+			return Totals{}, fieldError(addendaRecord, raInformation, fielderr.TooLong, nil, "is %d characters, the field holds %d", len(info), AddendaInformationMaxLength)
 		}
 		if !req.DateOfDeath.IsZero() {
 			if err := checkDate(addendaRecord, raDateOfDeath, req.DateOfDeath); err != nil {

@@ -3,6 +3,8 @@ package nacha
 import (
 	"strings"
 	"unicode"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // transliterations maps the Latin letters and typographic punctuation people
@@ -68,12 +70,12 @@ func freeText(record byte, f field, value string, required bool) (string, error)
 	text := Transliterate(value)
 	if text == "" && required {
 		if value == "" {
-			return "", fieldError(record, f, nil, "missing")
+			return "", fieldError(record, f, fielderr.Required, nil, "missing")
 		}
-		return "", fieldError(record, f, nil, "has no characters an ACH file can carry (A-Z, 0-9, punctuation)")
+		return "", fieldError(record, f, fielderr.Character, nil, "has no characters an ACH file can carry (A-Z, 0-9, punctuation)")
 	}
 	if len(text) > f.width() {
-		return "", fieldError(record, f, nil, "%q is %d characters, the field holds %d", text, len(text), f.width())
+		return "", fieldError(record, f, fielderr.TooLong, nil, "%q is %d characters, the field holds %d", text, len(text), f.width())
 	}
 	return text, nil
 }
@@ -83,10 +85,10 @@ func freeText(record byte, f field, value string, required bool) (string, error)
 // canonical text, with no characters Transliterate would change.
 func identifier(record byte, f field, value string, maxLength int) error {
 	if len(value) > maxLength {
-		return fieldError(record, f, nil, "is %d characters, at most %d allowed", len(value), maxLength)
+		return fieldError(record, f, fielderr.TooLong, nil, "is %d characters, at most %d allowed", len(value), maxLength)
 	}
 	if !canonicalText(value) {
-		return fieldError(record, f, nil, "must be upper-case ASCII letters, digits and punctuation without leading, trailing or repeated spaces")
+		return fieldError(record, f, fielderr.Character, nil, "must be upper-case ASCII letters, digits and punctuation without leading, trailing or repeated spaces")
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // Totals summarise a written (or read) file; they are what its file control
@@ -67,7 +69,7 @@ type batchState struct {
 
 // NewWriter validates the header and writes the file header record. w is
 // written through a buffer that Close flushes.
-// Errors: *FieldError (ErrInvalidField) for a bad header; the io.Writer's
+// Errors: *fielderr.Error (ErrInvalidField) for a bad header; the io.Writer's
 // error.
 func NewWriter(w io.Writer, header FileHeader) (*Writer, error) {
 	buffered := bufio.NewWriterSize(w, 64*(RecordLength+1))
@@ -109,7 +111,7 @@ func newWriter(out io.Writer, header FileHeader) (*Writer, error) {
 // calendar date, not before the file creation date). discretionary is the
 // 20-character company discretionary data, usually "". The batch header is
 // written with the batch's first entry, so an empty batch leaves no trace.
-// Errors: ErrSequence, *FieldError, ErrCapacity.
+// Errors: ErrSequence, *fielderr.Error, ErrCapacity.
 func (w *Writer) StartBatch(class string, effectiveEntryDate time.Time, discretionary string) error {
 	if err := w.usable(); err != nil {
 		return err
@@ -118,13 +120,13 @@ func (w *Writer) StartBatch(class string, effectiveEntryDate time.Time, discreti
 		return fmt.Errorf("nacha: StartBatch with batch %d still open: %w", w.batch.number, ErrSequence)
 	}
 	if class != ClassPPD && class != ClassCCD {
-		return fieldError(batchHeaderRecord, bhClass, nil, "must be %s or %s, got %q", ClassPPD, ClassCCD, class)
+		return fieldError(batchHeaderRecord, bhClass, fielderr.Invalid, nil, "must be %s or %s, got %q", ClassPPD, ClassCCD, class)
 	}
 	if err := checkDate(batchHeaderRecord, bhEffectiveDate, effectiveEntryDate); err != nil {
 		return err
 	}
 	if !sameOrLaterDate(effectiveEntryDate, w.header.FileCreation) {
-		return fieldError(batchHeaderRecord, bhEffectiveDate, nil, "%s is before the file creation date %s",
+		return fieldError(batchHeaderRecord, bhEffectiveDate, fielderr.Range, nil, "%s is before the file creation date %s",
 			effectiveEntryDate.Format(time.DateOnly), w.header.FileCreation.Format(time.DateOnly))
 	}
 	text, err := freeText(batchHeaderRecord, bhDiscretionary, discretionary, false)
@@ -141,7 +143,7 @@ func (w *Writer) StartBatch(class string, effectiveEntryDate time.Time, discreti
 // Add writes one entry to the open batch and returns its trace number: the
 // ODFI identification followed by a 7-digit sequence counted across the
 // whole file from 1.
-// Errors: ErrSequence; *FieldError (ErrInvalidField) naming the entry field,
+// Errors: ErrSequence; *fielderr.Error (ErrInvalidField) naming the entry field,
 // e.g. an amount above MaxEntryAmount, negative or with fractions of a cent,
 // or a routing number failing its checksum; ErrCapacity when a count or
 // control total would overflow its field; the io.Writer's error.

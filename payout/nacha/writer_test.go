@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/payout/bankid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -117,9 +118,9 @@ func TestAddRefusesBadEntries(t *testing.T) {
 			tc.change(&e)
 			_, err = w.Add(e)
 			require.ErrorIs(t, err, ErrInvalidField)
-			var fe *FieldError
+			var fe *fielderr.Error
 			require.ErrorAs(t, err, &fe)
-			require.Equal(t, tc.field, fe.Field)
+			require.Equal(t, tc.field, fe.Path)
 			require.ErrorContains(t, err, tc.message)
 			// A refused entry writes nothing and the writer carries on.
 			trace, err := w.Add(validEntry())
@@ -144,6 +145,13 @@ func TestBadRoutingWrapsBankidError(t *testing.T) {
 	e.RoutingNumber = "011000016"
 	_, err = w.Add(e)
 	require.ErrorIs(t, err, bankid.ErrCheckDigit)
+	require.ErrorIs(t, err, ErrInvalidField)
+	// One field error, named as NACHA names the field, with bankid's code.
+	fields := fielderr.All(err)
+	require.Len(t, fields, 1)
+	require.Equal(t, "receiving DFI routing number", fields[0].Path)
+	require.Equal(t, fielderr.CheckDigit, fields[0].Code)
+	require.True(t, strings.HasPrefix(err.Error(), "nacha: receiving DFI routing number: ABA routing number: "), err.Error())
 }
 
 func TestMaximumAmountIsAccepted(t *testing.T) {
@@ -178,9 +186,9 @@ func TestOriginatorValidation(t *testing.T) {
 		o := testOriginator()
 		tc.change(&o)
 		err := o.Validate()
-		var fe *FieldError
+		var fe *fielderr.Error
 		require.ErrorAs(t, err, &fe, tc.field)
-		require.Equal(t, tc.field, fe.Field)
+		require.Equal(t, tc.field, fe.Path)
 		require.ErrorContains(t, err, tc.message)
 		_, err = NewWriter(&bytes.Buffer{}, FileHeader{Originator: o, FileCreation: testCreation, FileIDModifier: 'A'})
 		require.ErrorIs(t, err, ErrInvalidField)

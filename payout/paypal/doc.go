@@ -74,6 +74,7 @@
 //     stream and is returned as is (parts already emitted stay emitted: the
 //     caller writes them to a temporary directory and renames on success).
 //   - ParseStatuses: ErrStatusSyntax for an unreadable file, otherwise one
-//     *FieldError per bad value (CSV line or JSON item index, and field),
-//     joined; a file with any bad record imports nothing.
+//     *RecordError per bad value (CSV line or JSON item index, around the
+//     *fielderr.Error of the field: CSV column or JSON path in the item, a
+//     code, a message), joined; a file with any bad record imports nothing.
 package paypal

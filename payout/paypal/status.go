@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/internal/csvlimit"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/money"
 	"github.com/payrun/payrun/internal/textcheck"
 	"github.com/shopspring/decimal"
@@ -85,24 +86,26 @@ func (s Status) IsReturn(now time.Time) bool {
 	return knownStatuses[s.TransactionStatus]
 }
 
-// FieldError is one bad value in a status import. Line is set for CSV (1 is
-// the header), Item (0-based) for JSON; Field names the CSV column or the
-// JSON path.
-type FieldError struct {
+// RecordError is one bad value in a status import: a location wrapper
+// around the field error. Line is set for CSV (1 is the header), Item
+// (0-based) for JSON; Field.Path is the CSV column, or the JSON path inside
+// the item ("payout_item.amount.value"), "record" when the CSV record itself
+// is unreadable.
+type RecordError struct {
 	Line  int
 	Item  int
-	Field string
-	Err   error
+	Field *fielderr.Error
 }
 
-func (e *FieldError) Error() string {
+func (e *RecordError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("paypal status: line %d, %s: %v", e.Line, e.Field, e.Err)
+		return fmt.Sprintf("paypal status: line %d, %s", e.Line, e.Field)
 	}
-	return fmt.Sprintf("paypal status: items[%d].%s: %v", e.Item, e.Field, e.Err)
+	return fmt.Sprintf("paypal status: items[%d].%s", e.Item, e.Field)
 }
 
-func (e *FieldError) Unwrap() error { return e.Err }
+// Unwrap returns the field error.
+func (e *RecordError) Unwrap() error { return e.Field }
 
 // ParseStatuses reads PayPal item statuses from either the Payouts API
 // batch-details JSON (GET /v1/payments/payouts/{id}: batch_header + items)
@@ -112,14 +115,14 @@ func (e *FieldError) Unwrap() error { return e.Err }
 //
 // (columns in any order, reason optional). A document starting with '{' is
 // JSON, anything else CSV. The import is all or nothing: if any record is
-// bad, no statuses are returned and the error joins one *FieldError per
+// bad, no statuses are returned and the error joins one *RecordError per
 // problem (at most 100), naming the CSV line or JSON item and the field.
 // Statuses are returned in file order; duplicates are kept.
 //
 // Each record needs a sender_item_id, a known transaction_status, an amount
 // > 0 with no more decimals than its ISO 4217 currency allows, and a
 // time_processed in RFC 3339 (required for UNCLAIMED, optional otherwise).
-// Errors: ErrStatusSyntax and joined *FieldError values.
+// Errors: ErrStatusSyntax and joined *RecordError values.
 func ParseStatuses(r io.Reader) ([]Status, error) {
 	reader := bufio.NewReader(r)
 	first, err := firstSignificantByte(reader)
@@ -209,8 +212,7 @@ func parseJSON(r io.Reader) ([]Status, error) {
 		}, jsonFields)
 		status.PayoutItemID = item.PayoutItemID
 		for _, fe := range fieldErrs {
-			fe.Item = i
-			if !problems.add(fe) {
+			if !problems.add(&RecordError{Item: i, Field: fe}) {
 				break
 			}
 		}
@@ -277,7 +279,7 @@ func parseCSV(r io.Reader) ([]Status, error) {
 			err = limit.Cause(err)
 			var tooLong *csvlimit.RecordTooLongError
 			if errors.As(err, &tooLong) {
-				problems.add(&FieldError{Line: tooLong.Line, Field: "record", Err: err})
+				problems.add(&RecordError{Line: tooLong.Line, Field: &fielderr.Error{Path: "record", Code: fielderr.TooLong, Message: err.Error(), Err: err}})
 				break
 			}
 			// FieldPos is only defined for a record that was read: a
@@ -286,7 +288,7 @@ func parseCSV(r io.Reader) ([]Status, error) {
 			if !errors.As(err, &parseErr) {
 				return nil, fmt.Errorf("paypal status: %w: CSV: %w", ErrStatusSyntax, err)
 			}
-			if !problems.add(&FieldError{Line: parseErr.Line, Field: "record", Err: parseErr.Err}) {
+			if !problems.add(&RecordError{Line: parseErr.Line, Field: &fielderr.Error{Path: "record", Code: fielderr.Invalid, Message: parseErr.Err.Error(), Err: parseErr.Err}}) {
 				break
 			}
 			if errors.Is(parseErr.Err, csv.ErrFieldCount) {
@@ -307,8 +309,7 @@ func parseCSV(r io.Reader) ([]Status, error) {
 			reason:       column(record, columnReason),
 		}, csvFields)
 		for _, fe := range fieldErrs {
-			fe.Line = line
-			if !problems.add(fe) {
+			if !problems.add(&RecordError{Line: line, Field: fe}) {
 				break
 			}
 		}
@@ -334,10 +335,10 @@ var (
 	jsonFields = fieldNames{"payout_item.sender_item_id", "transaction_status", "payout_item.amount.value", "payout_item.amount.currency", "time_processed"}
 )
 
-func buildStatus(raw rawStatus, names fieldNames) (Status, []*FieldError) {
-	var errs []*FieldError
-	fail := func(field string, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+func buildStatus(raw rawStatus, names fieldNames) (Status, []*fielderr.Error) {
+	var errs []*fielderr.Error
+	fail := func(field, code string, format string, args ...any) {
+		errs = append(errs, fielderr.Newf(field, code, format, args...))
 	}
 	status := Status{
 		SenderItemID:      raw.senderItemID,
@@ -346,39 +347,39 @@ func buildStatus(raw rawStatus, names fieldNames) (Status, []*FieldError) {
 		Reason:            raw.reason,
 	}
 	if raw.senderItemID == "" {
-		fail(names.senderItemID, "empty")
+		fail(names.senderItemID, fielderr.Required, "empty")
 	} else if problem := textcheck.Problem(raw.senderItemID); problem != "" {
-		fail(names.senderItemID, "%s", problem) // SPEC §11: no control characters in any text
+		fail(names.senderItemID, fielderr.Character, "%s", problem) // SPEC §11: no control characters in any text
 	}
 	if problem := textcheck.Problem(raw.reason); problem != "" {
-		fail(columnReason, "%s", problem)
+		fail(columnReason, fielderr.Character, "%s", problem)
 	}
 	if _, known := knownStatuses[raw.status]; !known {
-		fail(names.status, "unknown status %q", raw.status)
+		fail(names.status, fielderr.Invalid, "unknown status %q", raw.status)
 	}
 	places, currencyErr := money.MinorUnit(raw.currency)
 	if currencyErr != nil {
-		fail(names.currency, "%v", currencyErr)
+		fail(names.currency, fielderr.Invalid, "%v", currencyErr)
 	}
 	amount, err := money.ParseAmount(raw.amount)
 	switch {
 	case err != nil:
-		fail(names.amount, "%q: %v", raw.amount, err)
+		fail(names.amount, fielderr.Invalid, "%q: %v", raw.amount, err)
 	case !amount.IsPositive():
-		fail(names.amount, "%q is not positive", raw.amount)
+		fail(names.amount, fielderr.Range, "%q is not positive", raw.amount)
 	case currencyErr == nil && !amount.Equal(amount.Truncate(places)):
-		fail(names.amount, "%q has more than the %d decimals of %s", raw.amount, places, raw.currency)
+		fail(names.amount, fielderr.Invalid, "%q has more than the %d decimals of %s", raw.amount, places, raw.currency)
 	default:
 		status.Amount = amount
 	}
 	if raw.processed != "" {
 		processed, err := time.Parse(time.RFC3339, raw.processed)
 		if err != nil {
-			fail(names.processed, "%q is not an RFC 3339 time", raw.processed)
+			fail(names.processed, fielderr.Invalid, "%q is not an RFC 3339 time", raw.processed)
 		}
 		status.ProcessedAt = processed
 	} else if raw.status == StatusUnclaimed {
-		fail(names.processed, "required for UNCLAIMED (the 30-day return clock starts there)")
+		fail(names.processed, fielderr.Required, "required for UNCLAIMED (the 30-day return clock starts there)")
 	}
 	return status, errs
 }
@@ -387,7 +388,7 @@ func buildStatus(raw rawStatus, names fieldNames) (Status, []*FieldError) {
 type problemList struct{ errs []error }
 
 // add records e and reports whether there is room for more.
-func (p *problemList) add(e *FieldError) bool {
+func (p *problemList) add(e *RecordError) bool {
 	p.errs = append(p.errs, e)
 	return len(p.errs) < maxReportedErrors
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 const batchDetailsJSON = `{
@@ -84,10 +86,14 @@ func TestParseStatusesJSONRejectsBadItems(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorContains(t, err, `items[1].transaction_status: unknown status "LOST"`)
 	require.ErrorContains(t, err, `items[2].payout_item.amount.value: "12.35" has more than the 0 decimals of JPY`)
-	var fieldErr *FieldError
-	require.True(t, errors.As(err, &fieldErr))
-	require.Equal(t, 1, fieldErr.Item)
-	require.Equal(t, "transaction_status", fieldErr.Field)
+	var recordErr *RecordError
+	require.True(t, errors.As(err, &recordErr))
+	require.Equal(t, 1, recordErr.Item)
+	require.Equal(t, "transaction_status", recordErr.Field.Path)
+	require.Equal(t, fielderr.Invalid, recordErr.Field.Code)
+	fields := fielderr.All(err)
+	require.Len(t, fields, 2)
+	require.Equal(t, "payout_item.amount.value", fields[1].Path)
 
 	for name, doc := range map[string]string{
 		"no items":     `{"batch_header": {}}`,

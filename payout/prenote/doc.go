@@ -58,8 +58,8 @@
 //
 //   - Bad originator configuration or banking days: [ErrBadConfig], nothing
 //     done.
-//   - A payout account whose details the ACH writer refuses (a
-//     *nacha.FieldError): it is rejected with the reason and reported in
+//   - A payout account whose details the ACH writer refuses (a field
+//     error, *fielderr.Error): it is rejected with the reason and reported in
 //     Result.Refused; the others go out.
 //   - The file cannot be written: the error is returned, the prenotes stay
 //     recorded, and a re-run the same day writes the same file. payrun

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrun/payrun/internal/atomicfile"
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/nacha"
@@ -110,7 +111,7 @@ type Refusal struct {
 // bankingDays below 1 means DefaultBankingDays. The file's creation time is
 // the start of the run day (UTC), never the wall clock, so a re-run writes
 // the same bytes.
-// Errors: ErrBadConfig (wrapping the *nacha.FieldError of the originator),
+// Errors: ErrBadConfig (wrapping the nacha *fielderr.Error of the originator),
 // the database's, an I/O error writing the file (the prenotes are recorded;
 // a re-run the same day writes the file).
 func Run(ctx context.Context, database *sqlx.DB, sealer *secret.Sealer, clock func() time.Time, originator nacha.Originator, outDir string, bankingDays int) (Result, error) {
@@ -290,10 +291,10 @@ func build(originator nacha.Originator, day time.Time, entries []entry) ([]byte,
 			}
 			trace, err := writer.Add(nacha.Entry{Kind: nacha.Prenote, AccountType: e.accountType, RoutingNumber: e.routing,
 				AccountNumber: e.accountNumber, Amount: decimal.Zero, IndividualID: IndividualID(e.payoutAccountID), Name: e.name})
-			var fieldErr *nacha.FieldError
+			var fieldErr *fielderr.Error
 			switch {
 			case errors.As(err, &fieldErr):
-				refused[i] = fieldErr
+				refused[i] = err // "nacha: individual name: ...": the field error with its prefix
 				continue
 			case err != nil:
 				return nil, nil, nil, fmt.Errorf("prenote for payout account %d: %w", e.payoutAccountID, err)

@@ -76,7 +76,7 @@
 //   - A file that cannot be read (truncated, mis-blocked, bad control
 //     totals, unknown status, ...): *FileError naming the line or JSON item
 //     and field, wrapping [ErrRefused] and the parser's error
-//     (*nacha.ParseError, paypal.ErrStatusSyntax, *paypal.FieldError).
+//     (*nacha.ParseError, paypal.ErrStatusSyntax, *paypal.RecordError).
 //   - A record that does not match (unknown payment or prenote, another
 //     trace, amount or currency, the wrong rail): *FileError listing every
 //     problem (up to 100), each with its line (ACH: the entry's line, or

@@ -78,7 +78,7 @@ type FileError struct {
 	Format   string
 	Problems []Problem
 	// Err is the parser's error when the file could not be read at all
-	// (*nacha.ParseError, paypal.ErrStatusSyntax, joined *paypal.FieldError).
+	// (*nacha.ParseError, paypal.ErrStatusSyntax, joined *paypal.RecordError).
 	Err error
 }
 
@@ -281,15 +281,15 @@ func parsePayPal(body []byte, name, format string, now time.Time) ([]record, str
 			fieldErrs = joined.Unwrap()
 		}
 		for _, e := range fieldErrs {
-			var fe *paypal.FieldError
-			if !errors.As(e, &fe) {
+			var re *paypal.RecordError
+			if !errors.As(e, &re) {
 				continue
 			}
-			where := fmt.Sprintf("items[%d]", fe.Item)
-			if fe.Line > 0 {
-				where = "line " + strconv.Itoa(fe.Line)
+			where := fmt.Sprintf("items[%d]", re.Item)
+			if re.Line > 0 {
+				where = "line " + strconv.Itoa(re.Line)
 			}
-			refusal.Problems = append(refusal.Problems, Problem{Where: where, Field: fe.Field, Reason: fe.Err.Error()})
+			refusal.Problems = append(refusal.Problems, Problem{Where: where, Field: re.Field.Path, Reason: re.Field.Message})
 		}
 		if len(refusal.Problems) == 0 {
 			refusal.Problems = []Problem{{Where: "file", Reason: err.Error()}}

@@ -78,6 +78,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/payout"
 )
@@ -163,7 +164,8 @@ type PayoutAccountView struct {
 
 // SetPayoutAccount validates and stores a new payout account for an account.
 // It replaces the previous one from now on (that one is never paid again) and
-// starts pending_verification. Errors: *payout.ValidationError, ErrUnknownAccount.
+// starts pending_verification. Errors: *fielderr.List (AccountInput.Validate),
+// ErrUnknownAccount.
 func (s *Store) SetPayoutAccount(ctx context.Context, accountID int64, input payout.AccountInput, actor string) (PayoutAccountView, error) {
 	return s.SetPayoutAccountIf(ctx, accountID, AnyVersion, input, actor)
 }
@@ -384,7 +386,7 @@ func (s *Store) SetAccountStatus(ctx context.Context, accountID int64, status, a
 		known = known || v == status
 	}
 	if !known {
-		return &payout.ValidationError{Fields: []payout.FieldError{{Field: "status", Reason: fmt.Sprintf("%q is not one of pending, verified, suspended, closed", status)}}}
+		return fielderr.Newf("status", fielderr.Invalid, "%q is not one of pending, verified, suspended, closed", status)
 	}
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO account_status_events (account_id, status, at, actor) VALUES ($1, $2, $3, $4)`, accountID, status, s.now(), actor)
 	return err

@@ -9,7 +9,7 @@
 // status; only [Store.Reveal] (year-end files explicitly asked for) opens them.
 //
 // Failure modes: a submission that fails tax.Submission.Validate returns the
-// *tax.ValidationError and stores nothing; an unknown account is
+// *fielderr.List and stores nothing; an unknown account is
 // ErrUnknownAccount.
 package taxstore
 
@@ -26,6 +26,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/tax"
 )
@@ -60,7 +61,7 @@ type FormView struct {
 }
 
 // Submit validates and stores a form for an account. The submission is
-// normalised first; TINs are sealed. Errors: *tax.ValidationError,
+// normalised first; TINs are sealed. Errors: *fielderr.List,
 // ErrUnknownAccount.
 func (s *Store) Submit(ctx context.Context, accountID int64, submission tax.Submission, actor string, now time.Time) (FormView, error) {
 	normalized := submission.Normalize()
@@ -107,12 +108,12 @@ func (s *Store) ChangeProfile(ctx context.Context, accountID int64, legalName, t
 	if tin != "" {
 		digits, err := tax.NormalizeTIN(tin)
 		if err != nil {
-			return &tax.ValidationError{Fields: []tax.FieldError{{Field: "tin", Reason: err.Error()}}}
+			return &fielderr.List{Subject: tax.FormSubject, Fields: []*fielderr.Error{fielderr.At("tin", err)}}
 		}
 		tin = digits
 	}
 	if legalName == "" && tin == "" {
-		return &tax.ValidationError{Fields: []tax.FieldError{{Field: "legal_name", Reason: "give a new legal name or TIN"}}}
+		return &fielderr.List{Subject: tax.FormSubject, Fields: []*fielderr.Error{fielderr.New("legal_name", fielderr.Required, "give a new legal name or TIN")}}
 	}
 	sealed, err := s.Sealer.Seal(tin, tinContext)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payrun/payrun/internal/fielderr"
 	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/tax"
@@ -87,7 +88,7 @@ func TestRefusedFormsStoreNothing(t *testing.T) {
 	usResident := w8ben("US")
 	usResident.PermanentAddress.Country = "US"
 	_, err := store.Submit(ctx, accountID, usResident, "x", day(2026, 9, 10))
-	var validation *tax.ValidationError
+	var validation *fielderr.List
 	require.ErrorAs(t, err, &validation)
 	require.Contains(t, err.Error(), "W-9")
 

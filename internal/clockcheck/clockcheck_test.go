@@ -31,7 +31,7 @@ var allowed = map[string]string{
 	"jobs/worker.go Worker.work time.Since":                 "the run's duration for the 'job succeeded'/'job failed' log lines only",
 	"payout/release/release.go Releaser.release time.Now":   "starts the stopwatch of the phase durations a release reports (load, files, commit seconds); nothing decides on them",
 	"payout/release/release.go Releaser.release time.Since": "the phase durations a release reports to the operator and the metrics; the release time is the injected clock's",
-	"payout/store/close.go Store.Close time.Now":            "the stopwatch of the phase durations a close prints (freeze, shards, finish seconds); every instant the close records is the injected clock's",
+	"payout/store/close.go Store.close time.Now":            "the stopwatch of the phase durations a close prints (freeze, shards, finish seconds); every instant the close records is the injected clock's",
 	"jobs/worker.go riverWorker.NextRetry time.Now":         "River's retry instant, in River's own real-time domain (its scheduler compares it with the real clock); no payrun decision reads it",
 }
 

@@ -144,6 +144,11 @@ type Decision struct {
 	CarriedOther    decimal.Decimal
 	PayoutAccount   *PayoutAccountState
 	Threshold       decimal.Decimal // the threshold that applied
+	// Payable is the amount checks 7 and 8 judged: balance − withholding
+	// (at the statutory 30% when the tax profile is not payable), rounded
+	// down to the cent. It equals Paid for a paid account; for a carried
+	// one, Threshold − Payable is what the balance still needs.
+	Payable decimal.Decimal
 }
 
 // PrimaryReason is the first failing check, or "" for a paid account.
@@ -253,6 +258,7 @@ func decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 	}
 	d.Threshold = policy.ThresholdFor(method, currency)
 	payable, _ := money.FloorToMinor(total.Sub(withholding.Amount), money.CentScale)
+	d.Payable = payable
 	if s.PayoutAccount != nil && payable.IsPositive() {
 		// A currency the rail cannot pay in at all is not judged here: the
 		// release names it, as it always did.

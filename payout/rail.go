@@ -111,3 +111,27 @@ func OverRailLimit(policy Policy, account PayoutAccountState, paidUSD, rate deci
 	return true, fmt.Sprintf("%s %s is over the %s limit of %s %s per payment", amount.StringFixed(places), account.Currency,
 		RailOf(account), limit.StringFixed(places), account.Currency), nil
 }
+
+// CurrencyPlaces is the decimals an amount in currency is paid with on
+// method's rail: PayPal takes none for some currencies ISO 4217 gives two
+// (HUF, TWD); banks take the ISO minor unit.
+// Errors: a currency the rail or payrun does not support.
+func CurrencyPlaces(method Method, currency string) (int32, error) {
+	if method == PayPal {
+		return paypal.Decimals(currency)
+	}
+	return money.MinorUnit(currency)
+}
+
+// ConvertDown converts a USD amount at rate (units per USD) into currency
+// on method's rail, rounded down to the rail's minor unit: payrun never
+// sends more than the USD it debited. The release and the publisher's
+// payment estimate both convert with it.
+func ConvertDown(usd, rate decimal.Decimal, method Method, currency string) (decimal.Decimal, error) {
+	places, err := CurrencyPlaces(method, currency)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	amount, _ := money.FloorToMinor(usd.Mul(rate), places)
+	return amount, nil
+}

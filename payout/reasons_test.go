@@ -42,3 +42,15 @@ func TestDecideAssertsConservation(t *testing.T) {
 	d.CarriedOther = decimal.Zero
 	require.ErrorIs(t, d.conserved(), ErrNotConserved, "nothing is withheld below zero")
 }
+
+// Every reason says what unblocks it, so no summary shows a blank remedy.
+func TestEveryReasonHasARemedy(t *testing.T) {
+	for _, r := range Reasons {
+		if r.Remedy() == "" {
+			t.Errorf("%s has no remedy", r)
+		}
+	}
+	if Reason("made_up").Remedy() != "" {
+		t.Error("an unknown reason has a remedy")
+	}
+}

@@ -169,6 +169,10 @@ func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult,
 		return store.CloseResult{}, err
 	}
 	options := store.CloseOptions{Month: month, Policy: c.Policy, Actor: "simulator", Operator: closer, BatchSize: SimBatchSize}
+	estimates, err := c.estimates(ctx, month)
+	if err != nil {
+		return store.CloseResult{}, err
+	}
 	var result store.CloseResult
 	if point, _, _ := c.drawFault(month); c.Faults.on() && isClosePoint(point) {
 		result, err = c.crashAndResume(ctx, month, options)
@@ -179,6 +183,12 @@ func (c *Cycler) Close(ctx context.Context, month time.Time) (store.CloseResult,
 		return result, fmt.Errorf("close %s: %w", payout.MonthName(month), err)
 	}
 	if err := CheckClosed(ctx, c.S, c.Seed, month); err != nil {
+		return result, err
+	}
+	if err := c.checkEstimates(ctx, month, estimates); err != nil {
+		return result, err
+	}
+	if err := c.checkSummaries(ctx, month); err != nil {
 		return result, err
 	}
 	return result, c.writeOutputs(ctx, month)
@@ -344,6 +354,9 @@ func (c *Cycler) ReleaseCycle(ctx context.Context, month time.Time) (release.Res
 		}
 	}
 	if err := CheckReleased(ctx, c.S, c.Seed, month, releaser); err != nil {
+		return released, err
+	}
+	if err := c.checkSummaries(ctx, month); err != nil {
 		return released, err
 	}
 	return released, c.writeOutputs(ctx, month)

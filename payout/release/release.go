@@ -761,12 +761,10 @@ func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment
 			missing[p.currency] = true
 			continue
 		}
-		places, err := minorUnit(p.method, p.currency)
-		if err != nil {
+		p.rate = rate
+		if p.amount, err = payout.ConvertDown(p.amountUSD, rate, p.method, p.currency); err != nil {
 			return nil, fmt.Errorf("payment %s: %w", p.paymentID, err)
 		}
-		p.rate = rate
-		p.amount, _ = money.FloorToMinor(p.amountUSD.Mul(rate), places)
 		payments = append(payments, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -781,15 +779,6 @@ func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment
 		return nil, fmt.Errorf("%w %s: %s (load them with `payrun fx import`)", ErrMissingFX, payout.MonthName(month), strings.Join(names, ", "))
 	}
 	return payments, nil
-}
-
-// minorUnit is the currency's decimals for the rail: PayPal takes no
-// decimals for some currencies ISO gives two (HUF, TWD).
-func minorUnit(method payout.Method, currency string) (int32, error) {
-	if method == payout.PayPal {
-		return paypal.Decimals(currency)
-	}
-	return money.MinorUnit(currency)
 }
 
 func (r *Releaser) writeACH(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {

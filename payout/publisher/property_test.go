@@ -18,6 +18,7 @@ import (
 	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/sim"
 	"github.com/payrun/payrun/tax/taxstore"
+	"github.com/payrun/payrun/tax/yearend"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
@@ -138,4 +139,29 @@ func TestPaymentsAndTransactionsAddUp(t *testing.T) {
 		}
 	}
 	require.Greater(t, paymentsSeen, 60, "the simulation paid publishers")
+
+	// Year-end data: each account's withholding over its tax years is the
+	// withholding of its released payouts; W-8 and W-9 payees land in their
+	// forms.
+	withForms := 0
+	for _, id := range ids {
+		years, err := svc.TaxDocuments(ctx, id, yearend.DefaultThresholds())
+		require.NoError(t, err)
+		var want decimal.Decimal
+		require.NoError(t, database.Get(&want, `SELECT coalesce(sum(p.withheld), 0) FROM payouts p JOIN cycles c ON c.month = p.month
+			WHERE p.account_id = $1 AND p.status = 'paid' AND c.state IN ('released', 'settled')`, id))
+		got := decimal.Zero
+		for _, year := range years {
+			for _, row := range year.Form1042S {
+				got = got.Add(decimal.RequireFromString(row.Withheld))
+				require.NotContains(t, row.MaskedForeignTIN+row.MaskedUSTIN, "0123456789"[:5], "TINs are masked")
+			}
+			if year.Form1099 != nil {
+				got = got.Add(decimal.RequireFromString(year.Form1099.Withheld))
+			}
+			withForms++
+		}
+		require.True(t, want.Equal(got), "account %d: withheld %s in payouts, %s in its tax documents", id, want, got)
+	}
+	require.Positive(t, withForms)
 }

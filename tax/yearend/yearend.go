@@ -180,12 +180,13 @@ type Querier interface {
 }
 
 // countedPayouts is every paid payout of the tax year ($1 = January 1st,
-// $2 = January 1st of the next year) with the form that counted for it.
+// $2 = January 1st of the next year) with the form that counted for it;
+// one account's only when $3 is its id (0: every account).
 const countedPayouts = `
 WITH year_payouts AS (
     SELECT p.account_id, p.month, c.cutoff, p.withholding_base, coalesce(p.rate, 0) AS rate, p.rate_reason, p.withheld
       FROM cycles c JOIN payouts p ON p.month = c.month
-     WHERE c.payment_date >= $1 AND c.payment_date < $2 AND c.state IN ('` + string(payout.CycleReleased) + `', '` + string(payout.CycleSettled) + `') AND p.status = 'paid'
+     WHERE c.payment_date >= $1 AND c.payment_date < $2 AND ($3::bigint = 0 OR p.account_id = $3) AND c.state IN ('` + string(payout.CycleReleased) + `', '` + string(payout.CycleSettled) + `') AND p.status = 'paid'
 ), counted AS (
     SELECT y.*, f.id AS form_id, f.form
       FROM year_payouts y
@@ -204,7 +205,7 @@ func checkForms(ctx context.Context, q Querier, year int) error {
 	var example *string
 	if err := q.QueryRow(ctx, countedPayouts+`
 		SELECT count(*), min(a.seller_id || ' in ' || to_char(c.month, 'YYYY-MM'))
-		FROM counted c JOIN accounts a ON a.id = c.account_id WHERE c.form_id IS NULL`, start, end).Scan(&missing, &example); err != nil {
+		FROM counted c JOIN accounts a ON a.id = c.account_id WHERE c.form_id IS NULL`, start, end, 0).Scan(&missing, &example); err != nil {
 		return err
 	}
 	if missing > 0 {
@@ -216,6 +217,12 @@ func checkForms(ctx context.Context, q Querier, year int) error {
 // Stream1042S yields the 1042-S rows of a tax year: one per W-8 recipient
 // and rate, ordered by seller id and rate.
 func Stream1042S(ctx context.Context, q Querier, year int, yield func(reports.Form1042SRow) error) error {
+	return Stream1042SOf(ctx, q, year, 0, yield)
+}
+
+// Stream1042SOf is Stream1042S for one account (every account when
+// accountID is 0): a publisher's own year-end data.
+func Stream1042SOf(ctx context.Context, q Querier, year int, accountID int64, yield func(reports.Form1042SRow) error) error {
 	start, end := yearBounds(year)
 	rows, err := q.Query(ctx, countedPayouts+`
 		SELECT a.seller_id, g.rate, g.gross, g.withheld, g.reasons, f.submission,
@@ -226,7 +233,7 @@ func Stream1042S(ctx context.Context, q Querier, year int, yield func(reports.Fo
 		        FROM counted WHERE form IN ('W-8BEN', 'W-8BEN-E') GROUP BY account_id, rate) g
 		JOIN accounts a ON a.id = g.account_id
 		JOIN tax_forms f ON f.id = g.form_id
-		ORDER BY a.seller_id, g.rate`, start, end)
+		ORDER BY a.seller_id, g.rate`, start, end, accountID)
 	if err != nil {
 		return err
 	}
@@ -259,6 +266,12 @@ func Stream1042S(ctx context.Context, q Querier, year int, yield func(reports.Fo
 // Stream1099 yields the 1099 rows of a tax year: one per W-9 recipient,
 // ordered by seller id.
 func Stream1099(ctx context.Context, q Querier, year int, yield func(reports.Form1099Row) error) error {
+	return Stream1099Of(ctx, q, year, 0, yield)
+}
+
+// Stream1099Of is Stream1099 for one account (every account when accountID
+// is 0).
+func Stream1099Of(ctx context.Context, q Querier, year int, accountID int64, yield func(reports.Form1099Row) error) error {
 	start, end := yearBounds(year)
 	rows, err := q.Query(ctx, countedPayouts+`
 		, w9 AS (
@@ -275,7 +288,7 @@ func Stream1099(ctx context.Context, q Querier, year int, yield func(reports.For
 		        FROM w9 w GROUP BY w.account_id) g
 		JOIN accounts a ON a.id = g.account_id
 		JOIN tax_forms f ON f.id = g.form_id
-		ORDER BY a.seller_id`, start, end)
+		ORDER BY a.seller_id`, start, end, accountID)
 	if err != nil {
 		return err
 	}
@@ -359,7 +372,7 @@ func writeTINs(ctx context.Context, q Querier, taxes *taxstore.Store, year int, 
 	rows, err := q.Query(ctx, countedPayouts+`
 		SELECT DISTINCT a.seller_id, f.id, f.form, f.submission->>'legal_name'
 		FROM counted c JOIN accounts a ON a.id = c.account_id JOIN tax_forms f ON f.id = c.form_id
-		ORDER BY a.seller_id, f.id`, start, end)
+		ORDER BY a.seller_id, f.id`, start, end, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -27,6 +27,11 @@
 //	close-finish   MONTH/UNTIL        1h   check totals, set the state, write the
 //	                                       workbook; start MONTH+1 while MONTH < UNTIL
 //
+// and one enqueued on demand, by the admin API (EnqueueTask, below):
+//
+//	payouts-export  EXPORT-ID         1h   write one publisher payouts export
+//	                                       (payout/publisher, "Exports")
+//
 // # Tasks
 //
 // A task is enqueued by another job with EnqueueTx, inside the transaction
@@ -44,6 +49,15 @@
 // River job running; River's rescuer makes it available again after
 // Config.RescueAfter (PAYRUN_JOB_RESCUE_AFTER) and another replica resumes
 // the shard after its last committed batch.
+//
+// A task may also be enqueued from outside any job run: EnqueueTask inserts
+// it in the caller's transaction (an API request's, which writes the row
+// the task will work on), through an insert-only River client, so the
+// request needs no Worker. The occurrence is then a task occurrence like
+// any other: unique by (task, key), run by a replica whose Worker registers
+// the task, retried, recorded in job_runs. payouts-export is such a task
+// (one per export, keyed by its id); `payrun serve` registers it on every
+// replica whatever PAYRUN_JOBS selects, since requests come to any replica.
 //
 // # Occurrences and exactly once
 //

@@ -34,6 +34,11 @@ const (
 	CloseFinish = "close-finish"
 )
 
+// PayoutsExport is a task enqueued on demand, outside any job run (by the
+// admin API, with EnqueueTask): it writes one publisher payouts export,
+// keyed by the export's id (payout/publisher, "Exports").
+const PayoutsExport = "payouts-export"
+
 // Default schedules: robfig/cron standard five-field expressions, read in UTC.
 // The daily housekeeping jobs are spread over the early morning so they do not
 // start in the same minute.
@@ -128,19 +133,7 @@ var (
 // without an entry in runs are left out (so the wiring can grow one job at a
 // time); a name in runs that is not a standard job is ErrUnknownJob.
 func Standard(runs map[string]RunFunc) ([]Job, error) {
-	all := []Job{
-		{Name: CloseCycle, Schedule: CloseCycleSchedule, Period: MonthKey, Timeout: 4 * time.Hour},
-		{Name: ReleasePayments, Schedule: ReleasePaymentsSchedule, Period: DayKey, Timeout: time.Hour},
-		{Name: VerifyPayoutAccounts, Schedule: VerifyPayoutAccountsSchedule, Period: DayKey},
-		{Name: ExpireTaxForms, Schedule: ExpireTaxFormsSchedule, Period: DayKey},
-		{Name: ExpireInvitations, Schedule: ExpireInvitationsSchedule, Period: DayKey},
-		{Name: KeyExpiry, Schedule: KeyExpirySchedule, Period: DayKey},
-		{Name: MaintainPartitions, Schedule: MaintainPartitionsSchedule, Period: DayKey},
-		{Name: YearEndTaxReports, Schedule: YearEndTaxReportsSchedule, Period: YearKey, Timeout: 4 * time.Hour},
-		{Name: CloseStart, Task: true, Timeout: time.Hour},
-		{Name: CloseShard, Task: true, Timeout: 4 * time.Hour},
-		{Name: CloseFinish, Task: true, Timeout: time.Hour},
-	}
+	all := standardJobs()
 	for name := range runs {
 		if !slices.ContainsFunc(all, func(job Job) bool { return job.Name == name }) {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownJob, name)
@@ -154,6 +147,24 @@ func Standard(runs map[string]RunFunc) ([]Job, error) {
 		}
 	}
 	return selected, nil
+}
+
+// standardJobs are payrun's jobs without their Runs.
+func standardJobs() []Job {
+	return []Job{
+		{Name: CloseCycle, Schedule: CloseCycleSchedule, Period: MonthKey, Timeout: 4 * time.Hour},
+		{Name: ReleasePayments, Schedule: ReleasePaymentsSchedule, Period: DayKey, Timeout: time.Hour},
+		{Name: VerifyPayoutAccounts, Schedule: VerifyPayoutAccountsSchedule, Period: DayKey},
+		{Name: ExpireTaxForms, Schedule: ExpireTaxFormsSchedule, Period: DayKey},
+		{Name: ExpireInvitations, Schedule: ExpireInvitationsSchedule, Period: DayKey},
+		{Name: KeyExpiry, Schedule: KeyExpirySchedule, Period: DayKey},
+		{Name: MaintainPartitions, Schedule: MaintainPartitionsSchedule, Period: DayKey},
+		{Name: YearEndTaxReports, Schedule: YearEndTaxReportsSchedule, Period: YearKey, Timeout: 4 * time.Hour},
+		{Name: CloseStart, Task: true, Timeout: time.Hour},
+		{Name: CloseShard, Task: true, Timeout: 4 * time.Hour},
+		{Name: CloseFinish, Task: true, Timeout: time.Hour},
+		{Name: PayoutsExport, Task: true, Timeout: time.Hour},
+	}
 }
 
 // ApplySchedules returns a copy of jobs with the schedules in overrides

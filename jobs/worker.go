@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -461,8 +462,12 @@ func describe(occurrences []Occurrence) []string {
 // completed inserts nothing. A discarded occurrence (all attempts failed) can
 // be enqueued again, which is how a restart retries it.
 func (w *Worker) insertParams(occurrence Occurrence) (river.JobArgs, *river.InsertOpts) {
+	return insertParams(occurrence, w.maxAttempts)
+}
+
+func insertParams(occurrence Occurrence, maxAttempts int) (river.JobArgs, *river.InsertOpts) {
 	return occurrenceArgs{Job: occurrence.Name, Key: occurrence.Key, ScheduledAt: occurrence.ScheduledAt}, &river.InsertOpts{
-		MaxAttempts: w.maxAttempts,
+		MaxAttempts: maxAttempts,
 		Queue:       queueName,
 		// No ScheduledAt: River would insert the job as 'scheduled' and
 		// leave it until its scheduler's next pass (every 5 s), where
@@ -510,6 +515,40 @@ func EnqueueTx(ctx context.Context, tx pgx.Tx, from Occurrence, name, key string
 	}
 	return !result.UniqueSkippedAsDuplicate, nil
 }
+
+// EnqueueTask enqueues task name for key inside tx from outside any job run
+// (an admin API request, which has no Worker at hand): it exists exactly
+// when tx commits, and whichever Worker registers the task runs it, as it
+// runs a task another job enqueued (unique by name and key, its runs of one
+// key never overlapping, retried up to DefaultMaxAttempts). at is the
+// occurrence's ScheduledAt (the request's time). The insert goes through an
+// insert-only River client (no pool, no queues: River inserts in the
+// caller's transaction and runs nothing). Errors: ErrUnknownJob for a name
+// that is not a standard task; ErrBadJob for a bad key; River's error.
+func EnqueueTask(ctx context.Context, tx pgx.Tx, name, key string, at time.Time) (inserted bool, err error) {
+	if !slices.ContainsFunc(standardJobs(), func(job Job) bool { return job.Name == name && job.Task }) {
+		return false, fmt.Errorf("%w: %q is not a task", ErrUnknownJob, name)
+	}
+	if key == "" || len(key) > maxKeyLength {
+		return false, fmt.Errorf("%w: task %q: key %q must have 1..%d bytes", ErrBadJob, name, key, maxKeyLength)
+	}
+	client, err := insertOnlyClient()
+	if err != nil {
+		return false, fmt.Errorf("jobs: %w", err)
+	}
+	args, opts := insertParams(Occurrence{Name: name, Key: key, ScheduledAt: at.UTC()}, DefaultMaxAttempts)
+	result, err := client.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return false, fmt.Errorf("jobs: enqueue %s %s: %w", name, key, err)
+	}
+	return !result.UniqueSkippedAsDuplicate, nil
+}
+
+// insertOnlyClient is the River client EnqueueTask inserts with: no pool,
+// no queues, no workers.
+var insertOnlyClient = sync.OnceValues(func() (*river.Client[pgx.Tx], error) {
+	return river.NewClient(riverpgxv5.New(nil), &river.Config{Logger: slog.New(slog.DiscardHandler)})
+})
 
 // occurrenceArgs are the River job's arguments; only job and key take part
 // in its uniqueness.

@@ -248,6 +248,8 @@ type streamedSheet struct {
 	limits  []float64 // per column: maxTextWidth
 	cells   []any
 	lastCol string
+	// noTotals leaves out the totals row (a plain table: see WriteTable).
+	noTotals bool
 }
 
 // sheetPart is one finished part of a streamed sheet.
@@ -440,7 +442,7 @@ func (s *streamedSheet) finishPart(last bool) error {
 	lastDataRow := s.row
 	s.parts = append(s.parts, sheetPart{name: s.name, lastDataRow: lastDataRow})
 	lastRow := lastDataRow
-	if last {
+	if last && !s.noTotals {
 		lastRow = s.row + tailRows
 		if err := s.writeTotals(lastRow); err != nil {
 			return err
@@ -475,7 +477,7 @@ func (s *streamedSheet) finishPart(last bool) error {
 	// The totals row's label runs on into the second column when that
 	// column has no total (the cell is empty); otherwise the first column
 	// holds it.
-	if label := widthFor(s.label); label > widths[0] && (len(widths) < 2 || s.columns[1].total || label > widths[0]+widths[1]) {
+	if label := widthFor(s.label); s.label > 0 && label > widths[0] && (len(widths) < 2 || s.columns[1].total || label > widths[0]+widths[1]) {
 		widths[0] = label
 	}
 	s.styles.heads[worksheetPart(s.writer.SheetID)] = sheetHead{

@@ -155,6 +155,15 @@ func (a *app) jobRuns(s *services, logger *slog.Logger, m *metrics.Metrics) map[
 			return err
 		},
 		jobs.MaintainPartitions: a.maintainPartitions(s),
+		// An export an API request enqueued (publisher.Service.StartExport).
+		jobs.PayoutsExport: func(ctx context.Context, o jobs.Occurrence) error {
+			e, err := a.exports(s).RunExport(ctx, o.Key)
+			if err == nil {
+				logging.FromContext(ctx).Info("payouts export written", "export", e.ID, "seller", e.SellerID, "kind", e.Kind,
+					"format", e.Format, "rows", e.Rows, "bytes", e.Size)
+			}
+			return err
+		},
 	})
 }
 

@@ -196,12 +196,16 @@ func (a *app) logger() *slog.Logger {
 }
 
 // selectJobs keeps the runs of the jobs named in PAYRUN_JOBS (all when
-// names is empty). close-cycle brings the close's tasks with it.
+// names is empty). close-cycle brings the close's tasks with it; every
+// replica runs payouts-export, which any replica's API enqueues.
 func selectJobs(runs map[string]jobs.RunFunc, names []string) (map[string]jobs.RunFunc, error) {
 	if len(names) == 0 {
 		return runs, nil
 	}
 	selected := map[string]jobs.RunFunc{}
+	if run := runs[jobs.PayoutsExport]; run != nil {
+		selected[jobs.PayoutsExport] = run
+	}
 	for _, name := range names {
 		run, ok := runs[name]
 		if !ok {

@@ -1,6 +1,7 @@
 // Package publisher is payrun's payouts as a publisher sees them (SPEC
 // §7.12): what it earned, what it will be paid and when, why not, and every
-// payment and earnings line behind it. It reads; it never writes money.
+// payment and earnings line behind it. It reads; it never writes money
+// (exports write their own row and file).
 //
 // # The balance by state
 //
@@ -38,4 +39,38 @@
 //	sent      released, the cycle not settled yet
 //	returned  the bank or PayPal sent (some of) it back
 //	settled   the cycle settled: the returns window has passed
+//
+// # Exports
+//
+// Every payment or every transaction of a month range (at most 24 months;
+// transactions by the month of available_at, payments by cycle), as CSV or
+// xlsx, with flat memory up to millions of lines: EachTransaction reads one
+// snapshot through a server-side cursor, a batch at a time, with the pages'
+// states (lineWindows) and withholding shares (allocation, one payout's at a
+// time), in the pages' order; EachPayment walks the Payments pages.
+//
+// StartExport records the request (table payout_exports, status queued) and
+// enqueues the payouts-export job (package jobs, a task enqueued on demand)
+// in one transaction; RunExport, the job's work, streams the file to
+// OUT/exports/SELLER/ID.csv|xlsx (0600, directories 0700; published
+// atomically), then marks it done with its rows, size and sha256. A done
+// export is never written again; one a crash left running is rewritten from
+// the start (same bytes: rows as of the request, deterministic writers); an
+// attempt that fails marks it failed with the error until a retry runs.
+// Export reads the status, OpenExport the file (done only; another
+// account's export is unknown). ExportNow does both steps in the calling
+// process (`payrun payouts export`).
+//
+//	queued ──▶ running ──▶ done
+//	              │  ▲
+//	              ▼  │ retry
+//	            failed
+//
+// Columns are the JSON fields of Payment and Transaction (a payment's items
+// in one cell). CSV: the JSON names as header, amounts as the plain decimal
+// text of the JSON, times RFC 3339 UTC, text starting with = + - @ (tab, CR)
+// prefixed with an apostrophe (reports.CSVText, as the statements). xlsx
+// (reports.WriteTable: the workbooks' header style and number formats):
+// amounts as numbers, times and dates as dates, text as inline strings,
+// which a spreadsheet never evaluates.
 package publisher

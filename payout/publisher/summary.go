@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
@@ -23,6 +24,13 @@ type Service struct {
 	// Policy is the configured policy: the one the next close records.
 	Policy func() (payout.Policy, error)
 	Clock  func() time.Time
+	// OutDir is the output directory exports are written under
+	// (exports/SELLER/ID.EXT): RunExport, ExportNow and OpenExport need it.
+	OutDir string
+	// Enqueue enqueues the payouts-export job of an export inside tx, the
+	// transaction that writes the export's row (StartExport needs it;
+	// cmd/payrun wires it to jobs.EnqueueTask).
+	Enqueue func(ctx context.Context, tx pgx.Tx, exportID string, at time.Time) error
 }
 
 func (s *Service) now() time.Time { return s.Clock().UTC() }

@@ -176,28 +176,23 @@ func (s *Service) Transactions(ctx context.Context, accountID int64, filter Tran
 		stateClause = " AND (" + strings.Join(ranges, " OR ") + ")"
 	}
 	rows, err := tx.QueryxContext(ctx, `
-		SELECT transaction_id, revenue_source, transaction_type, market, transaction_at, eligible_at, available_at, amount
+		SELECT `+lineColumns+`
 		FROM earnings_lines
 		WHERE account_id = $1 AND available_at >= $2 AND available_at < $3
 		  AND ($4 = '' OR revenue_source = $4) AND ($5 = '' OR market = $5) AND ($6 = '' OR transaction_type = $6)
 		  AND (available_at, transaction_id, revenue_source) < ($7, $8, $9)`+stateClause+`
-		ORDER BY available_at DESC, transaction_id DESC, revenue_source DESC LIMIT $10`, args...)
+		ORDER BY `+lineOrder+` LIMIT $10`, args...)
 	if err != nil {
 		return nil, "", err
 	}
 	var lines []Transaction
-	var amounts []decimal.Decimal
 	for rows.Next() {
-		var t Transaction
-		var amount decimal.Decimal
-		if err := rows.Scan(&t.TransactionID, &t.RevenueSource, &t.TransactionType, &t.Market, &t.TransactionAt, &t.EligibleAt,
-			&t.AvailableAt, &amount); err != nil {
+		t, err := scanLine(rows)
+		if err != nil {
 			rows.Close()
 			return nil, "", err
 		}
-		t.TransactionAt, t.EligibleAt, t.AvailableAt = t.TransactionAt.UTC(), t.EligibleAt.UTC(), t.AvailableAt.UTC()
-		t.Amount, t.USSourced = usd(amount), t.Market == "US"
-		lines, amounts = append(lines, t), append(amounts, amount)
+		lines = append(lines, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -205,34 +200,77 @@ func (s *Service) Transactions(ctx context.Context, accountID int64, filter Tran
 	}
 	next := ""
 	if len(lines) > limit {
-		lines, amounts = lines[:limit], amounts[:limit]
+		lines = lines[:limit]
 		last := lines[limit-1]
 		next = encodeCursor(lineKey{last.AvailableAt, last.TransactionID, last.RevenueSource})
 	}
-	shares := map[time.Time]map[string]decimal.Decimal{}
+	states := &lineStates{tx: tx, accountID: accountID, windows: windows}
 	for i := range lines {
-		t := &lines[i]
-		w := windowOf(windows, t.AvailableAt)
-		t.State, t.Cycle, t.PaymentID = w.state, w.cycle, w.paymentID
-		if w.paymentID == "" || !t.USSourced {
-			if w.paymentID != "" {
-				t.Withheld = "0.00"
-			}
-			continue
+		if err := states.fill(ctx, &lines[i]); err != nil {
+			return nil, "", err
 		}
-		share, ok := shares[w.month]
-		if !ok {
-			if share, err = allocation(ctx, tx, accountID, w); err != nil {
-				return nil, "", err
-			}
-			shares[w.month] = share
-		}
-		t.Withheld = share[t.TransactionID+"\x00"+t.RevenueSource].StringFixed(2)
 	}
 	if lines == nil {
 		lines = []Transaction{}
 	}
 	return lines, next, nil
+}
+
+// lineColumns are what scanLine reads of an earnings line, and lineOrder
+// the order lists and exports give lines in: newest available first.
+const (
+	lineColumns = `transaction_id, revenue_source, transaction_type, market, transaction_at, eligible_at, available_at, amount`
+	lineOrder   = `available_at DESC, transaction_id DESC, revenue_source DESC`
+)
+
+// scanLine reads one earnings line (lineColumns) without its state.
+func scanLine(row interface{ Scan(...any) error }) (Transaction, error) {
+	var t Transaction
+	var amount decimal.Decimal
+	if err := row.Scan(&t.TransactionID, &t.RevenueSource, &t.TransactionType, &t.Market, &t.TransactionAt, &t.EligibleAt,
+		&t.AvailableAt, &amount); err != nil {
+		return t, err
+	}
+	t.TransactionAt, t.EligibleAt, t.AvailableAt = t.TransactionAt.UTC(), t.EligibleAt.UTC(), t.AvailableAt.UTC()
+	t.Amount, t.USSourced = usd(amount), t.Market == "US"
+	return t, nil
+}
+
+// lineStates gives lines their state, cycle, payment and withholding share
+// from the windows of one snapshot (tx). Lines come in available_at order
+// (either way), so they visit each window in one run: it holds one paid
+// payout's allocation at a time, computed when the first of its US-sourced
+// lines comes.
+type lineStates struct {
+	tx        *sqlx.Tx
+	accountID int64
+	windows   []window
+
+	loaded bool
+	month  time.Time                  // the payout whose allocation shares holds
+	shares map[string]decimal.Decimal // allocation(month)
+}
+
+func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
+	w := windowOf(l.windows, t.AvailableAt)
+	t.State, t.Cycle, t.PaymentID = w.state, w.cycle, w.paymentID
+	if w.paymentID == "" {
+		return nil
+	}
+	if !t.USSourced {
+		t.Withheld = "0.00"
+		return nil
+	}
+	if !l.loaded || !l.month.Equal(w.month) {
+		l.shares = nil // let the previous payout's go before loading the next
+		shares, err := allocation(ctx, l.tx, l.accountID, w)
+		if err != nil {
+			return err
+		}
+		l.loaded, l.month, l.shares = true, w.month, shares
+	}
+	t.Withheld = l.shares[t.TransactionID+"\x00"+t.RevenueSource].StringFixed(2)
+	return nil
 }
 
 // lineWindows splits time into the ranges of available_at whose lines

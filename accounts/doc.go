@@ -55,20 +55,20 @@
 //
 //	owner                  every account permission
 //	manager                every account permission except payout_account.*,
-//	                       tax_profile.*, payment_hold.*, statements.read and
-//	                       owner_identity.write ("everything except tax and
-//	                       payout settings")
+//	                       tax_profile.*, payment_hold.*, statements.read,
+//	                       payouts.read and owner_identity.write ("everything
+//	                       except tax and payout settings")
 //	developer              account.read, agreements.read, offers.write,
 //	                       reports.earnings.read, reports.read
 //	business_contributor   account.read, agreements.read, payout_account.read,
 //	                       tax_profile.read, payment_hold.read, statements.read,
 //	                       reports.earnings.read, reports.read
-//	financial_contributor  account.read, statements.read, payout_account.*,
-//	                       tax_profile.*, payment_hold.*
+//	financial_contributor  account.read, statements.read, payouts.read,
+//	                       payout_account.*, tax_profile.*, payment_hold.*
 //	marketer               reports.read
 //	finance_viewer (op)    read: account, users, groups, apps, tenants,
 //	                       agreements, payout account, tax profile, hold,
-//	                       statements, reports, audit, cycles
+//	                       statements, payouts, reports, audit, cycles
 //	finance_approver (op)  finance_viewer + cycles.approve
 //	ops (op)               account/users/groups/apps/tenants/agreements/audit/
 //	                       cycles read, tenants.write (onboarding),

@@ -45,6 +45,7 @@ const (
 	PermPaymentHoldRead     Permission = "payment_hold.read"
 	PermPaymentHoldWrite    Permission = "payment_hold.write"
 	PermStatementsRead      Permission = "statements.read"
+	PermPayoutsRead         Permission = "payouts.read" // the publisher's payouts (issue 20)
 	PermEarningsReportsRead Permission = "reports.earnings.read"
 	PermReportsRead         Permission = "reports.read"
 	PermOffersWrite         Permission = "offers.write"
@@ -97,15 +98,16 @@ var accountPermissions = []Permission{
 	PermRolesRead, PermRolesWrite, PermTenantsRead, PermTenantsWrite,
 	PermAgreementsRead, PermAgreementsAccept,
 	PermPayoutAccountRead, PermPayoutAccountWrite, PermTaxProfileRead, PermTaxProfileWrite,
-	PermPaymentHoldRead, PermPaymentHoldWrite, PermStatementsRead,
+	PermPaymentHoldRead, PermPaymentHoldWrite, PermStatementsRead, PermPayoutsRead,
 	PermEarningsReportsRead, PermReportsRead, PermOffersWrite, PermAuditRead,
 }
 
-// financialPermissions are "tax and payout settings" (SPEC §7.4, §7.8), plus
-// linking the owner identity, which only the owner does.
+// financialPermissions are "tax and payout settings" (SPEC §7.4, §7.8) and
+// the payouts themselves, plus linking the owner identity, which only the
+// owner does.
 var financialPermissions = []Permission{
 	PermPayoutAccountRead, PermPayoutAccountWrite, PermTaxProfileRead, PermTaxProfileWrite,
-	PermPaymentHoldRead, PermPaymentHoldWrite, PermStatementsRead, PermOwnerIdentityWrite,
+	PermPaymentHoldRead, PermPaymentHoldWrite, PermStatementsRead, PermPayoutsRead, PermOwnerIdentityWrite,
 }
 
 func except(all []Permission, excluded ...Permission) []Permission {
@@ -120,26 +122,26 @@ func except(all []Permission, excluded ...Permission) []Permission {
 
 var financeViewerPermissions = []Permission{
 	PermAccountRead, PermUsersRead, PermGroupsRead, PermAppsRead, PermTenantsRead, PermAgreementsRead,
-	PermPayoutAccountRead, PermTaxProfileRead, PermPaymentHoldRead, PermStatementsRead,
+	PermPayoutAccountRead, PermTaxProfileRead, PermPaymentHoldRead, PermStatementsRead, PermPayoutsRead,
 	PermEarningsReportsRead, PermReportsRead, PermAuditRead, PermCyclesRead,
 }
 
 // RoleTable is the single source of truth for roles: the server checks it
 // and the authorisation matrix test derives its expectations from it.
 var RoleTable = []RoleDefinition{
-	{RoleOwner, false, "everything, including tax profile, payout account, payment hold and payout statements", accountPermissions},
+	{RoleOwner, false, "everything, including tax profile, payout account, payment hold, payout statements and payouts", accountPermissions},
 	{RoleManager, false, "everything except tax and payout settings: users, groups, apps, roles, tenants, agreements, audit", except(accountPermissions, financialPermissions...)},
 	{RoleDeveloper, false, "manage and publish offers, read account details, earnings reports (not payouts)", []Permission{
 		PermAccountRead, PermAgreementsRead, PermOffersWrite, PermEarningsReportsRead, PermReportsRead}},
 	{RoleBusinessContributor, false, "view financial information and reports; change nothing financial", []Permission{
 		PermAccountRead, PermAgreementsRead, PermPayoutAccountRead, PermTaxProfileRead, PermPaymentHoldRead,
 		PermStatementsRead, PermEarningsReportsRead, PermReportsRead}},
-	{RoleFinancialContributor, false, "view payout statements; manage payout account, tax profile and payment hold", []Permission{
-		PermAccountRead, PermStatementsRead, PermPayoutAccountRead, PermPayoutAccountWrite,
+	{RoleFinancialContributor, false, "view payout statements and payouts; manage payout account, tax profile and payment hold", []Permission{
+		PermAccountRead, PermStatementsRead, PermPayoutsRead, PermPayoutAccountRead, PermPayoutAccountWrite,
 		PermTaxProfileRead, PermTaxProfileWrite, PermPaymentHoldRead, PermPaymentHoldWrite}},
 	{RoleMarketer, false, "non-financial reports only", []Permission{PermReportsRead}},
 
-	{RoleFinanceViewer, true, "platform finance: read every account's financial details, cycles and the audit log", financeViewerPermissions},
+	{RoleFinanceViewer, true, "platform finance: read every account's financial details and payouts, cycles and the audit log", financeViewerPermissions},
 	{RoleFinanceApprover, true, "finance_viewer, and approve (not their own close) and release cycles", append(slices.Clone(financeViewerPermissions), PermCyclesApprove, PermCyclesRelease)},
 	{RoleOps, true, "platform operations: onboarding (tenants), verification results, imports (earnings, returns, FX rates), agreements catalog", []Permission{
 		PermAccountRead, PermUsersRead, PermGroupsRead, PermAppsRead, PermTenantsRead, PermTenantsWrite,

@@ -44,6 +44,9 @@ type Config struct {
 	OutDir string
 	// Financials serves the financial endpoints; nil answers them 501.
 	Financials Financials
+	// Payouts serves the publisher payouts endpoints (summary, payments,
+	// transactions); nil answers them 501.
+	Payouts Payouts
 	// Operations serves the operator endpoints (cycles, imports,
 	// verification results); nil answers them 501.
 	Operations Operations
@@ -75,6 +78,7 @@ type Server struct {
 	cfg        Config
 	svc        *accounts.Service
 	financials Financials
+	payouts    Payouts
 	operations Operations
 	api        huma.API
 	router     chi.Router
@@ -103,6 +107,10 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, svc: svc, financials: cfg.Financials, logger: logger, limits: newRateLimits()}
 	if s.financials == nil {
 		s.financials = unavailableFinancials{}
+	}
+	s.payouts = cfg.Payouts
+	if s.payouts == nil {
+		s.payouts = unavailablePayouts{}
 	}
 	s.operations = cfg.Operations
 	if s.operations == nil {
@@ -229,7 +237,7 @@ func (s *Server) loggerFor(ctx context.Context) *slog.Logger {
 
 func (s *Server) fail(ctx huma.Context, err error) {
 	var model *huma.ErrorModel
-	switch e := statusError(err, operationPath(ctx), s.loggerFor(ctx.Context())).(type) {
+	switch e := statusError(err, ctx.Operation(), s.loggerFor(ctx.Context())).(type) {
 	case withHeaders:
 		for k, v := range e.headers {
 			ctx.SetHeader(k, v[0])

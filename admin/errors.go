@@ -21,33 +21,49 @@ import (
 var errFinancialsUnavailable = errors.New("financial services are not configured on this server")
 
 // headerFields are domain field names that are request headers, not body
-// fields; queryFields those that are query parameters.
+// fields; queryFields those that are query parameters of every operation
+// that has them (an operation's other query parameters are found in its
+// declaration: declaresQuery).
 var (
 	headerFields = map[string]bool{"If-Match": true, "Idempotency-Key": true, "Authorization": true}
 	queryFields  = map[string]bool{"cursor": true, "limit": true, "confirm_change": true}
 )
 
 // location is where a field is, in huma's notation (body.x, header.X,
-// path.x when the operation's path has that parameter).
-func location(field, operationPath string) string {
+// path.x when the operation's path has that parameter, query.x when the
+// operation declares that query parameter).
+func location(field string, op *huma.Operation) string {
 	switch {
 	case field == "":
 		return ""
 	case headerFields[field]:
 		return "header." + field
-	case strings.Contains(operationPath, "{"+field+"}"):
+	case op != nil && strings.Contains(op.Path, "{"+field+"}"):
 		return "path." + field
-	case queryFields[field]:
+	case queryFields[field] || declaresQuery(op, field):
 		return "query." + field
 	default:
 		return "body." + field
 	}
 }
 
+// declaresQuery reports whether op has the query parameter name.
+func declaresQuery(op *huma.Operation, name string) bool {
+	if op == nil {
+		return false
+	}
+	for _, p := range op.Parameters {
+		if p.In == "query" && p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // problem is the one place where errors become HTTP statuses (RFC 9457
 // problem details). Domain errors carry their kind; everything unknown is a
 // 500 whose message is logged, never shown.
-func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorModel {
+func problem(err error, op *huma.Operation, logger *slog.Logger) *huma.ErrorModel {
 	var domain *accounts.Error
 	var refused *ImportRefused
 	var tooLarge *BodyTooLargeError
@@ -94,12 +110,12 @@ func problem(err error, operationPath string, logger *slog.Logger) *huma.ErrorMo
 		}
 		model := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: domain.Error()}
 		if domain.Field != "" {
-			model.Errors = []*huma.ErrorDetail{{Location: location(domain.Field, pathUnlessImmutable(domain.Kind, operationPath)), Message: domain.Reason}}
+			model.Errors = []*huma.ErrorDetail{{Location: location(domain.Field, pathUnlessImmutable(domain.Kind, op)), Message: domain.Reason}}
 		}
 		return model
 	case len(fielderr.All(err)) > 0:
-		return fieldProblem(err, operationPath)
-	case errors.Is(err, errFinancialsUnavailable), errors.Is(err, errOperationsUnavailable):
+		return fieldProblem(err, op)
+	case errors.Is(err, errFinancialsUnavailable), errors.Is(err, errOperationsUnavailable), errors.Is(err, errPayoutsUnavailable):
 		return &huma.ErrorModel{Status: http.StatusNotImplemented, Title: http.StatusText(http.StatusNotImplemented), Detail: err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &huma.ErrorModel{Status: 499, Title: "Client Closed Request"}
@@ -122,8 +138,8 @@ func (e withHeaders) GetHeaders() http.Header { return e.headers }
 
 // statusError turns a domain error into what huma writes, adding
 // Retry-After for lockouts and rate limits and WWW-Authenticate for 401s.
-func statusError(err error, operationPath string, logger *slog.Logger) error {
-	model := problem(err, operationPath, logger)
+func statusError(err error, op *huma.Operation, logger *slog.Logger) error {
+	model := problem(err, op, logger)
 	headers := http.Header{}
 	if retry, ok := retryAfter(err); ok {
 		headers.Set("Retry-After", retry)
@@ -141,11 +157,11 @@ func statusError(err error, operationPath string, logger *slog.Logger) error {
 // validator's *fielderr.List or single *fielderr.Error, however wrapped) to
 // a problem: 400, the error's text as the detail, and one "errors" entry per
 // field, located as huma locates its own (body.iban, body.treaty.country,
-// path.seller_id) with the field's message.
-func fieldProblem(err error, operationPath string) *huma.ErrorModel {
+// path.seller_id, query.from) with the field's message.
+func fieldProblem(err error, op *huma.Operation) *huma.ErrorModel {
 	model := &huma.ErrorModel{Status: http.StatusBadRequest, Title: http.StatusText(http.StatusBadRequest), Detail: err.Error()}
 	for _, field := range fielderr.All(err) {
-		model.Errors = append(model.Errors, &huma.ErrorDetail{Location: location(field.Path, operationPath), Message: field.Message})
+		model.Errors = append(model.Errors, &huma.ErrorDetail{Location: location(field.Path, op), Message: field.Message})
 	}
 	return model
 }
@@ -167,7 +183,7 @@ func mapped(err error) bool {
 	var tooLarge *BodyTooLargeError
 	var media *mediaTypeError
 	return errors.As(err, &domain) || len(fielderr.All(err)) > 0 || errors.As(err, &refused) || errors.As(err, &tooLarge) || errors.As(err, &media) ||
-		errors.Is(err, errFinancialsUnavailable) || errors.Is(err, errOperationsUnavailable)
+		errors.Is(err, errFinancialsUnavailable) || errors.Is(err, errOperationsUnavailable) || errors.Is(err, errPayoutsUnavailable)
 }
 
 type requestMarker struct{}
@@ -193,7 +209,7 @@ func installErrorMapping(loggerFor func(context.Context) *slog.Logger) {
 					if retry, ok := retryAfter(err); ok {
 						ctx.SetHeader("Retry-After", retry)
 					}
-					return problem(err, operationPath(ctx), loggerFor(ctx.Context()))
+					return problem(err, ctx.Operation(), loggerFor(ctx.Context()))
 				}
 			}
 			if status == http.StatusUnprocessableEntity {
@@ -231,18 +247,11 @@ func installErrorMapping(loggerFor func(context.Context) *slog.Logger) {
 	})
 }
 
-func operationPath(ctx huma.Context) string {
-	if op := ctx.Operation(); op != nil {
-		return op.Path
-	}
-	return ""
-}
-
 // pathUnlessImmutable: an immutable field is always one the body tried to
 // change, even when the path names the same field (seller_id).
-func pathUnlessImmutable(kind accounts.Kind, operationPath string) string {
+func pathUnlessImmutable(kind accounts.Kind, op *huma.Operation) *huma.Operation {
 	if kind == accounts.KindImmutable {
-		return ""
+		return nil
 	}
-	return operationPath
+	return op
 }

@@ -49,7 +49,8 @@ func newRealEnv(t *testing.T) *realEnv {
 	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out,
 		Financials: &financials.Service{DB: database, Cycles: w.Store, Taxes: w.Taxes, Clock: c.now, Policy: payout.DefaultPolicy()},
 		Operations: &operations.Service{DB: database, Store: w.Store, OutDir: out, Clock: c.now, HoldingPeriod: 30 * 24 * time.Hour, TempDir: t.TempDir(),
-			Releaser: func() (*release.Releaser, error) { return nil, fmt.Errorf("no payment files in this test") }}})
+			Releaser: func() (*release.Releaser, error) { return nil, fmt.Errorf("no payment files in this test") }},
+		Payouts: payoutsOn(t, database, c.now)})
 	ts := httptest.NewServer(server.Handler())
 	t.Cleanup(ts.Close)
 	ctx := context.Background()

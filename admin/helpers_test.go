@@ -18,7 +18,11 @@ import (
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/admin"
+	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/payout"
+	"github.com/payrun/payrun/payout/publisher"
+	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
@@ -62,7 +66,7 @@ func newEnv(t testing.TB, configure ...func(*admin.Server)) *env {
 	fin := newMemoryFinancials()
 	ops := newMemoryOperations()
 	out := t.TempDir()
-	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops})
+	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops, Payouts: payoutsOn(t, database, c.now)})
 	for _, f := range configure {
 		f(server)
 	}
@@ -79,6 +83,16 @@ func newEnv(t testing.TB, configure ...func(*admin.Server)) *env {
 	e := &env{t: t, db: database, server: server, svc: svc, http: ts, clock: c, fin: fin, ops: ops, outDir: out, account: account, tenant: tenant}
 	e.token = e.signIn("ada@contoso.onmicrosoft.com", adminPassword)
 	return e
+}
+
+// payoutsOn is the real publisher payouts service over database (the
+// fixture's development sealing key, the default policy).
+func payoutsOn(t testing.TB, database *sqlx.DB, now func() time.Time) *publisher.Service {
+	t.Helper()
+	sealer, err := secret.FromConfig("", true)
+	require.NoError(t, err)
+	return &publisher.Service{DB: database, Store: &store.Store{DB: database, Sealer: sealer, Clock: now}, Clock: now,
+		Policy: func() (payout.Policy, error) { return payout.DefaultPolicy(), nil }}
 }
 
 // response is a decoded answer.

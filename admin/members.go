@@ -393,7 +393,7 @@ func (s *Server) associateTenant(ctx context.Context, in *associateTenantInput) 
 	tenant, err := s.svc.AssociateTenant(ctx, principal(ctx), account(ctx).ID, accounts.AssociateTenantRequest{
 		Domain: b.Domain, UserName: b.UserName, Password: b.Password, ConfirmOrganization: b.ConfirmOrganization, ConfirmDomain: b.ConfirmDomain})
 	if err != nil {
-		return nil, statusError(err, "/tenants/associate", s.loggerFor(ctx))
+		return nil, statusError(err, nil, s.loggerFor(ctx))
 	}
 	return respond(tenant, nil)
 }

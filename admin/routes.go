@@ -112,6 +112,9 @@ func (s *Server) routes() {
 	add(s, Endpoint{"set-payment-hold", put, acct + "/payment-hold", accounts.PermPaymentHoldWrite, "Switch the payment hold on or off (If-Match)", false}, ok, s.setPaymentHold, withErrors(http.StatusPreconditionFailed, http.StatusPreconditionRequired))
 	add(s, Endpoint{"list-statements", get, acct + "/statements", accounts.PermStatementsRead, "Payout statements, newest first", false}, ok, s.listStatements)
 
+	// A publisher's payouts (issue 20), served by Payouts.
+	s.payoutRoutes()
+
 	// Operators: cycles, imports, verification results (SPEC §7.11).
 	s.operationRoutes()
 }
@@ -179,7 +182,7 @@ func (s *Server) token(ctx context.Context, in *tokenInput) (*tokenOutput, error
 		}
 	}
 	if err != nil {
-		return nil, statusError(err, "", s.loggerFor(ctx))
+		return nil, statusError(err, nil, s.loggerFor(ctx))
 	}
 	return &tokenOutput{CacheControl: "no-store", Body: grant}, nil
 }
@@ -220,7 +223,7 @@ type changePasswordInput struct {
 func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*emptyOutput, error) {
 	err := s.svc.ChangePassword(ctx, principal(ctx), in.Body.CurrentPassword, in.Body.NewPassword)
 	if err != nil {
-		return nil, statusError(err, "", s.loggerFor(ctx))
+		return nil, statusError(err, nil, s.loggerFor(ctx))
 	}
 	return &emptyOutput{}, nil
 }

@@ -1,0 +1,135 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/payrun/payrun/accounts"
+	"github.com/payrun/payrun/payout/publisher"
+)
+
+// Payouts is what the publisher payouts endpoints (issue 20) call: the
+// balance by state with the next payment estimate, the payments and the
+// earnings lines with their states. payout/publisher.Service implements it;
+// package admin only routes, authorises and maps errors. The responses are
+// the domain's own JSON types, so the API, the CLI's --json and the
+// domain's tests show the same fields.
+//
+// Errors: a *fielderr.Error naming a query parameter (year, status, from,
+// to, state, revenue_source, market, transaction_type, cursor, limit) is a
+// 400 located at query.<name>; publisher.ErrUnknownAccount is a 404.
+// Anything else is a 500 whose message is logged, not shown.
+type Payouts interface {
+	Summary(ctx context.Context, accountID int64) (publisher.Summary, error)
+	Payments(ctx context.Context, accountID int64, filter publisher.PaymentFilter, cursor string, limit int) ([]publisher.Payment, string, error)
+	Transactions(ctx context.Context, accountID int64, filter publisher.TransactionFilter, cursor string, limit int) ([]publisher.Transaction, string, error)
+}
+
+var _ Payouts = (*publisher.Service)(nil)
+
+// errPayoutsUnavailable is returned by the payouts endpoints when the
+// server was built without a Payouts implementation (501).
+var errPayoutsUnavailable = errors.New("payouts are not configured on this server")
+
+// payoutRoutes registers the publisher payouts endpoints: every one needs
+// payouts.read (owner, financial_contributor, finance_viewer,
+// finance_approver) and refuses query parameters it does not declare.
+func (s *Server) payoutRoutes() {
+	get, ok, p := "GET", 200, accounts.PermPayoutsRead
+	add(s, Endpoint{"get-payouts-summary", get, acct + "/payouts/summary", p, "The balance by state and the next payment estimate", false}, ok, s.payoutsSummary,
+		strictQuery, describe("The publisher's ledger balance as of now, split by what happens to each part next — unprocessed (not available yet, "+
+			"by the day each part becomes available), upcoming (enters the next cycle), held (with every reason in SPEC order and its remedy), "+
+			"carried (below the threshold, and how much more it needs), returned — which add up to the balance to the micro-dollar (`reconciled`); "+
+			"beside them what is in transit and the year's sent and withheld. `next_payment` is the close's own decision applied to the account "+
+			"as if the next cycle closed now: status (paid, held, carried; none when there is nothing to pay), reasons with remedies, rate, "+
+			"withholding, the payable amount in USD and in the payout currency at the latest rate, the method and the payment date."))
+	add(s, Endpoint{"list-payments", get, acct + "/payments", p, "Payments, newest first", false}, ok, s.listPayments,
+		strictQuery, describe("Each released payment: cycle, scheduled and actual payment date, method, masked destination, USD amount, withholding, "+
+			"rate, currency, amount in currency and FX rate, status (sent: released, not settled; returned: (some of) it came back; settled: "+
+			"the returns window passed), the return's reason and the PayPal items it was split into."))
+	add(s, Endpoint{"list-transactions", get, acct + "/transactions", p, "Earnings lines with their states, newest available first", false}, ok, s.listTransactions,
+		strictQuery, describe("Every earnings line with its state — unprocessed (not available yet), upcoming (enters the next cycle), held or "+
+			"carried (in a balance the newest closed cycle kept), processing (paid by a closed cycle, files not released), sent, returned, "+
+			"settled — the cycle and payment that paid it and its share of the payout's withholding (the statement's allocation). "+
+			"`from` and `to` are months of the lines' availability (the cycle window each falls in), at most 24 months apart."))
+}
+
+// strictQuery refuses query parameters the operation does not declare: a
+// misspelt filter (?stat=held) is a 400 naming it, never a silently
+// unfiltered list.
+func strictQuery(op *huma.Operation) { op.RejectUnknownQueryParameters = true }
+
+// describe adds to the operation's description (which names its
+// permission).
+func describe(text string) func(*huma.Operation) {
+	return func(op *huma.Operation) { op.Description = strings.TrimSpace(op.Description + " " + text) }
+}
+
+// payoutsError maps the one domain error that is not a field error: the
+// account vanished between authorisation and the read.
+func payoutsError(err error) error {
+	if errors.Is(err, publisher.ErrUnknownAccount) {
+		return &accounts.Error{Kind: accounts.KindNotFound, Field: "seller_id", Reason: "no such account"}
+	}
+	return err
+}
+
+func (s *Server) payoutsSummary(ctx context.Context, _ *SellerPath) (*bodyOutput[publisher.Summary], error) {
+	summary, err := s.payouts.Summary(ctx, account(ctx).ID)
+	return respond(summary, payoutsError(err))
+}
+
+type paymentsInput struct {
+	SellerPath
+	Year   int    `query:"year" minimum:"2000" maximum:"9999" doc:"only payments whose scheduled payment date is in this year"`
+	Status string `query:"status" enum:"sent,returned,settled" doc:"only payments with this status"`
+	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page; empty for the first"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"50" doc:"page size"`
+}
+
+func (s *Server) listPayments(ctx context.Context, in *paymentsInput) (*bodyOutput[Page[publisher.Payment]], error) {
+	items, next, err := s.payouts.Payments(ctx, account(ctx).ID, publisher.PaymentFilter{Year: in.Year, Status: in.Status}, in.Cursor, pageSize(in.Limit))
+	return respond(Page[publisher.Payment]{Items: items, NextCursor: next}, payoutsError(err))
+}
+
+type transactionsInput struct {
+	SellerPath
+	From            string `query:"from" pattern:"^[0-9]{4}-(0[1-9]|1[0-2])$" doc:"first month of availability, YYYY-MM (included)"`
+	To              string `query:"to" pattern:"^[0-9]{4}-(0[1-9]|1[0-2])$" doc:"last month of availability, YYYY-MM (included; at most 24 months after from)"`
+	State           string `query:"state" enum:"unprocessed,upcoming,held,carried,processing,sent,returned,settled" doc:"only lines in this state"`
+	RevenueSource   string `query:"revenue_source" enum:"app,in_app,subscription,marketplace,advertising" doc:"only lines of this revenue source"`
+	Market          string `query:"market" pattern:"^[A-Z]{2}$" doc:"only lines of this market (ISO 3166-1 alpha-2)"`
+	TransactionType string `query:"transaction_type" enum:"purchase,refund,chargeback,reversal,adjustment" doc:"only lines of this type"`
+	Cursor          string `query:"cursor" maxLength:"512" doc:"next_cursor of the previous page; empty for the first"`
+	Limit           int    `query:"limit" minimum:"1" maximum:"100" default:"50" doc:"page size"`
+}
+
+func (s *Server) listTransactions(ctx context.Context, in *transactionsInput) (*bodyOutput[Page[publisher.Transaction]], error) {
+	filter := publisher.TransactionFilter{From: in.From, To: in.To, State: in.State, RevenueSource: in.RevenueSource, Market: in.Market,
+		TransactionType: in.TransactionType}
+	items, next, err := s.payouts.Transactions(ctx, account(ctx).ID, filter, in.Cursor, pageSize(in.Limit))
+	return respond(Page[publisher.Transaction]{Items: items, NextCursor: next}, payoutsError(err))
+}
+
+// pageSize is a list's limit, DefaultPageSize when not given.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(limit, MaxPageSize)
+}
+
+type unavailablePayouts struct{}
+
+func (unavailablePayouts) Summary(context.Context, int64) (publisher.Summary, error) {
+	return publisher.Summary{}, errPayoutsUnavailable
+}
+func (unavailablePayouts) Payments(context.Context, int64, publisher.PaymentFilter, string, int) ([]publisher.Payment, string, error) {
+	return nil, "", errPayoutsUnavailable
+}
+func (unavailablePayouts) Transactions(context.Context, int64, publisher.TransactionFilter, string, int) ([]publisher.Transaction, string, error) {
+	return nil, "", errPayoutsUnavailable
+}

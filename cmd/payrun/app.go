@@ -75,7 +75,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.accountsCommand(), a.earningsCommand(), a.cycleCommand(),
 		a.holdCommand(), a.payoutAccountCommand(), a.taxCommand(), a.fxCommand(), a.simulateCommand(), a.serveCommand(), a.operatorsCommand(), a.jobsCommand(), a.returnsCommand(), a.prenoteCommand(), a.statementCommand())
-	root.AddCommand(a.partitionsCommand())
+	root.AddCommand(a.partitionsCommand(), a.payoutsCommand())
 	for _, cmd := range root.Commands() {
 		wrapArgs(cmd)
 	}

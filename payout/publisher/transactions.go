@@ -247,8 +247,8 @@ type lineStates struct {
 	windows   []window
 
 	loaded bool
-	month  time.Time                  // the payout whose allocation shares holds
-	shares map[string]decimal.Decimal // allocation(month)
+	month  time.Time        // the payout whose allocation shares holds
+	shares map[string]int64 // allocation(month), in cents
 }
 
 func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
@@ -269,7 +269,7 @@ func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
 		}
 		l.loaded, l.month, l.shares = true, w.month, shares
 	}
-	t.Withheld = l.shares[t.TransactionID+"\x00"+t.RevenueSource].StringFixed(2)
+	t.Withheld = decimal.New(l.shares[t.TransactionID+"\x00"+t.RevenueSource], -2).StringFixed(2)
 	return nil
 }
 
@@ -351,30 +351,38 @@ func windowOf(windows []window, at time.Time) window {
 
 // allocation is a paid payout's withholding spread over its US-sourced
 // lines as the statement spreads it (reports.AllocateWithholding, lines in
-// available_at, transaction id, revenue source order), keyed by
-// transaction id and revenue source.
-func allocation(ctx context.Context, tx *sqlx.Tx, accountID int64, w window) (map[string]decimal.Decimal, error) {
-	type line struct {
-		TransactionID string          `db:"transaction_id"`
-		RevenueSource string          `db:"revenue_source"`
-		Amount        decimal.Decimal `db:"amount"`
-	}
-	var lines []line
-	if err := tx.SelectContext(ctx, &lines, `
+// available_at, transaction id, revenue source order), in cents, keyed by
+// transaction id and revenue source. The lines are read as they stream and
+// the shares kept as whole cents: an export holds one payout's at a time,
+// and a payout may have hundreds of thousands of lines.
+func allocation(ctx context.Context, tx *sqlx.Tx, accountID int64, w window) (map[string]int64, error) {
+	rows, err := tx.QueryxContext(ctx, `
 		SELECT transaction_id, revenue_source, amount FROM earnings_lines
 		WHERE account_id = $1 AND available_at >= $2 AND available_at < $3 AND market = 'US'
-		ORDER BY available_at, transaction_id, revenue_source`, accountID, w.from, w.to); err != nil {
+		ORDER BY available_at, transaction_id, revenue_source`, accountID, w.from, w.to)
+	if err != nil {
 		return nil, err
 	}
-	amounts := make([]decimal.Decimal, len(lines))
-	for i, l := range lines {
-		amounts[i] = l.Amount
+	defer rows.Close()
+	var keys []string
+	var amounts []decimal.Decimal
+	for rows.Next() {
+		var id, source string
+		var amount decimal.Decimal
+		if err := rows.Scan(&id, &source, &amount); err != nil {
+			return nil, err
+		}
+		keys, amounts = append(keys, id+"\x00"+source), append(amounts, amount)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	parts := reports.AllocateWithholding(w.withheld, amounts)
-	shares := make(map[string]decimal.Decimal, len(lines))
-	for i, l := range lines {
+	amounts = nil
+	shares := make(map[string]int64, len(keys))
+	for i, key := range keys {
 		if parts != nil {
-			shares[l.TransactionID+"\x00"+l.RevenueSource] = parts[i]
+			shares[key] = parts[i].Shift(2).IntPart()
 		}
 	}
 	return shares, nil

@@ -78,13 +78,17 @@
 //     and after as the service returns them, masked). Without a Financials
 //     they answer 501.
 //   - A publisher's payouts (payouts.go: GET .../payouts/summary,
-//     .../payments, .../transactions; permission payouts.read) call
-//     Payouts, which payout/publisher.Service implements, and answer its
-//     JSON types as they are. They refuse query parameters they do not
-//     declare (huma's RejectUnknownQueryParameters: a 400 at query.<name>);
-//     the domain's field errors about a filter are 400s at query.<name>
-//     too (location finds the operation's declared query parameters).
-//     Without a Payouts they answer 501.
+//     .../payments, .../transactions, and the exports: POST
+//     .../payouts/exports, GET .../payouts/exports/{id} and its /file;
+//     permission payouts.read) call Payouts, which payout/publisher.Service
+//     implements, and answer its JSON types as they are. They refuse query
+//     parameters they do not declare (huma's RejectUnknownQueryParameters:
+//     a 400 at query.<name>); the domain's field errors about a filter are
+//     400s at query.<name> too (location finds the operation's declared
+//     query parameters). An export is queued (202, Location: its status),
+//     written by the payouts-export job, downloadable once done (409
+//     before); creating and downloading one are audited. Without a Payouts
+//     they answer 501.
 //
 // # Operators
 //

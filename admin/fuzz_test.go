@@ -308,6 +308,8 @@ func (e *realEnv) bases() map[string]any {
 		"update-user":     map[string]any{"first_name": "Bob", "last_name": "Builder", "roles": []any{"marketer"}},
 		"create-tenant":   map[string]any{"domain_name": "fabrikam", "organization": "Fabrikam", "contact_email": "it@fabrikam.example", "admin_first_name": "F", "admin_last_name": "A", "admin_user_name": "fa", "admin_password": "a long password 1"},
 		"change-password": map[string]any{"current_password": "not the password", "new_password": "another password 1"},
+		"start-payouts-export": map[string]any{"kind": "transactions", "format": "xlsx",
+			"from": "2025-04", "to": "2026-03"},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/require"
 
@@ -52,6 +53,7 @@ type env struct {
 	clock   *clock
 	fin     *memoryFinancials
 	ops     *memoryOperations
+	payouts *publisher.Service
 	outDir  string
 	account ledger.Account
 	tenant  accounts.Tenant
@@ -66,7 +68,8 @@ func newEnv(t testing.TB, configure ...func(*admin.Server)) *env {
 	fin := newMemoryFinancials()
 	ops := newMemoryOperations()
 	out := t.TempDir()
-	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops, Payouts: payoutsOn(t, database, c.now)})
+	payouts := payoutsOn(t, database, c.now)
+	server := admin.New(admin.Config{DB: database, Clock: c.now, OutDir: out, Financials: fin, Operations: ops, Payouts: payouts})
 	for _, f := range configure {
 		f(server)
 	}
@@ -80,19 +83,22 @@ func newEnv(t testing.TB, configure ...func(*admin.Server)) *env {
 		DomainName: "contoso", Organization: "Contoso Ltd", ContactEmail: "it@contoso.example",
 		AdminFirstName: "Ada", AdminLastName: "Admin", AdminUserName: "ada", AdminPassword: adminPassword})
 	require.NoError(t, err)
-	e := &env{t: t, db: database, server: server, svc: svc, http: ts, clock: c, fin: fin, ops: ops, outDir: out, account: account, tenant: tenant}
+	e := &env{t: t, db: database, server: server, svc: svc, http: ts, clock: c, fin: fin, ops: ops, payouts: payouts, outDir: out, account: account, tenant: tenant}
 	e.token = e.signIn("ada@contoso.onmicrosoft.com", adminPassword)
 	return e
 }
 
 // payoutsOn is the real publisher payouts service over database (the
-// fixture's development sealing key, the default policy).
+// fixture's development sealing key, the default policy). Exports are
+// recorded and never run by a job: a test runs one itself (RunExport).
 func payoutsOn(t testing.TB, database *sqlx.DB, now func() time.Time) *publisher.Service {
 	t.Helper()
 	sealer, err := secret.FromConfig("", true)
 	require.NoError(t, err)
 	return &publisher.Service{DB: database, Store: &store.Store{DB: database, Sealer: sealer, Clock: now}, Clock: now,
-		Policy: func() (payout.Policy, error) { return payout.DefaultPolicy(), nil }}
+		Policy:  func() (payout.Policy, error) { return payout.DefaultPolicy(), nil },
+		OutDir:  t.TempDir(),
+		Enqueue: func(context.Context, pgx.Tx, string, time.Time) error { return nil }}
 }
 
 // response is a decoded answer.

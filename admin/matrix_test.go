@@ -112,8 +112,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 			r := e.do(ep.Method, path, p.token, body, "Idempotency-Key", "matrix-"+ep.ID+"-"+p.name)
 			if allowed {
 				require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, r.status, "%s as %s: %s", ep.ID, p.name, r.raw)
-				if ep.Permission == accounts.PermPayoutsRead {
-					// The payouts endpoints are reads over the real service.
+				if ep.Permission == accounts.PermPayoutsRead && ep.Method == http.MethodGet && !strings.Contains(ep.Path, "{id}") {
+					// The payouts reads run on the real service.
 					require.Equal(t, http.StatusOK, r.status, "%s as %s: %s", ep.ID, p.name, r.raw)
 				}
 				allowedCount++

@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"errors"
+	"net/http"
+	"os"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -12,20 +14,30 @@ import (
 )
 
 // Payouts is what the publisher payouts endpoints (issue 20) call: the
-// balance by state with the next payment estimate, the payments and the
-// earnings lines with their states. payout/publisher.Service implements it;
-// package admin only routes, authorises and maps errors. The responses are
-// the domain's own JSON types, so the API, the CLI's --json and the
-// domain's tests show the same fields.
+// balance by state with the next payment estimate, the payments, the
+// earnings lines with their states, and exports of the last two.
+// payout/publisher.Service implements it; package admin only routes,
+// authorises, audits exports and maps errors. The responses are the
+// domain's own JSON types, so the API, the CLI's --json and the domain's
+// tests show the same fields.
 //
 // Errors: a *fielderr.Error naming a query parameter (year, status, from,
 // to, state, revenue_source, market, transaction_type, cursor, limit) is a
-// 400 located at query.<name>; publisher.ErrUnknownAccount is a 404.
-// Anything else is a 500 whose message is logged, not shown.
+// 400 located at query.<name>, one naming an export request's field (kind,
+// format, from, to) a 400 at body.<name>; publisher.ErrUnknownAccount and
+// ErrUnknownExport are 404s, ErrExportNotReady a 409. Anything else is a
+// 500 whose message is logged, not shown.
 type Payouts interface {
 	Summary(ctx context.Context, accountID int64) (publisher.Summary, error)
 	Payments(ctx context.Context, accountID int64, filter publisher.PaymentFilter, cursor string, limit int) ([]publisher.Payment, string, error)
 	Transactions(ctx context.Context, accountID int64, filter publisher.TransactionFilter, cursor string, limit int) ([]publisher.Transaction, string, error)
+	// StartExport records an export and enqueues the job that writes it.
+	StartExport(ctx context.Context, accountID int64, request publisher.ExportRequest, requestedBy string) (publisher.Export, error)
+	// Export is one of the account's exports (another account's is
+	// unknown).
+	Export(ctx context.Context, accountID int64, id string) (publisher.Export, error)
+	// OpenExport opens a done export's file; the caller closes it.
+	OpenExport(ctx context.Context, accountID int64, id string) (*os.File, publisher.Export, error)
 }
 
 var _ Payouts = (*publisher.Service)(nil)
@@ -55,6 +67,18 @@ func (s *Server) payoutRoutes() {
 			"carried (in a balance the newest closed cycle kept), processing (paid by a closed cycle, files not released), sent, returned, "+
 			"settled — the cycle and payment that paid it and its share of the payout's withholding (the statement's allocation). "+
 			"`from` and `to` are months of the lines' availability (the cycle window each falls in), at most 24 months apart."))
+
+	exports := acct + "/payouts/exports"
+	add(s, Endpoint{"start-payouts-export", http.MethodPost, exports, p, "Export transactions or payments of a month range as CSV or xlsx", true},
+		http.StatusAccepted, s.startPayoutsExport, strictQuery,
+		describe("Records the export and queues the job that writes it; poll its status at `Location`, download it from `.../file` once done. "+
+			"transactions: every earnings line available in the months (at most 24), with its state, cycle, payment and withholding share; "+
+			"payments: the payments of the months' cycles. Text starting with = + - @ is neutralised for spreadsheets. Audited."))
+	add(s, Endpoint{"get-payouts-export", get, exports + "/{id}", p, "An export's status: queued, running, done (rows, size, sha256) or failed", false},
+		ok, s.getPayoutsExport, strictQuery)
+	add(s, Endpoint{"get-payouts-export-file", get, exports + "/{id}/file", p, "Download a done export's file", false}, ok, s.getPayoutsExportFile,
+		strictQuery, withDownload("the export's file", csvMediaType, xlsxMediaType), withErrors(http.StatusConflict),
+		describe("409 until the export is done. The ETag is the file's sha256. Audited."))
 }
 
 // strictQuery refuses query parameters the operation does not declare: a
@@ -68,11 +92,18 @@ func describe(text string) func(*huma.Operation) {
 	return func(op *huma.Operation) { op.Description = strings.TrimSpace(op.Description + " " + text) }
 }
 
-// payoutsError maps the one domain error that is not a field error: the
-// account vanished between authorisation and the read.
+// payoutsError maps the domain's errors that are not field errors: an
+// unknown export (or the account vanished between authorisation and the
+// read), an export whose file is not written.
 func payoutsError(err error) error {
-	if errors.Is(err, publisher.ErrUnknownAccount) {
+	switch {
+	case errors.Is(err, publisher.ErrUnknownAccount):
 		return &accounts.Error{Kind: accounts.KindNotFound, Field: "seller_id", Reason: "no such account"}
+	case errors.Is(err, publisher.ErrUnknownExport):
+		return &accounts.Error{Kind: accounts.KindNotFound, Field: "id", Reason: "no such export"}
+	case errors.Is(err, publisher.ErrExportNotReady):
+		return &accounts.Error{Kind: accounts.KindConflict, Field: "id", Reason: strings.TrimPrefix(err.Error(), publisher.ErrExportNotReady.Error()+": ") +
+			": poll the export until its status is done"}
 	}
 	return err
 }
@@ -114,6 +145,61 @@ func (s *Server) listTransactions(ctx context.Context, in *transactionsInput) (*
 	return respond(Page[publisher.Transaction]{Items: items, NextCursor: next}, payoutsError(err))
 }
 
+type startExportInput struct {
+	SellerPath
+	Body struct {
+		Kind   string `json:"kind" enum:"payments,transactions" doc:"what to export"`
+		Format string `json:"format" enum:"csv,xlsx"`
+		From   string `json:"from" pattern:"^[0-9]{4}-(0[1-9]|1[0-2])$" doc:"first month, YYYY-MM: of the lines' availability, or the payments' cycles"`
+		To     string `json:"to" pattern:"^[0-9]{4}-(0[1-9]|1[0-2])$" doc:"last month, YYYY-MM (included; at most 24 months from from)"`
+	}
+}
+
+type exportOutput struct {
+	Location string `header:"Location" doc:"the export's status"`
+	Body     publisher.Export
+}
+
+func (s *Server) startPayoutsExport(ctx context.Context, in *startExportInput) (*exportOutput, error) {
+	a, p := account(ctx), principal(ctx)
+	request := publisher.ExportRequest{Kind: in.Body.Kind, Format: in.Body.Format, From: in.Body.From, To: in.Body.To}
+	e, err := s.payouts.StartExport(ctx, a.ID, request, p.Actor())
+	if err != nil {
+		return nil, payoutsError(err)
+	}
+	if err := s.svc.AddAuditEntry(ctx, a.ID, p, "payouts_export.create", "payouts_export:"+e.ID, nil, e); err != nil {
+		return nil, err
+	}
+	return &exportOutput{Location: "/v1/accounts/" + a.SellerID + "/payouts/exports/" + e.ID, Body: e}, nil
+}
+
+// ExportPath names an export.
+type ExportPath struct {
+	SellerPath
+	ID string `path:"id" pattern:"^[A-Z2-7]{26}$" doc:"the export's id"`
+}
+
+func (s *Server) getPayoutsExport(ctx context.Context, in *ExportPath) (*bodyOutput[publisher.Export], error) {
+	e, err := s.payouts.Export(ctx, account(ctx).ID, in.ID)
+	return respond(e, payoutsError(err))
+}
+
+// getPayoutsExportFile sends a done export's file. It holds the account's
+// financial details, so every download is audited.
+func (s *Server) getPayoutsExportFile(ctx context.Context, in *ExportPath) (*huma.StreamResponse, error) {
+	a := account(ctx)
+	file, e, err := s.payouts.OpenExport(ctx, a.ID, in.ID)
+	if err != nil {
+		return nil, payoutsError(err)
+	}
+	if err := s.svc.AddAuditEntry(ctx, a.ID, principal(ctx), "payouts_export.download", "payouts_export:"+e.ID, nil,
+		map[string]any{"file": e.DownloadName(), "sha256": e.SHA256}); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return s.send(ctx, Download{Name: e.DownloadName(), ContentType: e.ContentType(), Size: e.Size, SHA256: e.SHA256, Body: file}), nil
+}
+
 // pageSize is a list's limit, DefaultPageSize when not given.
 func pageSize(limit int) int {
 	if limit <= 0 {
@@ -132,4 +218,13 @@ func (unavailablePayouts) Payments(context.Context, int64, publisher.PaymentFilt
 }
 func (unavailablePayouts) Transactions(context.Context, int64, publisher.TransactionFilter, string, int) ([]publisher.Transaction, string, error) {
 	return nil, "", errPayoutsUnavailable
+}
+func (unavailablePayouts) StartExport(context.Context, int64, publisher.ExportRequest, string) (publisher.Export, error) {
+	return publisher.Export{}, errPayoutsUnavailable
+}
+func (unavailablePayouts) Export(context.Context, int64, string) (publisher.Export, error) {
+	return publisher.Export{}, errPayoutsUnavailable
+}
+func (unavailablePayouts) OpenExport(context.Context, int64, string) (*os.File, publisher.Export, error) {
+	return nil, publisher.Export{}, errPayoutsUnavailable
 }

@@ -256,7 +256,8 @@ func TestPayoutsReadByOwnerFinancialContributorAndFinanceOperators(t *testing.T)
 	}
 }
 
-// The filters the OpenAPI document lists are exactly the domain's.
+// The filters and export fields the OpenAPI document lists are exactly the
+// domain's.
 func TestPayoutsFilterEnumsAreTheDomains(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile("openapi.json")
@@ -286,4 +287,108 @@ func TestPayoutsFilterEnumsAreTheDomains(t *testing.T) {
 	require.Equal(t, publisher.LineStates, enum("/v1/accounts/{seller_id}/transactions", "state"))
 	require.Equal(t, ledger.RevenueSources, enum("/v1/accounts/{seller_id}/transactions", "revenue_source"))
 	require.Equal(t, ledger.TransactionTypes, enum("/v1/accounts/{seller_id}/transactions", "transaction_type"))
+
+	var body struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &body))
+	request := body.Components.Schemas["StartExportInputBody"].Properties
+	require.Equal(t, publisher.ExportKinds, request["kind"].Enum)
+	require.Equal(t, publisher.ExportFormats, request["format"].Enum)
+}
+
+// Exports over HTTP: POST records the export and answers 202 with its
+// Location (queued: the job writes it); the file is a 409 until the job
+// ran, then streams with its sha256 as the ETag; creating and downloading
+// are audited; Idempotency-Key replays the first export; bad requests are
+// 400s naming the field; another account's export, an unknown one, are
+// 404s.
+func TestPayoutsExportsOverHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, token := payoutsWorld(t, e)
+	ctx := context.Background()
+
+	r := e.do("POST", e.acct("/payouts/exports"), token, map[string]any{"kind": "transactions", "format": "csv", "from": "2026-10", "to": "2026-12"},
+		"Idempotency-Key", "export-1")
+	require.Equal(t, http.StatusAccepted, r.status, string(r.raw))
+	id := r.str("id")
+	require.Equal(t, e.acct("/payouts/exports/"+id), r.header.Get("Location"))
+	require.Equal(t, publisher.ExportQueued, r.str("status"))
+	again := e.do("POST", e.acct("/payouts/exports"), token, map[string]any{"kind": "transactions", "format": "csv", "from": "2026-10", "to": "2026-12"},
+		"Idempotency-Key", "export-1")
+	require.Equal(t, http.StatusAccepted, again.status, string(again.raw))
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	require.Equal(t, id, again.str("id"), "the same key and body replay the first export")
+	require.Equal(t, 1, e.count("payout_exports"))
+
+	r = e.do("GET", r.header.Get("Location"), token, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, publisher.ExportQueued, r.str("status"))
+	requireProblem(t, e.do("GET", e.acct("/payouts/exports/"+id+"/file"), token, nil), http.StatusConflict, "path.id")
+
+	// The job's work.
+	_, err := e.payouts.RunExport(ctx, id)
+	require.NoError(t, err)
+	r = e.do("GET", e.acct("/payouts/exports/"+id), token, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, publisher.ExportDone, r.str("status"))
+	require.EqualValues(t, 4, r.field("rows"))
+	sha := r.str("sha256")
+	r = e.do("GET", e.acct("/payouts/exports/"+id+"/file"), token, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "text/csv; charset=utf-8", r.header.Get("Content-Type"))
+	require.Equal(t, `attachment; filename=`+e.account.SellerID+`-transactions-2026-10-2026-12.csv`, r.header.Get("Content-Disposition"))
+	require.Equal(t, `"`+sha+`"`, r.header.Get("ETag"))
+	csvLines := strings.Split(strings.TrimSpace(string(r.raw)), "\n")
+	require.Len(t, csvLines, 5, string(r.raw))
+	require.Equal(t, strings.Join(publisher.TransactionColumns, ","), strings.TrimSpace(csvLines[0]))
+
+	// Payments as xlsx.
+	r = e.do("POST", e.acct("/payouts/exports"), token, map[string]any{"kind": "payments", "format": "xlsx", "from": "2026-01", "to": "2026-12"})
+	require.Equal(t, http.StatusAccepted, r.status, string(r.raw))
+	_, err = e.payouts.RunExport(ctx, r.str("id"))
+	require.NoError(t, err)
+	r = e.do("GET", e.acct("/payouts/exports/"+r.str("id")+"/file"), token, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	require.Equal(t, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", r.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(string(r.raw), "PK"), "an xlsx is a zip")
+
+	var audited []string
+	require.NoError(t, e.db.Select(&audited, `SELECT action FROM audit_log WHERE action LIKE 'payouts_export.%' ORDER BY id`))
+	require.Equal(t, []string{"payouts_export.create", "payouts_export.download", "payouts_export.create", "payouts_export.download"}, audited)
+
+	// Bad requests name the field.
+	for _, c := range []struct {
+		body     map[string]any
+		location string
+	}{
+		{map[string]any{"kind": "invoices", "format": "csv", "from": "2026-01", "to": "2026-02"}, "body.kind"},
+		{map[string]any{"kind": "payments", "format": "pdf", "from": "2026-01", "to": "2026-02"}, "body.format"},
+		{map[string]any{"kind": "payments", "format": "csv", "from": "January", "to": "2026-02"}, "body.from"},
+		{map[string]any{"kind": "payments", "format": "csv", "from": "2026-05", "to": "2026-02"}, "body.to"},
+		{map[string]any{"kind": "payments", "format": "csv", "from": "2024-01", "to": "2026-01"}, "body.to"},
+		{map[string]any{"kind": "payments", "format": "csv", "from": "2026-01", "to": "2026-02", "compress": true}, "body.compress"},
+	} {
+		requireProblem(t, e.do("POST", e.acct("/payouts/exports"), token, c.body), http.StatusBadRequest, c.location)
+	}
+	requireProblem(t, e.do("POST", e.acct("/payouts/exports?async=false"), token, map[string]any{"kind": "payments", "format": "csv", "from": "2026-01", "to": "2026-02"}),
+		http.StatusBadRequest, "query.async")
+	requireProblem(t, e.do("GET", e.acct("/payouts/exports/not-an-id"), token, nil), http.StatusBadRequest, "path.id")
+	requireProblem(t, e.do("GET", e.acct("/payouts/exports/"+strings.Repeat("A", 26)), token, nil), http.StatusNotFound, "path.id")
+
+	// Another account's export is unknown here.
+	other, err := ledger.CreateAccount(ctx, e.db, ledger.NewAccount{Type: ledger.Company, RegistrationCountry: "US", DisplayName: "Fabrikam"}, e.clock.now())
+	require.NoError(t, err)
+	theirs, err := e.payouts.StartExport(ctx, other.ID, publisher.ExportRequest{Kind: "payments", Format: "csv", From: "2026-01", To: "2026-02"}, "test")
+	require.NoError(t, err)
+	requireProblem(t, e.do("GET", e.acct("/payouts/exports/"+theirs.ID), token, nil), http.StatusNotFound, "path.id")
+	requireProblem(t, e.do("GET", e.acct("/payouts/exports/"+theirs.ID+"/file"), token, nil), http.StatusNotFound, "path.id")
+	requireProblem(t, e.do("GET", "/v1/accounts/"+other.SellerID+"/payouts/exports/"+theirs.ID, token, nil), http.StatusNotFound, "path.seller_id")
 }

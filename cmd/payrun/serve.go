@@ -68,7 +68,7 @@ func (a *app) serveCommand() *cobra.Command {
 			}
 			api := admin.New(admin.Config{DB: s.db, Mailer: mailer, Clock: a.now, OutDir: a.config.Out, Logger: logger,
 				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: policy},
-				Payouts:    a.publisher(s),
+				Payouts:    a.exports(s),
 				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
 					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod, FXMaxChange: policy.FXMaxChange}})
 			mux := http.NewServeMux()

@@ -325,21 +325,29 @@ func (i *inputSource) Err() error {
 // rather than probed once per account. The agreements check is the one
 // exception: the query returns the account's acceptances and inputSource
 // decides with accounts.AgreementsHold.
+//
+// Every part is one set joined by account, never a subquery run per account
+// (each such SubPlan cost ~3.5 µs per account, 0.7 s of a 100k-publisher
+// freeze): the balance's three parts are full-joined (one row per account
+// each, so no second aggregation over their union: that re-aggregation of
+// four numeric sums cost 0.6 s), the earnings totals are summed in account
+// order (a sort and a streaming aggregate: half the time of hashing 100k
+// groups of numeric sums), and the failed TIN matches and the profile
+// changes since the form are joined as sets.
 const inputQuery = `
-WITH parts AS (
-    SELECT account_id, carried_us AS opening_us, carried_other AS opening_other, 0::numeric AS new_us, 0::numeric AS new_other
-      FROM payouts WHERE month = $3
-    UNION ALL
-    SELECT account_id, 0, amount_usd, 0, 0
-      FROM payout_returns WHERE recorded_at >= $2 AND recorded_at < $1
-    UNION ALL
-    SELECT account_id, 0, 0, coalesce(sum(amount) FILTER (WHERE us_sourced), 0), coalesce(sum(amount) FILTER (WHERE NOT us_sourced), 0)
-      FROM earnings_totals WHERE month >= $2 AND month < $1
+WITH et AS (
+    SELECT account_id, coalesce(sum(amount) FILTER (WHERE us_sourced), 0) AS new_us,
+           coalesce(sum(amount) FILTER (WHERE NOT us_sourced), 0) AS new_other
+      FROM (SELECT account_id, us_sourced, amount FROM earnings_totals WHERE month >= $2 AND month < $1 ORDER BY account_id) t
      GROUP BY account_id
+), prev AS (
+    SELECT account_id, carried_us, carried_other FROM payouts WHERE month = $3
+), ret AS (
+    SELECT account_id, sum(amount_usd) AS returned FROM payout_returns WHERE recorded_at >= $2 AND recorded_at < $1 GROUP BY account_id
 ), balances AS (
-    SELECT account_id, sum(opening_us) AS opening_us, sum(opening_other) AS opening_other, sum(new_us) AS new_us, sum(new_other) AS new_other
-      FROM parts GROUP BY account_id
-    HAVING sum(opening_us) + sum(new_us) <> 0 OR sum(opening_other) + sum(new_other) <> 0
+    SELECT account_id, coalesce(carried_us, 0) AS opening_us, coalesce(carried_other, 0) + coalesce(returned, 0) AS opening_other,
+           coalesce(new_us, 0) AS new_us, coalesce(new_other, 0) AS new_other
+      FROM et FULL JOIN prev USING (account_id) FULL JOIN ret USING (account_id)
 ), st AS (
     SELECT DISTINCT ON (account_id) account_id, status FROM account_status_events
      WHERE at < $1 ORDER BY account_id, at DESC, id DESC
@@ -355,6 +363,13 @@ WITH parts AS (
 ), tf AS (
     SELECT DISTINCT ON (account_id) account_id, id, submitted_at FROM tax_forms
      WHERE submitted_at < $1 ORDER BY account_id, submitted_at DESC, id DESC
+), tm AS (
+    SELECT DISTINCT tax_form_id FROM tin_match_results WHERE NOT matched AND at < $1
+), ch AS (
+    SELECT c.account_id, json_agg(json_build_object('at', c.at, 'legal_name', coalesce(c.legal_name, ''), 'tin_digest', coalesce(encode(c.tin_digest, 'hex'), '')) ORDER BY c.at, c.id) AS changes
+      FROM tax_profile_changes c JOIN tf ON tf.account_id = c.account_id
+     WHERE c.at >= tf.submitted_at AND c.at < $1
+     GROUP BY c.account_id
 ), ag AS (
     -- Every acceptance, whenever made: accounts.AgreementsHold (called by
     -- inputSource) decides what counts as of the cutoff.
@@ -369,9 +384,8 @@ SELECT b.account_id, a.seller_id, b.opening_us, b.opening_other, b.new_us, b.new
        pa.id AS payout_account_id, coalesce(pa.method, '') AS method, coalesce(pa.currency, '') AS currency,
        coalesce(pa.bank_country, '') AS bank_country, coalesce(pe.status, '') AS payout_account_status,
        tf.id AS tax_form_id, tf.submitted_at,
-       coalesce(EXISTS (SELECT 1 FROM tin_match_results m WHERE m.tax_form_id = tf.id AND NOT m.matched AND m.at < $1), false) AS tin_match_failed,
-       coalesce((SELECT json_agg(json_build_object('at', c.at, 'legal_name', coalesce(c.legal_name, ''), 'tin_digest', coalesce(encode(c.tin_digest, 'hex'), '')) ORDER BY c.at, c.id)
-                   FROM tax_profile_changes c WHERE c.account_id = b.account_id AND c.at >= tf.submitted_at AND c.at < $1), '[]') AS changes
+       tm.tax_form_id IS NOT NULL AS tin_match_failed,
+       coalesce(ch.changes, '[]') AS changes
 FROM balances b
 JOIN accounts a ON a.id = b.account_id
 LEFT JOIN st ON st.account_id = b.account_id
@@ -379,4 +393,7 @@ LEFT JOIN h ON h.account_id = b.account_id
 LEFT JOIN pa ON pa.account_id = b.account_id
 LEFT JOIN pe ON pe.payout_account_id = pa.id
 LEFT JOIN tf ON tf.account_id = b.account_id
-LEFT JOIN ag ON ag.account_id = b.account_id`
+LEFT JOIN tm ON tm.tax_form_id = tf.id
+LEFT JOIN ch ON ch.account_id = b.account_id
+LEFT JOIN ag ON ag.account_id = b.account_id
+WHERE b.opening_us + b.new_us <> 0 OR b.opening_other + b.new_other <> 0`

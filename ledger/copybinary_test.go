@@ -13,6 +13,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/payrun/payrun/internal/db"
+	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/pgbinary"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
@@ -46,15 +48,15 @@ func TestBinaryCopyRoundTrips(t *testing.T) {
 			return err
 		}
 		var body bytes.Buffer
-		body.Write(copyBinaryHeader)
+		body.Write(pgbinary.Header)
 		for i, a := range amounts {
-			buf := appendTupleStart(nil, 3)
-			buf = appendInt8(buf, int64(i))
-			buf = appendNumeric(buf, a)
-			buf = appendTimestamptz(buf, instants[i])
+			buf := pgbinary.AppendTupleStart(nil, 3)
+			buf = pgbinary.AppendInt8(buf, int64(i))
+			buf = pgbinary.AppendNumericText(buf, a, money.LedgerScale)
+			buf = pgbinary.AppendTimestamptz(buf, instants[i])
 			body.Write(buf)
 		}
-		body.Write(copyBinaryTrailer)
+		body.Write(pgbinary.Trailer)
 		if _, err := conn.PgConn().CopyFrom(ctx, &body, "COPY roundtrip FROM STDIN (FORMAT binary)"); err != nil {
 			return err
 		}

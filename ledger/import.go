@@ -24,6 +24,7 @@ import (
 
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/money"
+	"github.com/payrun/payrun/internal/pgbinary"
 )
 
 // ImportLockKey is the Postgres advisory lock that orders imports against a
@@ -276,7 +277,7 @@ type bucket struct {
 // copyPass streams the file through validation into table with COPY.
 //
 // The validated lines travel in COPY's binary format through a pipe (see
-// copybinary.go): Postgres parses nothing, and this goroutine validates the
+// package pgbinary): Postgres parses nothing, and this goroutine validates the
 // next lines while the server stores the previous ones.
 func copyPass(ctx context.Context, tx pgx.Tx, open Opener, sellers map[string]int64, options ImportOptions, now time.Time, importID int64, table string) (passResult, error) {
 	opened, err := open()
@@ -458,7 +459,7 @@ func microDollars(text string) (int64, bool) {
 // first bad line it keeps reading, to report more, but writes nothing more.
 func (s *lineSource) writeBinary(w io.Writer) error {
 	out := bufio.NewWriterSize(w, 1<<16)
-	if _, err := out.Write(copyBinaryHeader); err != nil {
+	if _, err := out.Write(pgbinary.Header); err != nil {
 		return err
 	}
 	fields := len(earningsColumns)
@@ -489,23 +490,23 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 		if s.progress != nil && s.parser.linesRead%progressEvery == 0 {
 			s.progress(s.parser.linesRead)
 		}
-		buf = appendTupleStart(buf[:0], fields)
+		buf = pgbinary.AppendTupleStart(buf[:0], fields)
 		if s.staging {
-			buf = appendInt8(buf, line.Line)
+			buf = pgbinary.AppendInt8(buf, line.Line)
 		} else {
-			buf = appendInt8(buf, s.importID)
+			buf = pgbinary.AppendInt8(buf, s.importID)
 		}
-		buf = appendInt8(buf, line.AccountID)
-		buf = appendText(buf, line.RevenueSource)
-		buf = appendText(buf, line.TransactionID)
-		buf = appendText(buf, line.TransactionType)
-		buf = appendText(buf, line.Market)
-		buf = appendTimestamptz(buf, line.TransactionAt)
-		buf = appendNumeric(buf, line.AmountText)
-		buf = appendTimestamptz(buf, line.EligibleAt)
-		buf = appendTimestamptz(buf, available)
+		buf = pgbinary.AppendInt8(buf, line.AccountID)
+		buf = pgbinary.AppendText(buf, line.RevenueSource)
+		buf = pgbinary.AppendText(buf, line.TransactionID)
+		buf = pgbinary.AppendText(buf, line.TransactionType)
+		buf = pgbinary.AppendText(buf, line.Market)
+		buf = pgbinary.AppendTimestamptz(buf, line.TransactionAt)
+		buf = pgbinary.AppendNumericText(buf, line.AmountText, money.LedgerScale)
+		buf = pgbinary.AppendTimestamptz(buf, line.EligibleAt)
+		buf = pgbinary.AppendTimestamptz(buf, available)
 		if s.staging {
-			buf = appendBool(buf, line.EligibleGiven)
+			buf = pgbinary.AppendBool(buf, line.EligibleGiven)
 		}
 		if _, err := out.Write(buf); err != nil {
 			return err
@@ -519,7 +520,7 @@ func (s *lineSource) writeBinary(w io.Writer) error {
 	if s.parser.readErr != nil {
 		return s.parser.readErr // no trailer: COPY must fail
 	}
-	if _, err := out.Write(copyBinaryTrailer); err != nil {
+	if _, err := out.Write(pgbinary.Trailer); err != nil {
 		return err
 	}
 	return out.Flush()

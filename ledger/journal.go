@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/pgbinary"
 )
 
 // Ledger account addresses (see the package doc).
@@ -104,13 +107,22 @@ func Post(ctx context.Context, tx pgx.Tx, transaction Transaction) (int64, error
 		return 0, fmt.Errorf("ledger transaction %s %s: %w", transaction.Kind, transaction.Reference, insertErr)
 	}
 	// One COPY statement: the zero-sum trigger fires once for the whole entry.
-	// The rows stream: an import's entry has two postings per publisher.
-	row := []any{id, "", decimal.Zero, postedAt}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"postings"},
-		[]string{"transaction_id", "ledger_account", "amount", "posted_at"}, pgx.CopyFromSlice(len(postings), func(i int) ([]any, error) {
-			row[1], row[2] = postings[i].LedgerAccount, postings[i].Amount
-			return row, nil
-		})); err != nil {
+	// The rows stream, in COPY's binary format: an import's entry has two
+	// postings per publisher.
+	next := 0
+	data := pgbinary.Reader(func(buf []byte) ([]byte, error) {
+		if next == len(postings) {
+			return buf, io.EOF
+		}
+		p := postings[next]
+		next++
+		buf = pgbinary.AppendTupleStart(buf, 4)
+		buf = pgbinary.AppendInt8(buf, id)
+		buf = pgbinary.AppendText(buf, p.LedgerAccount)
+		buf = pgbinary.AppendDecimal(buf, p.Amount)
+		return pgbinary.AppendTimestamptz(buf, postedAt), nil
+	})
+	if _, err := pgbinary.Copy(ctx, tx.Conn().PgConn(), "postings", []string{"transaction_id", "ledger_account", "amount", "posted_at"}, data); err != nil {
 		return 0, fmt.Errorf("postings of %s %s: %w", transaction.Kind, transaction.Reference, err)
 	}
 	return id, nil

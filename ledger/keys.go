@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/payrun/payrun/internal/pgbinary"
 )
 
 // keySpool collects the keys of the lines the fast path copies, as binary
@@ -43,7 +45,7 @@ func newKeySpool() (*keySpool, error) {
 		return nil, fmt.Errorf("spool the keys: %w", err)
 	}
 	spool := &keySpool{file: file, out: bufio.NewWriterSize(file, 1<<16), buf: make([]byte, 0, 256)}
-	if _, err := spool.out.Write(copyBinaryHeader); err != nil {
+	if _, err := spool.out.Write(pgbinary.Header); err != nil {
 		spool.Close()
 		return nil, fmt.Errorf("spool the keys: %w", err)
 	}
@@ -52,17 +54,17 @@ func newKeySpool() (*keySpool, error) {
 
 // add spools the key of one line that lands in the partition of available.
 func (k *keySpool) add(transactionID, revenueSource string, available time.Time) error {
-	k.buf = appendTupleStart(k.buf[:0], len(keysColumns))
-	k.buf = appendText(k.buf, transactionID)
-	k.buf = appendText(k.buf, revenueSource)
-	k.buf = appendTimestamptz(k.buf, available)
+	k.buf = pgbinary.AppendTupleStart(k.buf[:0], len(keysColumns))
+	k.buf = pgbinary.AppendText(k.buf, transactionID)
+	k.buf = pgbinary.AppendText(k.buf, revenueSource)
+	k.buf = pgbinary.AppendTimestamptz(k.buf, available)
 	_, err := k.out.Write(k.buf)
 	return err
 }
 
 // copyTo COPYs every spooled key into earnings_keys.
 func (k *keySpool) copyTo(ctx context.Context, tx pgx.Tx) error {
-	if _, err := k.out.Write(copyBinaryTrailer); err != nil {
+	if _, err := k.out.Write(pgbinary.Trailer); err != nil {
 		return fmt.Errorf("spool the keys: %w", err)
 	}
 	if err := k.out.Flush(); err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/internal/pgbinary"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/tax"
@@ -324,36 +326,57 @@ func (r snapshotRow) snapshot(cutoff time.Time) (payout.Snapshot, error) {
 	return s, nil
 }
 
-// writeBatch writes one batch of decisions: the payouts rows (COPY) and one
-// balanced journal entry for the paid accounts among them.
+// writeBatch writes one batch of decisions: the payouts rows (one COPY, in
+// its binary format) and one balanced journal entry for the paid accounts
+// among them.
 func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calendar, batch []payout.Decision, fault Fault) error {
-	rows := make([][]any, 0, len(batch))
 	var postings []ledger.Posting
 	withheld, inTransit := decimal.Zero, decimal.Zero
+	buf := append(make([]byte, 0, len(pgbinary.Header)+len(batch)*payoutRowBytes+len(pgbinary.Trailer)), pgbinary.Header...)
+	var reasons []string
 	for _, d := range batch {
-		var payoutAccountID, method, currency, paymentID, rate any
-		if d.PayoutAccount != nil {
-			payoutAccountID, method, currency = d.PayoutAccount.ID, string(d.PayoutAccount.Method), d.PayoutAccount.Currency
+		reasons = reasons[:0]
+		for _, r := range d.Reasons {
+			reasons = append(reasons, string(r))
 		}
-		if d.Status == payout.Paid {
-			paymentID = payout.PaymentID(calendar.Month, d.AccountID)
-			rate = d.Rate
+		buf = pgbinary.AppendTupleStart(buf, len(payoutColumns))
+		buf = pgbinary.AppendDate(buf, calendar.Month)
+		buf = pgbinary.AppendInt8(buf, d.AccountID)
+		buf = pgbinary.AppendText(buf, string(d.Status))
+		buf = pgbinary.AppendTextArray(buf, reasons)
+		for _, amount := range []decimal.Decimal{d.OpeningUS, d.OpeningOther, d.NewUS, d.NewOther, d.BalanceUS, d.BalanceOther, d.WithholdingBase} {
+			buf = pgbinary.AppendDecimal(buf, amount)
+		}
+		paid := d.Status == payout.Paid
+		if paid {
+			buf = pgbinary.AppendDecimal(buf, d.Rate)
+		} else {
+			buf = pgbinary.AppendNull(buf)
+		}
+		buf = pgbinary.AppendText(buf, d.RateReason)
+		for _, amount := range []decimal.Decimal{d.Withheld, d.Paid, d.CarriedUS, d.CarriedOther} {
+			buf = pgbinary.AppendDecimal(buf, amount)
+		}
+		if d.PayoutAccount != nil {
+			buf = pgbinary.AppendInt8(buf, d.PayoutAccount.ID)
+			buf = pgbinary.AppendText(buf, string(d.PayoutAccount.Method))
+			buf = pgbinary.AppendText(buf, d.PayoutAccount.Currency)
+		} else {
+			buf = pgbinary.AppendNull(pgbinary.AppendNull(pgbinary.AppendNull(buf)))
+		}
+		if paid {
+			buf = pgbinary.AppendText(buf, payout.PaymentID(calendar.Month, d.AccountID))
 			postings = append(postings,
 				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, true), Amount: d.CarriedUS.Sub(d.BalanceUS)},
 				ledger.Posting{LedgerAccount: ledger.PublisherAccount(d.AccountID, false), Amount: d.CarriedOther.Sub(d.BalanceOther)})
 			withheld = withheld.Add(d.Withheld)
 			inTransit = inTransit.Add(d.Paid)
+		} else {
+			buf = pgbinary.AppendNull(buf)
 		}
-		reasons := make([]string, len(d.Reasons))
-		for i, r := range d.Reasons {
-			reasons[i] = string(r)
-		}
-		rows = append(rows, []any{calendar.Month, d.AccountID, string(d.Status), reasons,
-			d.OpeningUS, d.OpeningOther, d.NewUS, d.NewOther, d.BalanceUS, d.BalanceOther,
-			d.WithholdingBase, rate, d.RateReason, d.Withheld, d.Paid, d.CarriedUS, d.CarriedOther,
-			payoutAccountID, method, currency, paymentID})
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"payouts"}, payoutColumns, pgx.CopyFromRows(rows)); err != nil {
+	buf = append(buf, pgbinary.Trailer...)
+	if _, err := pgbinary.Copy(ctx, tx.Conn().PgConn(), "payouts", payoutColumns, bytes.NewReader(buf)); err != nil {
 		return fmt.Errorf("write payouts: %w", err)
 	}
 	if err := fault("mid_batch"); err != nil {
@@ -373,6 +396,9 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, calendar payout.Calen
 	})
 	return err
 }
+
+// payoutRowBytes is about what one payouts row takes in COPY's binary format.
+const payoutRowBytes = 320
 
 var payoutColumns = []string{"month", "account_id", "status", "reasons", "opening_us", "opening_other", "new_us", "new_other",
 	"balance_us", "balance_other", "withholding_base", "rate", "rate_reason", "withheld", "paid_usd", "carried_us", "carried_other",

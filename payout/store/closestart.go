@@ -2,17 +2,19 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/payrun/payrun/accounts"
 	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/logging"
+	"github.com/payrun/payrun/internal/pgbinary"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/tax/taxstore"
@@ -216,16 +218,22 @@ func (s *Store) freeze(ctx context.Context, tx pgx.Tx, calendar payout.Calendar,
 			if err != nil {
 				return fmt.Errorf("cycle input: agreements: %w", err)
 			}
-			rows, err := read.Query(ctx, inputQuery, calendar.Cutoff, prevCutoff, calendar.Month.AddDate(0, -1, 0))
+			// Every column in binary: inputSource passes most of them to the
+			// COPY as they come.
+			rows, err := read.Query(ctx, inputQuery, pgx.QueryResultFormats{pgx.BinaryFormatCode},
+				calendar.Cutoff, prevCutoff, calendar.Month.AddDate(0, -1, 0))
 			if err != nil {
 				return fmt.Errorf("cycle input: %w", err)
 			}
 			defer rows.Close()
 			source := &inputSource{rows: rows, month: calendar.Month, counts: counts, cutoff: calendar.Cutoff, agreements: agreements}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cycle_inputs"}, inputColumns, source); err != nil {
+			if _, err := pgbinary.Copy(ctx, tx.Conn().PgConn(), "cycle_inputs", inputColumns, pgbinary.Reader(source.next)); err != nil {
+				if source.err != nil {
+					return fmt.Errorf("cycle input: %w", source.err)
+				}
 				return fmt.Errorf("cycle input: %w", err)
 			}
-			return source.Err()
+			return nil
 		})
 	})
 	if err != nil {
@@ -243,76 +251,118 @@ var inputColumns = []string{"month", "shard", "account_id", "seller_id", "openin
 	"account_status", "hold_on", "agreement_hold", "payout_account_id", "method", "currency", "bank_country", "payout_account_status",
 	"tax_form_id", "submitted_at", "tin_match_failed", "changes"}
 
-// inputSource feeds inputQuery's rows to COPY, adding month and shard.
+// inputSource feeds inputQuery's rows to COPY, adding month, shard and the
+// agreements check. The query's columns come in binary, and those stored as
+// they are (numbers, numerics, texts, instants: the same types in the query
+// and in cycle_inputs) go to the COPY byte for byte, never decoded.
 type inputSource struct {
 	rows   pgx.Rows
 	month  time.Time
 	counts []int64
-	row    inputRow
 	err    error
 	// cutoff and the agreements catalogue, for holdsAgreement.
 	cutoff     time.Time
 	agreements []accounts.AgreementVersion
 	accepted   []accounts.Acceptance
-}
-
-type inputRow struct {
-	accountID                                  int64
-	sellerID                                   string
-	openingUS, openingOther, newUS, newOther   pgtype.Numeric
-	status                                     string
-	holdOn, agreementHold                      bool
-	payoutAccountID                            pgtype.Int8
-	method, currency, bankCountry, payoutState string
-	taxFormID                                  pgtype.Int8
-	submittedAt                                pgtype.Timestamptz
-	tinMatchFailed                             bool
-	changes                                    []byte
 	// The account's agreement acceptances (parallel arrays), whenever made.
 	agreementNames      []string
 	agreementVersions   []int32
 	agreementAcceptedAt []time.Time
 }
 
-func (i *inputSource) Next() bool {
-	if i.err != nil || !i.rows.Next() {
-		return false
+// inputQuery's columns, by position.
+const (
+	inAccountID = iota
+	inSellerID
+	inOpeningUS
+	inOpeningOther
+	inNewUS
+	inNewOther
+	inAccountStatus
+	inHoldOn
+	inAgreementNames
+	inAgreementVersions
+	inAgreementAcceptedAt
+	inPayoutAccountID
+	inMethod
+	inCurrency
+	inBankCountry
+	inPayoutAccountStatus
+	inTaxFormID
+	inSubmittedAt
+	inTINMatchFailed
+	inChanges
+	inColumns
+)
+
+// next appends the next account's cycle_inputs tuple (inputColumns), or
+// returns io.EOF after the last.
+func (i *inputSource) next(buf []byte) ([]byte, error) {
+	if !i.rows.Next() {
+		if err := i.rows.Err(); err != nil {
+			i.err = err
+			return buf, err
+		}
+		return buf, io.EOF
 	}
-	r := &i.row
-	i.err = i.rows.Scan(&r.accountID, &r.sellerID, &r.openingUS, &r.openingOther, &r.newUS, &r.newOther, &r.status, &r.holdOn,
-		&r.agreementNames, &r.agreementVersions, &r.agreementAcceptedAt, &r.payoutAccountID, &r.method, &r.currency, &r.bankCountry,
-		&r.payoutState, &r.taxFormID, &r.submittedAt, &r.tinMatchFailed, &r.changes)
-	if i.err == nil {
-		r.agreementHold = i.holdsAgreement(r)
+	raw := i.rows.RawValues()
+	if len(raw) != inColumns || len(raw[inAccountID]) != 8 {
+		i.err = fmt.Errorf("input row: %d columns, account id of %d bytes", len(raw), len(raw[inAccountID]))
+		return buf, i.err
 	}
-	return i.err == nil
+	accountID := int64(binary.BigEndian.Uint64(raw[inAccountID]))
+	holds, err := i.holdsAgreement(raw)
+	if err != nil {
+		i.err = fmt.Errorf("account %d: agreements: %w", accountID, err)
+		return buf, i.err
+	}
+	shard := ShardOf(accountID, len(i.counts))
+	i.counts[shard]++
+	buf = pgbinary.AppendTupleStart(buf, len(inputColumns))
+	buf = pgbinary.AppendDate(buf, i.month)
+	buf = pgbinary.AppendInt4(buf, int32(shard))
+	for _, c := range []int{inAccountID, inSellerID, inOpeningUS, inOpeningOther, inNewUS, inNewOther, inAccountStatus, inHoldOn} {
+		buf = appendRaw(buf, raw[c])
+	}
+	buf = pgbinary.AppendBool(buf, holds)
+	for _, c := range []int{inPayoutAccountID, inMethod, inCurrency, inBankCountry, inPayoutAccountStatus, inTaxFormID, inSubmittedAt, inTINMatchFailed} {
+		buf = appendRaw(buf, raw[c])
+	}
+	return pgbinary.AppendJSONB(buf, raw[inChanges]), nil // json's binary form is its text
+}
+
+// appendRaw appends a value exactly as the query sent it (nil: NULL).
+func appendRaw(buf, value []byte) []byte {
+	if value == nil {
+		return pgbinary.AppendNull(buf)
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(value)))
+	return append(buf, value...)
 }
 
 // holdsAgreement is check 2 of SPEC §3.2, decided by accounts.AgreementsHold
 // — the same function behind the account's agreements view — on the
 // catalogue and the account's acceptances.
-func (i *inputSource) holdsAgreement(r *inputRow) bool {
+func (i *inputSource) holdsAgreement(raw [][]byte) (bool, error) {
+	i.agreementNames, i.agreementVersions, i.agreementAcceptedAt = i.agreementNames[:0], i.agreementVersions[:0], i.agreementAcceptedAt[:0]
+	if raw[inAgreementNames] != nil {
+		// Decoded only for accounts that accepted something.
+		m := i.rows.Conn().TypeMap()
+		for _, column := range []struct {
+			index int
+			dest  any
+		}{{inAgreementNames, &i.agreementNames}, {inAgreementVersions, &i.agreementVersions}, {inAgreementAcceptedAt, &i.agreementAcceptedAt}} {
+			field := i.rows.FieldDescriptions()[column.index]
+			if err := m.Scan(field.DataTypeOID, field.Format, raw[column.index], column.dest); err != nil {
+				return false, err
+			}
+		}
+	}
 	i.accepted = i.accepted[:0]
-	for k := range r.agreementNames {
-		i.accepted = append(i.accepted, accounts.Acceptance{Name: r.agreementNames[k], Version: int(r.agreementVersions[k]), AcceptedAt: r.agreementAcceptedAt[k]})
+	for k := range i.agreementNames {
+		i.accepted = append(i.accepted, accounts.Acceptance{Name: i.agreementNames[k], Version: int(i.agreementVersions[k]), AcceptedAt: i.agreementAcceptedAt[k]})
 	}
-	return accounts.AgreementsHold(i.agreements, i.accepted, i.cutoff)
-}
-
-func (i *inputSource) Values() ([]any, error) {
-	r := &i.row
-	shard := ShardOf(r.accountID, len(i.counts))
-	i.counts[shard]++
-	return []any{i.month, shard, r.accountID, r.sellerID, r.openingUS, r.openingOther, r.newUS, r.newOther, r.status, r.holdOn,
-		r.agreementHold, r.payoutAccountID, r.method, r.currency, r.bankCountry, r.payoutState, r.taxFormID, r.submittedAt,
-		r.tinMatchFailed, json.RawMessage(r.changes)}, nil
-}
-
-func (i *inputSource) Err() error {
-	if i.err != nil {
-		return i.err
-	}
-	return i.rows.Err()
+	return accounts.AgreementsHold(i.agreements, i.accepted, i.cutoff), nil
 }
 
 // inputQuery reads, for every account with a non-zero balance in the cycle,

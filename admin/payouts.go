@@ -38,6 +38,9 @@ type Payouts interface {
 	Export(ctx context.Context, accountID int64, id string) (publisher.Export, error)
 	// OpenExport opens a done export's file; the caller closes it.
 	OpenExport(ctx context.Context, accountID int64, id string) (*os.File, publisher.Export, error)
+	// TaxDocuments is the account's own year-end tax data, newest year
+	// first, TINs masked.
+	TaxDocuments(ctx context.Context, accountID int64) ([]publisher.TaxYear, error)
 }
 
 var _ Payouts = (*publisher.Service)(nil)
@@ -67,6 +70,11 @@ func (s *Server) payoutRoutes() {
 			"carried (in a balance the newest closed cycle kept), processing (paid by a closed cycle, files not released), sent, returned, "+
 			"settled — the cycle and payment that paid it and its share of the payout's withholding (the statement's allocation). "+
 			"`from` and `to` are months of the lines' availability (the cycle window each falls in), at most 24 months apart."))
+	add(s, Endpoint{"get-tax-documents", get, acct + "/tax-documents", p, "The publisher's own year-end tax data, per year", false}, ok, s.taxDocuments,
+		strictQuery, describe("Every tax year with a payment dated in it, newest first: the 1042-S rows of its W-8 payouts (gross US-sourced "+
+			"income, rate, withholding and its reason, income code, recipient as on the form) and the 1099 data of its W-9 payouts (the form the "+
+			"thresholds give: 1099-K, 1099-MISC or none; gross, backup withholding, sales counted). The figures of the year-end files "+
+			"(`payrun tax year-end`), scoped to the account; TINs masked."))
 
 	exports := acct + "/payouts/exports"
 	add(s, Endpoint{"start-payouts-export", http.MethodPost, exports, p, "Export transactions or payments of a month range as CSV or xlsx", true},
@@ -106,6 +114,16 @@ func payoutsError(err error) error {
 			": poll the export until its status is done"}
 	}
 	return err
+}
+
+// TaxDocuments lists a publisher's year-end tax data.
+type TaxDocuments struct {
+	Years []publisher.TaxYear `json:"years"`
+}
+
+func (s *Server) taxDocuments(ctx context.Context, _ *SellerPath) (*bodyOutput[TaxDocuments], error) {
+	years, err := s.payouts.TaxDocuments(ctx, account(ctx).ID)
+	return respond(TaxDocuments{Years: years}, payoutsError(err))
 }
 
 func (s *Server) payoutsSummary(ctx context.Context, _ *SellerPath) (*bodyOutput[publisher.Summary], error) {
@@ -227,4 +245,7 @@ func (unavailablePayouts) Export(context.Context, int64, string) (publisher.Expo
 }
 func (unavailablePayouts) OpenExport(context.Context, int64, string) (*os.File, publisher.Export, error) {
 	return nil, publisher.Export{}, errPayoutsUnavailable
+}
+func (unavailablePayouts) TaxDocuments(context.Context, int64) ([]publisher.TaxYear, error) {
+	return nil, errPayoutsUnavailable
 }

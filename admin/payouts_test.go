@@ -123,6 +123,20 @@ func TestPublisherPayoutsOverHTTP(t *testing.T) {
 	require.Len(t, items(t, e.do("GET", e.acct("/payments?year=2026&status=sent"), token, nil)), 1)
 	require.Empty(t, items(t, e.do("GET", e.acct("/payments?status=settled"), token, nil)))
 
+	// The year-end data of the W-9 publisher: its 1099 for 2026, TIN masked.
+	r = e.do("GET", e.acct("/tax-documents"), token, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.raw))
+	var documents struct {
+		Years []publisher.TaxYear `json:"years"`
+	}
+	require.NoError(t, json.Unmarshal(r.raw, &documents))
+	require.Len(t, documents.Years, 1)
+	require.Equal(t, 2026, documents.Years[0].Year)
+	require.Empty(t, documents.Years[0].Form1042S)
+	require.Equal(t, &publisher.Form1099{Form: "1099-MISC", RecipientName: "Test Person", MaskedTIN: "*****6789", Gross: "120.50",
+		Withheld: "0.00", Transactions: 1}, documents.Years[0].Form1099)
+	require.NotContains(t, string(r.raw), "123456789", "the TIN is masked")
+
 	lines := items(t, e.do("GET", e.acct("/transactions"), token, nil))
 	require.Len(t, lines, 4)
 	states := map[string]string{}
@@ -214,7 +228,7 @@ func TestPayoutsOfAnotherAccountAre404(t *testing.T) {
 	other, err := ledger.CreateAccount(context.Background(), e.db, ledger.NewAccount{Type: ledger.Company, RegistrationCountry: "US", DisplayName: "Fabrikam"}, e.clock.now())
 	require.NoError(t, err)
 	for _, seller := range []string{other.SellerID, "S999999999"} {
-		for _, suffix := range []string{"/payouts/summary", "/payments", "/transactions?state=sent"} {
+		for _, suffix := range []string{"/payouts/summary", "/payments", "/transactions?state=sent", "/tax-documents"} {
 			r := e.do("GET", "/v1/accounts/"+seller+suffix, e.token, nil)
 			requireProblem(t, r, http.StatusNotFound, "path.seller_id")
 		}
@@ -244,7 +258,7 @@ func TestPayoutsReadByOwnerFinancialContributorAndFinanceOperators(t *testing.T)
 	}
 	allowed := []string{"owner", "financial_contributor", "finance_viewer", "finance_approver"}
 	for role, token := range tokens {
-		for _, suffix := range []string{"/payouts/summary", "/payments", "/transactions"} {
+		for _, suffix := range []string{"/payouts/summary", "/payments", "/transactions", "/tax-documents"} {
 			r := e.do("GET", e.acct(suffix), token, nil)
 			if slices.Contains(allowed, role) {
 				require.Equal(t, http.StatusOK, r.status, "%s %s: %s", role, suffix, r.raw)

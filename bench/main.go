@@ -57,6 +57,12 @@
 //	           subprocess of this binary (--internal-workbook) for its own
 //	           peak RSS; the rows are generated as they are written, and the
 //	           time generating them takes alone is taken out.
+//	payouts    a publisher's payouts endpoints on payrun serve: one publisher
+//	           with --payouts-big-lines lines (100k) in a month of 10M lines
+//	           (--payouts-lines over --payouts-publishers others), closed;
+//	           --payouts-requests requests one at a time, p50 and p99 of the
+//	           summary and of one transactions page (walked by cursor).
+//	           Target: p99 < 50 ms each. No baseline: an absolute target.
 //	api        authenticated GETs of account details on payrun serve, with wrk
 //	           from a second process; the same server's /healthz as the floor.
 //	           And a mixed GET + PUT (If-Match) load: no 5xx, no lost update.
@@ -127,6 +133,10 @@ type Result struct {
 	// PhasesSeconds are payrun's own timings of its phases, as it prints
 	// them.
 	PhasesSeconds map[string]float64 `json:"phases_seconds,omitempty"`
+	// P50Seconds and P99Seconds are the latency rows' percentiles of one
+	// request (payrun_seconds is the p99).
+	P50Seconds float64 `json:"p50_seconds,omitempty"`
+	P99Seconds float64 `json:"p99_seconds,omitempty"`
 }
 
 func main() {
@@ -139,7 +149,7 @@ func main() {
 	}
 	binary := flag.String("payrun", "bin/payrun", "the payrun binary to measure")
 	sizes := flag.String("sizes", "1000000,10000000", "comma-separated line counts for the import workload")
-	workloads := flag.String("workloads", "import,close,scale,history,workbook,api", "comma-separated workloads to run")
+	workloads := flag.String("workloads", "import,close,scale,history,workbook,api,payouts", "comma-separated workloads to run")
 	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
 	mixedSeconds := flag.Int("mixed-seconds", 60, "seconds of the mixed read/write API load")
 	flag.IntVar(&wrkConnections, "api-connections", wrkConnections, "connections wrk keeps open")
@@ -151,17 +161,22 @@ func main() {
 	historyLines := flag.Int64("history-lines", 500_000, "lines per month of the history workload")
 	historyPublishers := flag.Int("history-publishers", 10_000, "publishers of the history workload")
 	historyMonths := flag.Int("history-months", 12, "months of the history workload")
+	payoutsLines := flag.Int64("payouts-lines", 9_900_000, "lines of the other publishers in the payouts workload's month")
+	payoutsPublishers := flag.Int("payouts-publishers", 100_000, "other publishers of the payouts workload")
+	payoutsBigLines := flag.Int64("payouts-big-lines", 100_000, "lines of the payouts workload's measured publisher")
+	payoutsRequests := flag.Int("payouts-requests", 300, "requests per payouts measurement")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
 		scaleLines: *scaleLines, scalePublishers: *scalePublishers, workbookRows: *workbookRows, keepFiles: *work != "",
-		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds}
-	known := map[string]bool{"import": true, "close": true, "scale": true, "history": true, "workbook": true, "api": true}
+		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds,
+		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsRequests: *payoutsRequests}
+	known := map[string]bool{"import": true, "close": true, "scale": true, "history": true, "workbook": true, "api": true, "payouts": true}
 	for _, w := range strings.Split(*workloads, ",") {
 		w = strings.TrimSpace(w)
 		if !known[w] {
-			fmt.Fprintf(os.Stderr, "bench: --workloads: unknown workload %q (import, close, scale, history, workbook, api)\n", w)
+			fmt.Fprintf(os.Stderr, "bench: --workloads: unknown workload %q (import, close, scale, history, workbook, api, payouts)\n", w)
 			os.Exit(2)
 		}
 		plan.workloads[w] = true
@@ -182,6 +197,8 @@ type plan struct {
 	apiSeconds                                          int
 	mixedSeconds                                        int
 	keepFiles                                           bool // --work given: keep generated files for the next run
+	payoutsLines, payoutsBigLines                       int64
+	payoutsPublishers, payoutsRequests                  int
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -267,6 +284,15 @@ func run(binary, sizes, out, work string, plan plan) error {
 			return err
 		}
 		for _, r := range apiResults {
+			add(r)
+		}
+	}
+	if plan.workloads["payouts"] {
+		payoutsResults, err := benchPayouts(ctx, binary, serverURL, work, plan.payoutsLines, plan.payoutsPublishers, plan.payoutsBigLines, plan.payoutsRequests)
+		if err != nil {
+			return err
+		}
+		for _, r := range payoutsResults {
 			add(r)
 		}
 	}

@@ -149,7 +149,18 @@ type Decision struct {
 	// down to the cent. It equals Paid for a paid account; for a carried
 	// one, Threshold − Payable is what the balance still needs.
 	Payable decimal.Decimal
+	// JudgedRate, JudgedReason and JudgedWithholding are the withholding
+	// Payable was judged with: a paid account's Rate, RateReason and
+	// Withheld; for a held or carried one, what paying it would withhold
+	// (nothing is withheld from a balance that is kept).
+	JudgedRate        decimal.Decimal
+	JudgedReason      string
+	JudgedWithholding decimal.Decimal
 }
+
+// StatutoryJudgement is the JudgedReason of an account whose tax profile is
+// not payable: checks 7 and 8 judge it at the statutory rate.
+const StatutoryJudgement = "statutory_rate_no_valid_tax_profile"
 
 // PrimaryReason is the first failing check, or "" for a paid account.
 func (d Decision) PrimaryReason() Reason {
@@ -250,7 +261,8 @@ func decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 			reason = TaxProfileInvalid
 		}
 		d.Reasons = append(d.Reasons, reason)
-		withholding = tax.Withholding{Rate: tax.StatutoryRate, Base: base, Amount: money.RoundHalfUp(tax.StatutoryRate.Mul(base), money.CentScale)}
+		withholding = tax.Withholding{Rate: tax.StatutoryRate, Base: base, Amount: money.RoundHalfUp(tax.StatutoryRate.Mul(base), money.CentScale),
+			Reason: StatutoryJudgement}
 	}
 	method, currency := Method(""), "USD"
 	if s.PayoutAccount != nil {
@@ -259,6 +271,7 @@ func decide(calendar Calendar, policy Policy, treaties *tax.TreatyTable, s Snaps
 	d.Threshold = policy.ThresholdFor(method, currency)
 	payable, _ := money.FloorToMinor(total.Sub(withholding.Amount), money.CentScale)
 	d.Payable = payable
+	d.JudgedRate, d.JudgedReason, d.JudgedWithholding = withholding.Rate, withholding.Reason, withholding.Amount
 	if s.PayoutAccount != nil && payable.IsPositive() {
 		// A currency the rail cannot pay in at all is not judged here: the
 		// release names it, as it always did.

@@ -82,6 +82,16 @@ $payrun returns import "$out/paypal-status.csv" 2>/dev/null
 echo "  $seller's payout account now needs an update; the \$$amount comes back into December's balance, unwithheld."
 $payrun cycle show --month 2026-11 2>/dev/null | grep returned || true
 
+step "a held publisher's payouts, as it sees them (SPEC §7.12): balance by state, reasons and remedies, the next payment"
+held=$(python3 - "$out/cycles/2026-11/result.json" <<'PY'
+import json, sys
+held = [a for a in json.load(open(sys.argv[1]))["accounts"] if a["status"] == "held" and len(a["reasons"]) > 1]
+print(held[0]["seller_id"])
+PY
+)
+echo "  (payrun payouts summary --seller $held; over the API: GET /v1/accounts/$held/payouts/summary, as of 20 November)"
+PAYRUN_NOW=2026-11-20T12:00:00Z $payrun payouts summary --seller "$held" 2>/dev/null | sed 's/^/  /'
+
 step "payment files"
 ls -1 "$out/cycles/2026-11/" | sed 's/^/  /'
 echo "  first lines of the ACH file:"

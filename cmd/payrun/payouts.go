@@ -153,7 +153,10 @@ func printSummary(w io.Writer, s publisher.Summary) {
 				withheld += " (" + n.RateReason + ")"
 			}
 		}
-		line("  ", "withheld", n.Withheld, withheld)
+		if n.Status != "paid" {
+			withheld += ", if it were paid"
+		}
+		line("  ", "withheld", n.Withheld, strings.TrimPrefix(withheld, ", "))
 		payable := "USD"
 		if n.Threshold != "" {
 			payable += " (threshold " + n.Threshold + ")"

@@ -18,7 +18,6 @@ import (
 	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/sim"
 	"github.com/payrun/payrun/tax/taxstore"
-	"github.com/payrun/payrun/tax/yearend"
 	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
@@ -145,7 +144,7 @@ func TestPaymentsAndTransactionsAddUp(t *testing.T) {
 	// forms.
 	withForms := 0
 	for _, id := range ids {
-		years, err := svc.TaxDocuments(ctx, id, yearend.DefaultThresholds())
+		years, err := svc.TaxDocuments(ctx, id)
 		require.NoError(t, err)
 		var want decimal.Decimal
 		require.NoError(t, database.Get(&want, `SELECT coalesce(sum(p.withheld), 0) FROM payouts p JOIN cycles c ON c.month = p.month

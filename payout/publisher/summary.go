@@ -15,15 +15,23 @@ import (
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/store"
+	"github.com/payrun/payrun/reports"
 )
 
 // Service reads a publisher's payouts.
 type Service struct {
+	// allocations caches paid payouts' withholding allocations for the
+	// transactions pages (allocationCache); the zero value is ready.
+	allocations allocationCache
+
 	DB    *sqlx.DB
 	Store *store.Store
 	// Policy is the configured policy: the one the next close records.
 	Policy func() (payout.Policy, error)
-	Clock  func() time.Time
+	// Thresholds choose a year's 1099 form in TaxDocuments (zero: the
+	// year-end defaults).
+	Thresholds reports.Thresholds1099
+	Clock      func() time.Time
 	// OutDir is the output directory exports are written under
 	// (exports/SELLER/ID.EXT): RunExport, ExportNow and OpenExport need it.
 	OutDir string
@@ -141,20 +149,24 @@ type NextPayment struct {
 	Cycle string `json:"cycle"`
 	// Status is paid, held or carried; "none" when the balance is zero
 	// (the close would not evaluate the account).
-	Status      string       `json:"status"`
-	Reasons     []ReasonView `json:"reasons"`
-	Balance     string       `json:"balance"`
-	Rate        string       `json:"rate,omitempty"`
-	RateReason  string       `json:"rate_reason,omitempty"`
-	Withheld    string       `json:"withheld"`
-	PayableUSD  string       `json:"payable_usd"`
-	Threshold   string       `json:"threshold,omitempty"`
-	Method      string       `json:"method,omitempty"`
-	Currency    string       `json:"currency,omitempty"`
-	FXRate      string       `json:"fx_rate,omitempty"`
-	Payable     string       `json:"payable_in_currency,omitempty"`
-	PaymentDate string       `json:"payment_date"`
-	Cutoff      time.Time    `json:"cutoff"`
+	Status  string       `json:"status"`
+	Reasons []ReasonView `json:"reasons"`
+	Balance string       `json:"balance"`
+	// Rate, RateReason and Withheld are the withholding of paying Balance
+	// (for a held or carried estimate: if it were paid; at the statutory
+	// 30% while the tax profile is not valid). PayableUSD = Balance −
+	// Withheld, rounded down to the cent.
+	Rate        string    `json:"rate,omitempty"`
+	RateReason  string    `json:"rate_reason,omitempty"`
+	Withheld    string    `json:"withheld"`
+	PayableUSD  string    `json:"payable_usd"`
+	Threshold   string    `json:"threshold,omitempty"`
+	Method      string    `json:"method,omitempty"`
+	Currency    string    `json:"currency,omitempty"`
+	FXRate      string    `json:"fx_rate,omitempty"`
+	Payable     string    `json:"payable_in_currency,omitempty"`
+	PaymentDate string    `json:"payment_date"`
+	Cutoff      time.Time `json:"cutoff"`
 }
 
 // ErrUnknownAccount: no account has the id.
@@ -343,10 +355,10 @@ func nextPayment(e store.Estimate) NextPayment {
 	d := e.Decision
 	n.Status, n.Reasons = string(d.Status), reasonViews(reasonStrings(d.Reasons))
 	n.Balance = usd(d.BalanceUS.Add(d.BalanceOther))
-	n.Withheld, n.PayableUSD, n.Threshold = d.Withheld.StringFixed(2), d.Payable.StringFixed(2), d.Threshold.StringFixed(2)
-	if d.Status == payout.Paid {
-		n.Rate, n.RateReason = d.Rate.StringFixed(4), d.RateReason
-	}
+	// The withholding the payable amount was judged with: what paying the
+	// balance withholds (nothing is withheld from a kept balance).
+	n.Withheld, n.PayableUSD, n.Threshold = d.JudgedWithholding.StringFixed(2), d.Payable.StringFixed(2), d.Threshold.StringFixed(2)
+	n.Rate, n.RateReason = d.JudgedRate.StringFixed(4), d.JudgedReason
 	if pa := d.PayoutAccount; pa != nil {
 		n.Method, n.Currency = string(pa.Method), pa.Currency
 		if e.FXRate.IsPositive() {

@@ -51,9 +51,14 @@ type Form1099 struct {
 // TaxDocuments lists accountID's year-end data, newest year first: every
 // year with a payment (a released or settled cycle's paid payout) dated in
 // it, up to the current year (an unfinished year's figures are so far).
-// thresholds choose the 1099 form (yearend.DefaultThresholds()).
+// Service.Thresholds choose the 1099 form (zero: the year-end defaults,
+// yearend.DefaultThresholds).
 // Errors: ErrUnknownAccount.
-func (s *Service) TaxDocuments(ctx context.Context, accountID int64, thresholds reports.Thresholds1099) ([]TaxYear, error) {
+func (s *Service) TaxDocuments(ctx context.Context, accountID int64) ([]TaxYear, error) {
+	thresholds := s.Thresholds
+	if thresholds == (reports.Thresholds1099{}) {
+		thresholds = yearend.DefaultThresholds()
+	}
 	if err := s.checkAccount(ctx, accountID); err != nil {
 		return nil, err
 	}

@@ -204,7 +204,7 @@ func (s *Service) Transactions(ctx context.Context, accountID int64, filter Tran
 		last := lines[limit-1]
 		next = encodeCursor(lineKey{last.AvailableAt, last.TransactionID, last.RevenueSource})
 	}
-	states := &lineStates{tx: tx, accountID: accountID, windows: windows}
+	states := &lineStates{tx: tx, accountID: accountID, windows: windows, cache: &s.allocations}
 	for i := range lines {
 		if err := states.fill(ctx, &lines[i]); err != nil {
 			return nil, "", err
@@ -245,6 +245,7 @@ type lineStates struct {
 	tx        *sqlx.Tx
 	accountID int64
 	windows   []window
+	cache     *allocationCache // nil: compute every allocation (exports)
 
 	loaded bool
 	month  time.Time        // the payout whose allocation shares holds
@@ -263,7 +264,13 @@ func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
 	}
 	if !l.loaded || !l.month.Equal(w.month) {
 		l.shares = nil // let the previous payout's go before loading the next
-		shares, err := allocation(ctx, l.tx, l.accountID, w)
+		var shares map[string]int64
+		var err error
+		if l.cache != nil {
+			shares, err = l.cache.get(ctx, l.tx, l.accountID, w)
+		} else {
+			shares, err = allocation(ctx, l.tx, l.accountID, w)
+		}
 		if err != nil {
 			return err
 		}

@@ -145,6 +145,14 @@ func (s *Service) Transactions(ctx context.Context, accountID int64, filter Tran
 		return nil, "", err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// A page must be planned for its account: a generic plan (what a
+	// statement cached by the driver gets after five runs) guesses a few
+	// lines per account, sorts every line after the cursor of a 100k-line
+	// publisher (90 ms) instead of reading the month partitions' index
+	// backwards and stopping at the page (under 1 ms).
+	if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+		return nil, "", err
+	}
 	var exists bool
 	if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID); err != nil {
 		return nil, "", err

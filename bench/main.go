@@ -61,8 +61,11 @@
 //	           with --payouts-big-lines lines (100k) in a month of 10M lines
 //	           (--payouts-lines over --payouts-publishers others), closed;
 //	           --payouts-requests requests one at a time, p50 and p99 of the
-//	           summary and of one transactions page (walked by cursor).
-//	           Target: p99 < 50 ms each. No baseline: an absolute target.
+//	           summary and of one transactions page (walked by cursor);
+//	           then `payrun payouts export` of a publisher with
+//	           --payouts-export-lines lines (1M) as CSV and xlsx.
+//	           Targets: p99 < 50 ms each; the export's RSS < 150 MB. No
+//	           baseline: absolute targets.
 //	api        authenticated GETs of account details on payrun serve, with wrk
 //	           from a second process; the same server's /healthz as the floor.
 //	           And a mixed GET + PUT (If-Match) load: no 5xx, no lost update.
@@ -164,6 +167,7 @@ func main() {
 	payoutsLines := flag.Int64("payouts-lines", 9_900_000, "lines of the other publishers in the payouts workload's month")
 	payoutsPublishers := flag.Int("payouts-publishers", 100_000, "other publishers of the payouts workload")
 	payoutsBigLines := flag.Int64("payouts-big-lines", 100_000, "lines of the payouts workload's measured publisher")
+	payoutsExportLines := flag.Int64("payouts-export-lines", 1_000_000, "lines of the payouts workload's exported publisher")
 	payoutsRequests := flag.Int("payouts-requests", 300, "requests per payouts measurement")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
@@ -171,7 +175,7 @@ func main() {
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
 		scaleLines: *scaleLines, scalePublishers: *scalePublishers, workbookRows: *workbookRows, keepFiles: *work != "",
 		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds,
-		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsRequests: *payoutsRequests}
+		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsExportLines: *payoutsExportLines, payoutsRequests: *payoutsRequests}
 	known := map[string]bool{"import": true, "close": true, "scale": true, "history": true, "workbook": true, "api": true, "payouts": true}
 	for _, w := range strings.Split(*workloads, ",") {
 		w = strings.TrimSpace(w)
@@ -197,7 +201,7 @@ type plan struct {
 	apiSeconds                                          int
 	mixedSeconds                                        int
 	keepFiles                                           bool // --work given: keep generated files for the next run
-	payoutsLines, payoutsBigLines                       int64
+	payoutsLines, payoutsBigLines, payoutsExportLines   int64
 	payoutsPublishers, payoutsRequests                  int
 }
 
@@ -288,7 +292,7 @@ func run(binary, sizes, out, work string, plan plan) error {
 		}
 	}
 	if plan.workloads["payouts"] {
-		payoutsResults, err := benchPayouts(ctx, binary, serverURL, work, plan.payoutsLines, plan.payoutsPublishers, plan.payoutsBigLines, plan.payoutsRequests)
+		payoutsResults, err := benchPayouts(ctx, binary, serverURL, work, plan.payoutsLines, plan.payoutsPublishers, plan.payoutsBigLines, plan.payoutsExportLines, plan.payoutsRequests)
 		if err != nil {
 			return err
 		}

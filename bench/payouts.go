@@ -26,28 +26,35 @@ const bigPublisherSeed = 2
 // lines lines over publishers others, closed (the December 2026 cycle).
 // Each request runs alone, one after the other, and the rows report p50
 // and p99: the summary, and every page of the transactions list walked
-// with its cursor (100 lines a page).
-func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int64, publishers int, bigLines int64, requests int) ([]Result, error) {
+// with its cursor (100 lines a page). Then a publisher with exportLines
+// lines is exported as CSV and as xlsx by `payrun payouts export`: its
+// time and peak RSS.
+func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int64, publishers int, bigLines, exportLines int64, requests int) ([]Result, error) {
 	databaseURL, err := prepare(ctx, binary, serverURL, work, "bench_payouts", lines, publishers)
 	if err != nil {
 		return nil, err
 	}
-	big := filepath.Join(work, fmt.Sprintf("big-publisher-%d", bigLines))
-	if _, err := os.Stat(big + ".csv"); err != nil {
-		cmd := exec.Command(binary, "earnings", "generate", "--seed", strconv.Itoa(bigPublisherSeed), "--publishers", "1",
-			"--lines", strconv.FormatInt(bigLines, 10), "--month", "2026-10", "--out", big+".csv")
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("generate the big publisher: %w", err)
+	// The measured publisher (seed 2) and the exported one (seed 3).
+	var files []string
+	for seed, n := range map[int]int64{bigPublisherSeed: bigLines, exportPublisherSeed: exportLines} {
+		big := filepath.Join(work, fmt.Sprintf("publisher-%d-%d", seed, n))
+		if _, err := os.Stat(big + ".csv"); err != nil {
+			cmd := exec.Command(binary, "earnings", "generate", "--seed", strconv.Itoa(seed), "--publishers", "1",
+				"--lines", strconv.FormatInt(n, 10), "--month", "2026-10", "--out", big+".csv")
+			cmd.Stderr = os.Stderr
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("generate a big publisher: %w", err)
+			}
 		}
-	}
-	if _, _, err := runPayrun(binary, databaseURL, nil, "accounts", "import", big+".accounts.csv"); err != nil {
-		return nil, err
+		if _, _, err := runPayrun(binary, databaseURL, nil, "accounts", "import", big+".accounts.csv"); err != nil {
+			return nil, err
+		}
+		files = append(files, big+".csv")
 	}
 	if err := makePayable(ctx, databaseURL); err != nil {
 		return nil, err
 	}
-	for _, file := range []string{dataPrefix(work, lines, publishers) + ".csv", big + ".csv"} {
+	for _, file := range append([]string{dataPrefix(work, lines, publishers) + ".csv"}, files...) {
 		if err := importMonth(ctx, binary, databaseURL, file); err != nil {
 			return nil, err
 		}
@@ -133,12 +140,28 @@ func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int
 	if err != nil {
 		return nil, err
 	}
-	what := fmt.Sprintf("a publisher with %s lines in a %s-line month, %d requests one at a time", count(bigLines), count(lines+bigLines), requests)
-	return []Result{
+	what := fmt.Sprintf("a publisher with %s lines in a %s-line month, %d requests one at a time", count(bigLines), count(lines+bigLines+exportLines), requests)
+	results := []Result{
 		latencyResult("payouts: GET summary, "+what, summaries, "p99 < 50 ms"),
 		latencyResult("payouts: GET one transactions page (100 lines, walked by cursor), "+what, pages, "p99 < 50 ms"),
-	}, nil
+	}
+	// The export streams: `payrun payouts export` writes the same file the
+	// export job does, in its own process, so its peak RSS is the export's.
+	for _, format := range []string{"csv", "xlsx"} {
+		elapsed, rss, err := runPayrun(binary, databaseURL, append(devEnv("2026-12-10T12:00:00Z"), "PAYRUN_OUT="+filepath.Join(work, "out")),
+			"payouts", "export", "--seller", "G3-0000001", "--from", "2026-11", "--to", "2026-11", "--format", format)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, Result{Workload: fmt.Sprintf("payouts: export %s lines of one publisher as %s", count(exportLines), format),
+			Items: exportLines, PayrunSeconds: elapsed.Seconds(), ItemsPerSecond: float64(exportLines) / elapsed.Seconds(), PeakRSSBytes: rss,
+			Baseline: "none (memory: the export streams)", Target: "RSS < 150 MB"})
+	}
+	return results, nil
 }
+
+// exportPublisherSeed generates the payouts workload's exported publisher.
+const exportPublisherSeed = 3
 
 // latencyResult reports request latencies: p99 as payrun_seconds, p50 in
 // the target column.

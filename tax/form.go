@@ -519,16 +519,27 @@ func (s *Submission) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	out := Submission(wire.submissionFields)
-	out.SignedOn = time.Time{}
-	if wire.SignedOn != "" {
-		signed, err := parseDateOrTime(wire.SignedOn)
-		if err != nil {
-			return fmt.Errorf("signed_on: %w", err)
-		}
-		out.SignedOn = signed
+	signed, err := ParseSignedOn(wire.SignedOn)
+	if err != nil {
+		return err
 	}
+	out.SignedOn = signed
 	*s = out
 	return nil
+}
+
+// ParseSignedOn reads a stored submission's signed_on text exactly as
+// UnmarshalJSON does ("" is the zero time), for readers that take the field
+// from the stored JSON without decoding the rest (taxstore.DecisionFields).
+func ParseSignedOn(text string) (time.Time, error) {
+	if text == "" {
+		return time.Time{}, nil
+	}
+	signed, err := parseDateOrTime(text)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("signed_on: %w", err)
+	}
+	return signed, nil
 }
 
 func parseDateOrTime(text string) (time.Time, error) {

@@ -205,13 +205,17 @@ func closeRates(ctx context.Context, tx pgx.Tx, month time.Time) (map[string]dec
 // decideBatch reads the next batch of the shard's frozen input (keyset:
 // account ids after resumeAfter) and decides each account.
 func (s *Store) decideBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, shard int, resumeAfter int64, size int) ([]payout.Decision, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT i.account_id, i.seller_id, i.opening_us, i.opening_other, i.new_us, i.new_other, i.account_status, i.hold_on,
-		       i.agreement_hold, i.payout_account_id, i.method, i.currency, i.bank_country, i.payout_account_status,
-		       i.tax_form_id, tf.submission, coalesce(tf.tin_digest, ''::bytea), i.submitted_at, i.tin_match_failed, i.changes
-		FROM cycle_inputs i LEFT JOIN tax_forms tf ON tf.id = i.tax_form_id
-		WHERE i.month = $1 AND i.shard = $2 AND i.account_id > $3
-		ORDER BY i.account_id LIMIT $4`, plan.calendar.Month, shard, resumeAfter, size)
+	inputs, err := s.readBatch(ctx, tx, plan, shard, resumeAfter, size)
+	if err != nil {
+		return nil, err
+	}
+	return decideAll(plan, inputs)
+}
+
+// readBatch reads the next batch of the shard's frozen input: the accounts
+// after resumeAfter, in id order, at most size.
+func (s *Store) readBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, shard int, resumeAfter int64, size int) ([]snapshotRow, error) {
+	rows, err := tx.Query(ctx, shardInputQuery, plan.calendar.Month, shard, resumeAfter, size)
 	if err != nil {
 		return nil, fmt.Errorf("shard %d input: %w", shard, err)
 	}
@@ -219,19 +223,36 @@ func (s *Store) decideBatch(ctx context.Context, tx pgx.Tx, plan *shardPlan, sha
 	var inputs []snapshotRow
 	for rows.Next() {
 		var r snapshotRow
+		var form taxstore.DecisionFields
 		if err := rows.Scan(&r.AccountID, &r.SellerID, &r.OpeningUS, &r.OpeningOther, &r.NewUS, &r.NewOther, &r.AccountStatus, &r.HoldOn,
 			&r.AgreementHold, &r.PayoutAccountID, &r.Method, &r.Currency, &r.BankCountry, &r.PayoutAccountStatus,
-			&r.TaxFormID, &r.Submission, &r.TINDigest, &r.SubmittedAt, &r.TINMatchFailed, &r.Changes); err != nil {
+			&r.TaxFormID, &form.Form, &form.LegalName, &form.SignedOn, &form.Treaty, &form.TreatyCountry, &form.TreatyIncome, &form.TINDigest,
+			&r.SubmittedAt, &r.TINMatchFailed, &r.Changes); err != nil {
 			return nil, fmt.Errorf("shard %d input: %w", shard, err)
+		}
+		if r.TaxFormID.Valid {
+			form.ID, form.SubmittedAt, form.TINMatchFailed = r.TaxFormID.Int64, r.SubmittedAt.Time, r.TINMatchFailed
+			r.Form = &form
 		}
 		inputs = append(inputs, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("shard %d input: %w", shard, err)
 	}
-	rows.Close()
-	return decideAll(plan, inputs)
+	return inputs, nil
 }
+
+// shardInputQuery reads a batch of a shard's frozen input: month ($1),
+// shard ($2), account ids after $3, at most $4. Of the tax form it reads
+// only what the decision needs (taxstore.DecisionFields), never the whole
+// submission's JSON.
+var shardInputQuery = `
+	SELECT i.account_id, i.seller_id, i.opening_us, i.opening_other, i.new_us, i.new_other, i.account_status, i.hold_on,
+	       i.agreement_hold, i.payout_account_id, i.method, i.currency, i.bank_country, i.payout_account_status,
+	       i.tax_form_id, ` + taxstore.DecisionColumns("tf") + `, i.submitted_at, i.tin_match_failed, i.changes
+	FROM cycle_inputs i LEFT JOIN tax_forms tf ON tf.id = i.tax_form_id
+	WHERE i.month = $1 AND i.shard = $2 AND i.account_id > $3
+	ORDER BY i.account_id LIMIT $4`
 
 // decideAll decides inputs in order, on every CPU: the tax form's JSON and
 // the decision are pure CPU work (most of a shard's Go time) while the
@@ -292,11 +313,14 @@ type snapshotRow struct {
 	BankCountry         string
 	PayoutAccountStatus string
 	TaxFormID           sql.NullInt64
-	Submission          []byte
-	TINDigest           []byte
-	SubmittedAt         sql.NullTime
-	TINMatchFailed      bool
-	Changes             []byte
+	// The form as a decision reads it (the close), or else the whole
+	// submission and the TIN's digest (Record decodes them).
+	Form           *taxstore.DecisionFields
+	Submission     []byte
+	TINDigest      []byte
+	SubmittedAt    sql.NullTime
+	TINMatchFailed bool
+	Changes        []byte
 }
 
 func (r snapshotRow) snapshot(cutoff time.Time) (payout.Snapshot, error) {
@@ -313,14 +337,23 @@ func (r snapshotRow) snapshot(cutoff time.Time) (payout.Snapshot, error) {
 		s.Tax = tax.StandingAt(nil, nil, cutoff)
 		return s, nil
 	}
-	record, err := taxstore.Row{ID: r.TaxFormID.Int64, Submission: r.Submission, TINDigest: r.TINDigest,
-		SubmittedAt: r.SubmittedAt.Time, TINMatchFailed: r.TINMatchFailed}.Record()
+	var record tax.Record
+	var err error
+	if r.Form != nil {
+		record, err = r.Form.Record()
+	} else {
+		record, err = taxstore.Row{ID: r.TaxFormID.Int64, Submission: r.Submission, TINDigest: r.TINDigest,
+			SubmittedAt: r.SubmittedAt.Time, TINMatchFailed: r.TINMatchFailed}.Record()
+	}
 	if err != nil {
 		return s, err
 	}
 	var changes []taxstore.ChangeRow
-	if err := json.Unmarshal(r.Changes, &changes); err != nil {
-		return s, fmt.Errorf("account %d: profile changes: %w", r.AccountID, err)
+	// Nearly every account has no change since its form: nothing to decode.
+	if string(r.Changes) != "[]" {
+		if err := json.Unmarshal(r.Changes, &changes); err != nil {
+			return s, fmt.Errorf("account %d: profile changes: %w", r.AccountID, err)
+		}
 	}
 	s.Tax = tax.StandingAt([]tax.Record{record}, taxstore.Changes(changes), cutoff)
 	return s, nil

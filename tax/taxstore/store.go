@@ -178,6 +178,50 @@ func (r Row) Record() (tax.Record, error) {
 	return tax.Record{Submission: submission, SubmittedAt: r.SubmittedAt, TINMatchFailed: r.TINMatchFailed}, nil
 }
 
+// DecisionFields are what a payout decision reads of a stored form
+// (tax.StandingAt and tax.Withhold: the form, the legal name, the signature
+// date, the treaty claim's country and income code; the TIN's digest),
+// taken out of the submission by Postgres (DecisionColumns) instead of
+// decoding its whole JSON in Go — strictly, twice over — for every account a
+// close decides (~8 µs each: 0.8 s of Go time for 100k publishers).
+type DecisionFields struct {
+	ID             int64
+	Form           string
+	LegalName      string
+	SignedOn       string // as stored: "YYYY-MM-DD" or RFC 3339 (tax.ParseSignedOn)
+	Treaty         bool   // the submission has a treaty claim (an object)
+	TreatyCountry  string
+	TreatyIncome   string
+	TINDigest      []byte
+	SubmittedAt    time.Time
+	TINMatchFailed bool
+}
+
+// DecisionColumns is the SELECT list of DecisionFields' Form through
+// TINDigest (in that order) for the tax_forms row aliased form, which may be
+// NULL (a LEFT JOIN): every column is then empty.
+func DecisionColumns(form string) string {
+	return strings.NewReplacer("f.", form+".").Replace(`coalesce(f.submission->>'form', ''), coalesce(f.submission->>'legal_name', ''),
+		coalesce(f.submission->>'signed_on', ''), coalesce(jsonb_typeof(f.submission->'treaty') = 'object', false),
+		coalesce(f.submission->'treaty'->>'country', ''), coalesce(f.submission->'treaty'->>'income_code', ''),
+		coalesce(f.tin_digest, ''::bytea)`)
+}
+
+// Record is the tax.Record these fields give: the fields a decision reads
+// are those Row.Record decodes from the whole submission (the rest stay
+// empty), and the TIN field carries the hex digest, as there.
+func (d DecisionFields) Record() (tax.Record, error) {
+	signed, err := tax.ParseSignedOn(d.SignedOn)
+	if err != nil {
+		return tax.Record{}, fmt.Errorf("tax form %d: %w", d.ID, err)
+	}
+	submission := tax.Submission{Form: tax.Form(d.Form), LegalName: d.LegalName, SignedOn: signed, TIN: hex.EncodeToString(d.TINDigest)}
+	if d.Treaty {
+		submission.Treaty = &tax.TreatyClaim{Country: d.TreatyCountry, IncomeCode: d.TreatyIncome}
+	}
+	return tax.Record{Submission: submission, SubmittedAt: d.SubmittedAt, TINMatchFailed: d.TINMatchFailed}, nil
+}
+
 // Changes turns change rows into tax.Changes (digests in place of TINs).
 func Changes(rows []ChangeRow) []tax.Change {
 	changes := make([]tax.Change, len(rows))

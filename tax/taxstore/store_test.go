@@ -168,3 +168,86 @@ func TestTreatyTablesAreVersionedByLoadTime(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, version, byVersion.Version())
 }
+
+// What a decision reads of a stored form, taken out of the submission by
+// Postgres (DecisionColumns), is what decoding the whole submission gives
+// (Row.Record): the same standing and the same withholding, for forms
+// stored by Submit and for stored JSON that Submit does not write (a signed_on
+// with a time, a treaty claim without a country, an explicit null).
+func TestDecisionFieldsMatchTheDecodedSubmission(t *testing.T) {
+	t.Parallel()
+	store, database, accountID := setup(t)
+	ctx := context.Background()
+	submitted := time.Date(2026, 9, 10, 8, 0, 0, 0, time.UTC)
+	claim := w8ben("DE")
+	claim.Treaty = &tax.TreatyClaim{Country: "DE", Article: "12", IncomeCode: "12", Rate: decimal.Zero}
+	unicode := w9(`  Zoë "Z" O'Brien-Ünsal\ Jr  `, "123-45-6789")
+	noTIN := w9("Jane Public", "")
+	noTIN.TINAppliedFor, noTIN.TINKind = true, ""
+	for _, s := range []tax.Submission{w8ben("DE"), claim, w8ben("FR"), w9("Jane Public", "123-45-6789"), unicode, noTIN} {
+		_, err := store.Submit(ctx, accountID, s, "test", submitted)
+		require.NoError(t, err)
+		submitted = submitted.Add(time.Hour)
+	}
+	for _, body := range []string{
+		`{"form": "W-8BEN", "legal_name": "A", "signed_on": "2022-06-30T23:30:00-02:00", "treaty": {"country": "DE", "income_code": "12"}}`,
+		`{"form": "W-8BEN", "legal_name": "B", "signed_on": "2026-01-02T00:00:00Z", "treaty": {"income_code": "12"}}`,
+		`{"form": "W-8BEN-E", "legal_name": "C", "signed_on": "", "treaty": null}`,
+		`{"form": "W-9", "legal_name": "D \u00e9\n", "signed_on": "2026-09-04"}`,
+	} {
+		_, err := database.ExecContext(ctx, `INSERT INTO tax_forms (account_id, form, submission, submitted_at, submitted_by)
+			VALUES ($1, $2::jsonb->>'form', $2, $3, 'test')`, accountID, body, submitted)
+		require.NoError(t, err)
+		submitted = submitted.Add(time.Hour)
+	}
+	rows, err := database.QueryContext(ctx, `SELECT f.id, f.submission, coalesce(f.tin_digest, ''::bytea), f.submitted_at, `+
+		taxstore.DecisionColumns("f")+` FROM tax_forms f ORDER BY f.id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	treaties := tax.DefaultTreatyTable()
+	forms := 0
+	for rows.Next() {
+		var row taxstore.Row
+		var fields taxstore.DecisionFields
+		require.NoError(t, rows.Scan(&row.ID, &row.Submission, &row.TINDigest, &row.SubmittedAt, &fields.Form, &fields.LegalName,
+			&fields.SignedOn, &fields.Treaty, &fields.TreatyCountry, &fields.TreatyIncome, &fields.TINDigest))
+		fields.ID, fields.SubmittedAt = row.ID, row.SubmittedAt
+		for _, failed := range []bool{false, true} {
+			row.TINMatchFailed, fields.TINMatchFailed = failed, failed
+			decoded, err := row.Record()
+			require.NoError(t, err)
+			extracted, err := fields.Record()
+			require.NoError(t, err)
+			require.Equal(t, decoded.Form, extracted.Form, "form %d", row.ID)
+			require.Equal(t, decoded.LegalName, extracted.LegalName, "form %d", row.ID)
+			require.True(t, decoded.SignedOn.Equal(extracted.SignedOn), "form %d: signed on %s, extracted %s", row.ID, decoded.SignedOn, extracted.SignedOn)
+			require.Equal(t, decoded.TIN, extracted.TIN, "form %d", row.ID)
+			require.Equal(t, decoded.Treaty == nil, extracted.Treaty == nil, "form %d: treaty claim", row.ID)
+			if decoded.Treaty != nil {
+				require.Equal(t, decoded.Treaty.Country, extracted.Treaty.Country, "form %d", row.ID)
+				require.Equal(t, decoded.Treaty.IncomeCode, extracted.Treaty.IncomeCode, "form %d", row.ID)
+			}
+			changes := []tax.Change{{At: row.SubmittedAt.Add(time.Minute), LegalName: "Someone Else"}}
+			for _, at := range []time.Time{day(2026, 12, 1), day(2030, 1, 1), day(2027, 1, 1)} {
+				for _, c := range [][]tax.Change{nil, changes} {
+					want := tax.StandingAt([]tax.Record{decoded}, c, at)
+					got := tax.StandingAt([]tax.Record{extracted}, c, at)
+					require.Equal(t, want.Status, got.Status, "form %d at %s", row.ID, at)
+					require.Equal(t, want.Cause, got.Cause, "form %d at %s", row.ID, at)
+					for _, backup := range []bool{false, true} {
+						policy := tax.Policy{BackupWithholding: backup}
+						require.Equal(t, tax.Payable(want.Status, want.Record, policy), tax.Payable(got.Status, got.Record, policy))
+						w, wantErr := tax.Withhold(want.Status, want.Record, treaties, day(2026, 12, 15), decimal.RequireFromString("1234.56"), policy)
+						g, gotErr := tax.Withhold(got.Status, got.Record, treaties, day(2026, 12, 15), decimal.RequireFromString("1234.56"), policy)
+						require.Equal(t, wantErr == nil, gotErr == nil, "form %d", row.ID)
+						require.Equal(t, w.Reason, g.Reason, "form %d", row.ID)
+						require.True(t, w.Amount.Equal(g.Amount) && w.Rate.Equal(g.Rate), "form %d", row.ID)
+					}
+				}
+			}
+		}
+		forms++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 10, forms)
+}

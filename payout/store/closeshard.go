@@ -50,6 +50,14 @@ type shardPlan struct {
 // entry and moves the shard's resume pointer; the one that finds the shard
 // exhausted marks it done (and, with the cycle's row locked, tells
 // options.ShardDone whether every shard is now done).
+//
+// Deciding is Go's work and writing the database's, so they overlap: a
+// transaction reads the next batch's input before it writes its own, and
+// that batch is decided (decideAhead) while this one is written. The input
+// is frozen, so reading it a transaction early reads the same rows; the
+// batches, and so every row and entry, are the ones a batch-by-batch close
+// writes, and a transaction that does not commit only wastes the batch it
+// read ahead.
 func (s *Store) runShard(ctx context.Context, ses *session, month time.Time, shard int, options CloseOptions, counter *atomic.Int64) error {
 	defer func() {
 		if !ses.dry {
@@ -57,6 +65,7 @@ func (s *Store) runShard(ctx context.Context, ses *session, month time.Time, sha
 		}
 	}()
 	var plan *shardPlan
+	var ahead *decided
 	for {
 		tx, err := ses.begin(ctx)
 		if err != nil {
@@ -83,11 +92,26 @@ func (s *Store) runShard(ctx context.Context, ses *session, month time.Time, sha
 				return err
 			}
 		}
-		batch, err := s.decideBatch(ctx, tx, plan, shard, resumeAfter, options.BatchSize)
+		var batch []payout.Decision
+		if ahead != nil && ahead.after == resumeAfter {
+			<-ahead.done
+			batch, err = ahead.batch, ahead.err
+		} else {
+			batch, err = s.decideBatch(ctx, tx, plan, shard, resumeAfter, options.BatchSize)
+		}
+		ahead = nil
 		if err != nil {
 			return err
 		}
 		last := len(batch) < options.BatchSize
+		if !last {
+			after := batch[len(batch)-1].AccountID
+			inputs, err := s.readBatch(ctx, tx, plan, shard, after, options.BatchSize)
+			if err != nil {
+				return err
+			}
+			ahead = decideAhead(plan, after, inputs)
+		}
 		if last {
 			// Lock the cycle first: shards finishing at the same moment take
 			// turns, so exactly one of them sees every shard done.
@@ -200,6 +224,25 @@ func closeRates(ctx context.Context, tx pgx.Tx, month time.Time) (map[string]dec
 		rates[currency] = rate
 	}
 	return rates, rows.Err()
+}
+
+// decided is a batch being decided in the background: the accounts after
+// after, their decisions once done is closed.
+type decided struct {
+	after int64
+	done  chan struct{}
+	batch []payout.Decision
+	err   error
+}
+
+// decideAhead decides inputs (the accounts after after) in the background.
+func decideAhead(plan *shardPlan, after int64, inputs []snapshotRow) *decided {
+	d := &decided{after: after, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.batch, d.err = decideAll(plan, inputs)
+	}()
+	return d
 }
 
 // decideBatch reads the next batch of the shard's frozen input (keyset:

@@ -46,8 +46,9 @@
 // transactions by the month of available_at, payments by cycle), as CSV or
 // xlsx, with flat memory up to millions of lines: EachTransaction reads one
 // snapshot through a server-side cursor, a batch at a time, with the pages'
-// states (lineWindows) and withholding shares (allocation, one payout's at a
-// time), in the pages' order; EachPayment walks the Payments pages.
+// states (lineWindows) and withholding shares (one payout's at a time, in
+// integers: payoutShares), in the pages' order; EachPayment walks the
+// Payments pages.
 //
 // StartExport records the request (table payout_exports, status queued) and
 // enqueues the payouts-export job (package jobs, a task enqueued on demand)

@@ -29,9 +29,12 @@ import (
 
 // BenchmarkExportTransactions streams every line of one publisher with a
 // large history into a CSV and a workbook: PAYRUN_BENCH_EXPORT_LINES lines
-// (default 200,000), linesPerMonth a month (the issue's publisher with 100k
-// lines in a month), every month but the last paid by a closed cycle with
-// 30% withheld from the US-sourced lines (60% of them), the last upcoming.
+// (default 200,000), PAYRUN_BENCH_EXPORT_LINES_PER_MONTH a month (default
+// linesPerMonth: the issue's publisher with 100k lines in a month), every
+// month but the last paid by a closed cycle with 30% withheld from the
+// US-sourced lines (60% of them), the last upcoming. Both at 1,000,000 is
+// the largest payout: 1M lines paid by one payout (the month after is
+// empty).
 // Beside -benchmem it reports the lines a second, the peak Go heap sampled
 // while exporting and the process's peak RSS over the timed runs (VmHWM,
 // reset before them where Linux allows): the issue's target is flat memory,
@@ -66,10 +69,17 @@ func BenchmarkExportTransactions(b *testing.B) {
 	_, err = (&taxstore.Store{DB: database, Sealer: sealer}).Submit(ctx, account.ID, fixture.TaxForm("GB", false), "bench", now)
 	require.NoError(b, err)
 
-	// linesPerMonth a month from September 2026 (at least two months), each
-	// month closed on the 5th of the next but the last.
-	months := max(2, lines/linesPerMonth)
-	perMonth := lines / months
+	// perMonth a month from September 2026 (at least two months, the last
+	// with what is left, maybe none), each month closed on the 5th of the
+	// next but the last.
+	perMonth := linesPerMonth
+	if text := os.Getenv("PAYRUN_BENCH_EXPORT_LINES_PER_MONTH"); text != "" {
+		n, err := strconv.Atoi(text)
+		require.NoError(b, err)
+		require.Positive(b, n)
+		perMonth = n
+	}
+	months := max(2, (lines+perMonth-1)/perMonth)
 	first := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	started := time.Now()
 	for i := range months {
@@ -80,14 +90,22 @@ func BenchmarkExportTransactions(b *testing.B) {
 			require.NoError(b, err)
 		}
 		now = month
-		_, err := ledger.Import(ctx, database, generatedLines(i, perMonth, month), ledger.ImportOptions{SourceName: "bench",
-			HoldingPeriod: 30 * 24 * time.Hour, Clock: clock})
-		require.NoError(b, err)
+		if n := min(perMonth, lines-i*perMonth); n > 0 {
+			_, err := ledger.Import(ctx, database, generatedLines(i, n, month), ledger.ImportOptions{SourceName: "bench",
+				HoldingPeriod: 30 * 24 * time.Hour, Clock: clock})
+			require.NoError(b, err)
+		}
 	}
 	var paid int
 	require.NoError(b, database.Get(&paid, `SELECT count(*) FROM payouts WHERE account_id = $1 AND status = 'paid' AND withheld > 0`, account.ID))
 	require.Equal(b, months-1, paid, "every month but the last paid, with withholding")
-	b.Logf("%d lines over %d months set up in %s", perMonth*months, months, time.Since(started).Round(time.Second))
+	var largest int
+	require.NoError(b, database.Get(&largest, `
+		SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM earnings_lines l JOIN payouts p ON p.account_id = l.account_id
+		JOIN cycles c ON c.month = p.month WHERE l.account_id = $1 AND l.available_at < c.cutoff
+		AND l.available_at >= coalesce((SELECT max(c2.cutoff) FROM payouts p2 JOIN cycles c2 ON c2.month = p2.month
+			WHERE p2.account_id = p.account_id AND p2.month < p.month AND p2.status = 'paid'), '-infinity') GROUP BY p.month) t`, account.ID))
+	b.Logf("%d lines over %d months set up in %s; the largest payout has %d lines", lines, months, time.Since(started).Round(time.Second), largest)
 	last := first.AddDate(0, months-1, 0)
 	now = last.AddDate(0, 0, 19)
 	request := publisher.ExportRequest{Kind: publisher.ExportTransactions, From: payout.MonthName(first), To: payout.MonthName(last)}
@@ -102,7 +120,7 @@ func BenchmarkExportTransactions(b *testing.B) {
 				request.Format = format
 				e, err := svc.ExportNow(ctx, account.ID, request, "bench")
 				require.NoError(b, err)
-				require.EqualValues(b, perMonth*months, e.Rows)
+				require.EqualValues(b, lines, e.Rows)
 				rows, size = e.Rows, e.Size
 				require.NoError(b, os.Remove(e.File))
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/payrun/payrun/payout"
@@ -22,8 +23,9 @@ const exportBatch = 2000
 //
 // Memory stays flat however many lines: one read-only repeatable-read
 // snapshot, a server-side cursor fetched exportBatch lines at a time, the
-// states from lineWindows and the withholding shares from allocation, of
-// one paid payout at a time (its US-sourced lines' amounts).
+// states from lineWindows and the withholding shares of one paid payout at
+// a time (payoutShares: 12 bytes a US-sourced line of the payout, handed
+// out in the cursor's order).
 // Errors: *fielderr.Error (from, to), ErrUnknownAccount.
 func (s *Service) EachTransaction(ctx context.Context, accountID int64, from, to string, asOf time.Time, yield func(Transaction) error) error {
 	start, end, err := exportMonths(from, to)
@@ -53,7 +55,7 @@ func (s *Service) EachTransaction(ctx context.Context, accountID int64, from, to
 		ORDER BY `+lineOrder, accountID, start, end); err != nil {
 		return fmt.Errorf("open the lines' cursor: %w", err)
 	}
-	states := &lineStates{tx: tx, accountID: accountID, windows: windows}
+	states := &lineStates{tx: tx, accountID: accountID, windows: windows, end: end, seed: maphash.MakeSeed()}
 	batch := make([]Transaction, 0, exportBatch)
 	fetch := fmt.Sprintf(`FETCH FORWARD %d FROM export_lines`, exportBatch)
 	for {

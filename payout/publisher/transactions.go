@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,10 +255,17 @@ type lineStates struct {
 	accountID int64
 	windows   []window
 	cache     *allocationCache // nil: compute every allocation (exports)
+	// end bounds an export's lines (available_at < end) when cache is nil:
+	// an export takes each payout's shares in order (payoutShares), newest
+	// first.
+	end  time.Time
+	seed maphash.Seed
 
-	loaded bool
-	month  time.Time        // the payout whose allocation shares holds
-	shares map[string]int64 // allocation(month), in cents
+	loaded  bool
+	month   time.Time        // the payout whose allocation shares or ordered holds
+	shares  map[string]int64 // allocation(month), in cents
+	ordered *payoutShares    // an export's: instead of shares while the lines come in order
+	misses  int              // lines ordered did not expect (then shares gave theirs)
 }
 
 func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
@@ -271,20 +279,35 @@ func (l *lineStates) fill(ctx context.Context, t *Transaction) error {
 		return nil
 	}
 	if !l.loaded || !l.month.Equal(w.month) {
-		l.shares = nil // let the previous payout's go before loading the next
+		l.shares, l.ordered = nil, nil // let the previous payout's go before loading the next
 		var shares map[string]int64
+		var ordered *payoutShares
 		var err error
 		if l.cache != nil {
 			shares, err = l.cache.get(ctx, l.tx, l.accountID, w)
-		} else {
+		} else if ordered, err = loadPayoutShares(ctx, l.tx, l.accountID, w, l.end, l.seed); err == nil && ordered == nil {
 			shares, err = allocation(ctx, l.tx, l.accountID, w)
 		}
 		if err != nil {
 			return err
 		}
-		l.loaded, l.month, l.shares = true, w.month, shares
+		l.loaded, l.month, l.shares, l.ordered = true, w.month, shares, ordered
 	}
-	t.Withheld = decimal.New(l.shares[t.TransactionID+"\x00"+t.RevenueSource], -2).StringFixed(2)
+	if l.ordered != nil {
+		if cents, ok := l.ordered.take(lineHash(l.seed, t.TransactionID, t.RevenueSource)); ok {
+			t.Withheld = centsText(cents)
+			return nil
+		}
+		// Not the line expected (cannot happen: the same snapshot, the
+		// reverse order): the rest of the payout's lines by their keys.
+		l.ordered, l.misses = nil, l.misses+1
+		shares, err := allocation(ctx, l.tx, l.accountID, w)
+		if err != nil {
+			return err
+		}
+		l.shares = shares
+	}
+	t.Withheld = centsText(l.shares[t.TransactionID+"\x00"+t.RevenueSource])
 	return nil
 }
 
@@ -364,13 +387,70 @@ func windowOf(windows []window, at time.Time) window {
 	return windows[i]
 }
 
+// microAmount is a line's amount in micro-dollars, NULL where int64 cannot
+// hold it: numeric(20,6) (and money.MaxLedgerAmount) goes to 10^14
+// dollars, int64 micro-dollars to 9.2·10^12.
+const microAmount = `CASE WHEN abs(amount) <= 9223372036854.775807 THEN (amount * 1000000)::bigint END`
+
+// usLinesQuery reads the US-sourced lines of a paid window [$2, $3) in the
+// statement's order (available_at, transaction id, revenue source: the
+// reverse of lineOrder): key, amount in micro-dollars (microAmount) and
+// whether available_at is before $4.
+const usLinesQuery = `
+	SELECT transaction_id, revenue_source, ` + microAmount + `, available_at < $4
+	FROM earnings_lines
+	WHERE account_id = $1 AND available_at >= $2 AND available_at < $3 AND market = 'US'
+	ORDER BY available_at, transaction_id, revenue_source`
+
 // allocation is a paid payout's withholding spread over its US-sourced
 // lines as the statement spreads it (reports.AllocateWithholding, lines in
 // available_at, transaction id, revenue source order), in cents, keyed by
-// transaction id and revenue source. The lines are read as they stream and
-// the shares kept as whole cents: an export holds one payout's at a time,
-// and a payout may have hundreds of thousands of lines.
+// transaction id and revenue source. It is computed in integers
+// (reports.AllocateWithholdingCents: the same cents), from the decimal
+// amounts (decimalAllocation) when an amount or the withholding does not
+// fit them.
 func allocation(ctx context.Context, tx *sqlx.Tx, accountID int64, w window) (map[string]int64, error) {
+	withheld, fits := centsOf(w.withheld)
+	if !fits {
+		return decimalAllocation(ctx, tx, accountID, w)
+	}
+	rows, err := tx.QueryContext(ctx, usLinesQuery, accountID, w.from, w.to, w.to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []string
+	var amounts []int64
+	for rows.Next() {
+		var id, source string
+		var amount sql.NullInt64
+		var before bool
+		if err := rows.Scan(&id, &source, &amount, &before); err != nil {
+			return nil, err
+		}
+		if !amount.Valid {
+			rows.Close()
+			return decimalAllocation(ctx, tx, accountID, w)
+		}
+		keys, amounts = append(keys, id+"\x00"+source), append(amounts, amount.Int64)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	parts := reports.AllocateWithholdingCents(withheld, amounts)
+	shares := make(map[string]int64, len(keys))
+	for i, key := range keys {
+		if parts != nil {
+			shares[key] = parts[i]
+		}
+	}
+	return shares, nil
+}
+
+// decimalAllocation is allocation from the decimal amounts
+// (reports.AllocateWithholding), for the payouts whose amounts or
+// withholding int64 does not hold.
+func decimalAllocation(ctx context.Context, tx *sqlx.Tx, accountID int64, w window) (map[string]int64, error) {
 	rows, err := tx.QueryxContext(ctx, `
 		SELECT transaction_id, revenue_source, amount FROM earnings_lines
 		WHERE account_id = $1 AND available_at >= $2 AND available_at < $3 AND market = 'US'

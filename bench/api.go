@@ -52,32 +52,11 @@ func benchAPI(ctx context.Context, binary, serverURL string, seconds, mixedSecon
 	if err := json.Unmarshal(opOut, &op); err != nil {
 		return nil, err
 	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := startServe(binary, databaseURL, "PAYRUN_OUT="+os.TempDir())
 	if err != nil {
 		return nil, err
 	}
-	addr := listener.Addr().String()
-	listener.Close()
-	serve := exec.Command(binary, "serve")
-	serve.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "PAYRUN_DEV=1", "PAYRUN_ADDR="+addr, "PAYRUN_OUT="+os.TempDir())
-	if err := serve.Start(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = serve.Process.Signal(syscall.SIGTERM)
-		_ = serve.Wait()
-	}()
-	base := "http://" + addr
-	for start := time.Now(); ; {
-		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			return nil, fmt.Errorf("payrun serve did not become ready")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer stop()
 	token, err := signIn(base, "benchops", op.Password, "bench operator passphrase")
 	if err != nil {
 		return nil, err
@@ -332,4 +311,36 @@ func runMixed(base, seller, token string, clients int, seconds int) (mixedResult
 		fmt.Fprintf(os.Stderr, "bench: final ETag %s after %d applied updates\n", tag, r.updates)
 	}
 	return r, nil
+}
+
+// startServe starts `payrun serve` on databaseURL (development mode, a free
+// port, env added) and waits until it is ready; stop ends it.
+func startServe(binary, databaseURL string, env ...string) (base string, stop func(), err error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := listener.Addr().String()
+	listener.Close()
+	serve := exec.Command(binary, "serve")
+	serve.Env = append(append(os.Environ(), "DATABASE_URL="+databaseURL, "PAYRUN_DEV=1", "PAYRUN_ADDR="+addr), env...)
+	if err := serve.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		_ = serve.Wait()
+	}
+	base = "http://" + addr
+	for start := time.Now(); ; {
+		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
+			r.Body.Close()
+			return base, stop, nil
+		}
+		if time.Since(start) > 20*time.Second {
+			stop()
+			return "", nil, fmt.Errorf("payrun serve did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

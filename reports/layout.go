@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -290,31 +292,201 @@ func (c column) maxTextWidth() float64 {
 // at spaces (a word wider than the column is broken, as LibreOffice and
 // Excel break it).
 func wrapLines(text string, width float64, bold bool) int {
-	room := (width - cellPadding) / renderSlack
-	if room <= 0 {
+	filler, ok := newLineFiller(width, bold)
+	if !ok {
 		return 1
 	}
-	space := textUnits(" ", bold)
-	lines, used := 1, 0.0
 	for _, word := range strings.Fields(text) {
-		w := textUnits(word, bold)
+		filler.add(textUnits(word, bold))
+	}
+	return filler.lines
+}
+
+// lineFiller sets words one after the other on the lines of a column, as
+// wrapLines counts them: splitText uses the same steps, so that what it cuts
+// is what wrapLines measures.
+type lineFiller struct {
+	room, space float64 // a line's room and a space's width, in units
+	lines       int
+	used        float64 // of the last line
+}
+
+// newLineFiller is an empty cell of a column width wide; ok is false when
+// the column leaves no room for text (every text then counts one line).
+func newLineFiller(width float64, bold bool) (filler lineFiller, ok bool) {
+	room := (width - cellPadding) / renderSlack
+	return lineFiller{room: room, space: textUnits(" ", bold), lines: 1}, room > 0
+}
+
+// add sets the next word, w units wide.
+func (f *lineFiller) add(w float64) {
+	switch {
+	case f.used > 0 && f.used+f.space+w <= f.room:
+		f.used += f.space + w
+	case f.used == 0 && w <= f.room:
+		f.used = w
+	default:
+		if f.used > 0 {
+			f.lines++
+		}
+		for w > f.room { // broken across lines
+			f.lines++
+			w -= f.room
+		}
+		f.used = w
+	}
+}
+
+// maxRowLines is how many lines of text the tallest row Excel allows shows
+// (27 of 15 points in 409 points).
+const maxRowLines = ExcelMaxRowHeight / rowHeight
+
+// textHeight is the height of a row whose text takes lines lines: 15
+// points a line, at most ExcelMaxRowHeight (excelize refuses a taller row,
+// and so does Excel).
+func textHeight(lines int) float64 {
+	return min(float64(rowHeight)*float64(lines), ExcelMaxRowHeight)
+}
+
+// utf16Units is how long text is as Excel counts a cell's characters: in
+// UTF-16 code units (a character outside the Basic Multilingual Plane, an
+// emoji, counts two).
+func utf16Units(text string) int {
+	n := 0
+	for _, r := range text {
+		n += utf16.RuneLen(r) // invalid UTF-8 comes as U+FFFD: 1
+	}
+	return n
+}
+
+// fitsCell: text fits one cell (at most maxChars UTF-16 units). A UTF-16
+// unit takes at least one byte of UTF-8, so a short text is not counted.
+func fitsCell(text string, maxChars int) bool {
+	return len(text) <= maxChars || utf16Units(text) <= maxChars
+}
+
+// splitText cuts text into pieces that each wrap onto at most maxLines
+// lines in a column width wide (as wrapLines counts them) and hold at most
+// maxChars UTF-16 units; the pieces, concatenated in order, are text, and
+// none is empty. A text that fits (the empty text too) is its own one
+// piece. A piece ends after the white space that follows a word, so the
+// next one starts with a word: after the last word that ends a list's item
+// (a word ending in "," or ";") if that keeps the piece at least half as
+// long as it could be, otherwise after the last word that fits. Only a
+// word (or a run of white space) too long for a whole piece is cut inside,
+// between characters. A segment is read only as far as a piece
+// can reach (3 × maxChars bytes), so a text without spaces costs no more
+// than one with.
+func splitText(text string, width float64, maxLines, maxChars int) []string {
+	if fitsCell(text, maxChars) && wrapLines(text, width, false) <= maxLines {
+		return []string{text}
+	}
+	first, ok := newLineFiller(width, false)
+	var pieces []string
+	start, end := 0, 0 // the piece being filled: text[start:end]
+	filler, chars := first, 0
+	// listBreak is where the piece would end after its last word that
+	// ends a list's item ("20000.00 USD," or "...;"), 0 if none.
+	listBreak := 0
+	for end < len(text) {
+		// The next segment: white space (only at the start of text or of a
+		// piece cut inside white space), a word, the white space after it.
+		// It is looked for only as far as a piece can reach: maxChars UTF-16
+		// units are at most 3 × maxChars bytes of UTF-8.
+		window := text[end:min(len(text), end+3*maxChars+1)]
+		wordStart := whiteSpaceLength(window)
+		wordEnd := wordStart + wordLength(window[wordStart:])
+		next := wordEnd + whiteSpaceLength(window[wordEnd:])
+		if next < len(window) || end+len(window) == len(text) { // the whole segment
+			grown := filler
+			if ok && wordEnd > wordStart {
+				grown.add(textUnits(window[wordStart:wordEnd], false))
+			}
+			segmentChars := utf16Units(window[:next])
+			if (!ok || grown.lines <= maxLines) && chars+segmentChars <= maxChars {
+				filler, chars, end = grown, chars+segmentChars, end+next
+				if wordEnd > wordStart && (window[wordEnd-1] == ',' || window[wordEnd-1] == ';') {
+					listBreak = end
+				}
+				continue
+			}
+		}
 		switch {
-		case used > 0 && used+space+w <= room:
-			used += space + w
-		case used == 0 && w <= room:
-			used = w
-		default:
-			if used > 0 {
-				lines++
+		case end == start:
+			// The segment alone does not fit a piece: cut it inside, as
+			// late as it fits (its first character always does).
+			end += longestFit(text[end:], first, ok, maxLines, maxChars)
+		case listBreak > start && listBreak-start >= (end-start)/2:
+			// Rather after a list's item than inside the next one, if the
+			// piece stays at least half as long: the words after it start
+			// the next piece.
+			end = listBreak
+		}
+		pieces = append(pieces, text[start:end])
+		start, filler, chars, listBreak = end, first, 0, 0
+	}
+	if end > start {
+		pieces = append(pieces, text[start:end])
+	}
+	return pieces
+}
+
+// longestFit is the length of the longest prefix of text's first segment
+// (white space, a word, white space), cut between characters, that fits an
+// empty piece: at most maxLines lines as wrapLines counts them (filler: the
+// empty cell; ok: it has room) and maxChars UTF-16 units; at least its
+// first character. The word's width is added up character by character in
+// textUnits' order, so it is the width wrapLines measures.
+func longestFit(text string, filler lineFiller, ok bool, maxLines, maxChars int) int {
+	best, chars, units, lines := 0, 0, 0.0, 1
+	seenWord, wordDone := false, false
+	for i, size := 0, 0; i < len(text); i += size {
+		var r rune
+		r, size = utf8.DecodeRuneInString(text[i:])
+		if unicode.IsSpace(r) {
+			wordDone = seenWord
+		} else {
+			if wordDone {
+				break // the next segment
 			}
-			for w > room { // broken across lines
-				lines++
-				w -= room
+			seenWord = true
+			units += textUnits(text[i:i+size], false)
+			if ok {
+				word := filler
+				word.add(units)
+				lines = word.lines
 			}
-			used = w
+		}
+		chars += utf16.RuneLen(r)
+		if chars > maxChars || (ok && lines > maxLines) {
+			break
+		}
+		best = i + size
+	}
+	if best == 0 && len(text) > 0 {
+		_, best = utf8.DecodeRuneInString(text)
+	}
+	return best
+}
+
+// whiteSpaceLength is the length of text's leading white space, as
+// strings.Fields sees it; wordLength of its leading word.
+func whiteSpaceLength(text string) int {
+	for i, r := range text {
+		if !unicode.IsSpace(r) {
+			return i
 		}
 	}
-	return lines
+	return len(text)
+}
+
+func wordLength(text string) int {
+	for i, r := range text {
+		if unicode.IsSpace(r) {
+			return i
+		}
+	}
+	return len(text)
 }
 
 // width is the column's width: what its header and values need, at most

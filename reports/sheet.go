@@ -8,6 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/payrun/payrun/internal/fielderr"
 )
 
 // Limits. Each says where its number comes from.
@@ -19,6 +21,16 @@ const (
 	// ExcelMaxSheetNameLength: a sheet name has at most 31 characters (same
 	// source).
 	ExcelMaxSheetNameLength = 31
+	// ExcelMaxRowHeight is the tallest a row can be, in points: "Row
+	// height: 409 points" (same source). excelize refuses a taller row
+	// (excelize.ErrMaxRowHeight), and a row is as tall as its wrapped text
+	// (textHeight), so the height is capped here (issue 23).
+	ExcelMaxRowHeight = 409
+	// ExcelMaxCellChars is the most text a cell holds: "Total number of
+	// characters that a cell can contain: 32,767 characters" (same source;
+	// counted in UTF-16 code units). excelize cuts a longer text silently:
+	// payrun never hands it one (splitText, ErrCellTooLong).
+	ExcelMaxCellChars = 32_767
 	// MaxSheetParts bounds how many parts one logical sheet may be split
 	// into: 100 parts hold over 104 million rows, two orders of magnitude
 	// above the publishers payrun pays; reaching it means something upstream
@@ -37,6 +49,12 @@ var MaxSheetRows = ExcelMaxRows
 // ErrTooManyRows is returned when a sheet would need more than MaxSheetParts
 // parts.
 var ErrTooManyRows = errors.New("too many rows")
+
+// ErrCellTooLong is returned (inside a *fielderr.Error naming the column)
+// when a text is longer than a cell holds (ExcelMaxCellChars) in a column
+// that does not continue it in the rows below: writing it would lose its
+// end without a word. Only the Exceptions sheet's Detail continues.
+var ErrCellTooLong = errors.New("text longer than a cell holds")
 
 // cellKind says how a column's values are shown.
 type cellKind int
@@ -373,6 +391,9 @@ func (s *streamedSheet) add(values ...any) error {
 			if v == "" {
 				s.cells[i] = nil // an empty cell, not an empty text
 			} else {
+				if err := checkCellText(s.columns[i].header, v); err != nil {
+					return fmt.Errorf("reports: sheet %q row %d: %w", s.name, s.row+1, err)
+				}
 				units := s.meters[i].addText(v)
 				s.cells[i] = v
 				// Text wider than its column's cap makes the column that
@@ -399,9 +420,20 @@ func (s *streamedSheet) add(values ...any) error {
 		return err
 	}
 	if lines > 1 {
-		return s.writer.SetRow(cell, s.cells[:len(values)], excelize.RowOpts{Height: float64(rowHeight * lines)})
+		return s.writer.SetRow(cell, s.cells[:len(values)], excelize.RowOpts{Height: textHeight(lines)})
 	}
 	return s.writer.SetRow(cell, s.cells[:len(values)])
+}
+
+// checkCellText refuses a text longer than a cell holds, which excelize
+// would cut short without a word; field names it (a column's header, a
+// cell's reference).
+func checkCellText(field, text string) error {
+	if fitsCell(text, ExcelMaxCellChars) {
+		return nil
+	}
+	return &fielderr.Error{Path: field, Code: fielderr.TooLong, Err: ErrCellTooLong,
+		Message: fmt.Sprintf("%d characters, more than the %d an Excel cell holds", utf16Units(text), ExcelMaxCellChars)}
 }
 
 // dataRange is column col's (0-based) data rows in part p, qualified with

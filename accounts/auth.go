@@ -129,8 +129,13 @@ func (s *Service) verifyAttempt(ctx context.Context, lookup func() ([]string, er
 }
 
 func issueToken(ctx context.Context, q sqlx.ExecerContext, kind PrincipalKind, id, accountID, tenantID int64, restricted bool, now time.Time) (Grant, error) {
+	return issue(ctx, q, AudienceAPI, TokenTTL, kind, id, accountID, tenantID, restricted, now)
+}
+
+// issue stores a new token for audience, valid ttl from now.
+func issue(ctx context.Context, q sqlx.ExecerContext, audience Audience, ttl time.Duration, kind PrincipalKind, id, accountID, tenantID int64, restricted bool, now time.Time) (Grant, error) {
 	token := randomToken(32)
-	expires := now.Add(TokenTTL)
+	expires := now.Add(ttl)
 	var account, tenant any
 	if accountID != 0 {
 		account = accountID
@@ -139,12 +144,12 @@ func issueToken(ctx context.Context, q sqlx.ExecerContext, kind PrincipalKind, i
 		tenant = tenantID
 	}
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO tokens (token_hash, principal_kind, principal_id, account_id, tenant_id, restricted, issued_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tokenHash(token), kind, id, account, tenant, restricted, now, expires)
+		INSERT INTO tokens (token_hash, principal_kind, principal_id, account_id, tenant_id, restricted, issued_at, expires_at, audience)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, tokenHash(token), kind, id, account, tenant, restricted, now, expires, audience)
 	if err != nil {
 		return Grant{}, err
 	}
-	return Grant{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(TokenTTL / time.Second), ExpiresAt: expires, Restricted: restricted}, nil
+	return Grant{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(ttl / time.Second), ExpiresAt: expires, Restricted: restricted}, nil
 }
 
 // SignIn is the password grant. The name says who signs in: a plain name is
@@ -167,6 +172,14 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (Grant, err
 }
 
 func (s *Service) signInOperator(ctx context.Context, name, password string) (Grant, error) {
+	return s.operatorSignIn(ctx, name, password, func(id int64, mustChange bool) (Grant, error) {
+		return issueToken(ctx, s.DB, KindOperator, id, 0, 0, mustChange, s.now())
+	})
+}
+
+// operatorSignIn checks an operator's password (with the lockout) and
+// issues what grant makes of the operator.
+func (s *Service) operatorSignIn(ctx context.Context, name, password string, grant func(id int64, mustChange bool) (Grant, error)) (Grant, error) {
 	var op struct {
 		ID         int64  `db:"id"`
 		Hash       string `db:"password_hash"`
@@ -182,7 +195,7 @@ func (s *Service) signInOperator(ctx context.Context, name, password string) (Gr
 	if err != nil {
 		return Grant{}, err
 	}
-	return issueToken(ctx, s.DB, KindOperator, op.ID, 0, 0, op.MustChange, s.now())
+	return grant(op.ID, op.MustChange)
 }
 
 func (s *Service) signInOwner(ctx context.Context, email, password string) (Grant, error) {
@@ -305,6 +318,12 @@ func (s *Service) ClientCredentials(ctx context.Context, clientID, secret string
 // computed now (a role change or removal counts at once).
 // Errors: ErrUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	return s.AuthenticateFor(ctx, AudienceAPI, token)
+}
+
+// AuthenticateFor is Authenticate for a token of audience: a token of
+// another audience is unknown here.
+func (s *Service) AuthenticateFor(ctx context.Context, audience Audience, token string) (Principal, error) {
 	invalidToken := &Error{Kind: KindUnauthenticated, Reason: "the token is unknown, expired or revoked"}
 	if token == "" || len(token) > 128 {
 		return Principal{}, invalidToken
@@ -319,7 +338,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	}
 	err := s.DB.GetContext(ctx, &row, `
 		SELECT id, principal_kind, principal_id, account_id, tenant_id, restricted FROM tokens
-		WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2`, tokenHash(token), s.now())
+		WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND audience = $3`, tokenHash(token), s.now(), audience)
 	if isNoRows(err) {
 		return Principal{}, invalidToken
 	}

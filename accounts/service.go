@@ -139,9 +139,13 @@ func audit(ctx context.Context, tx sqlx.ExecerContext, accountID int64, actor Pr
 	if err != nil {
 		return err
 	}
+	var actorID any
+	if actor.Kind != KindSystem && actor.ID != 0 {
+		actorID = actor.ID
+	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO audit_log (account_id, actor, at, action, target, before, after)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, account, actor.Actor(), at, action, target, beforeJSON, afterJSON)
+		INSERT INTO audit_log (account_id, actor, actor_id, at, action, target, before, after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, account, actor.Actor(), actorID, at, action, target, beforeJSON, afterJSON)
 	return err
 }
 

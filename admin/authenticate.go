@@ -29,7 +29,7 @@ const maxTokenLength = 128
 const authenticateQuery = `
 WITH t AS (
 	SELECT id, principal_kind, principal_id, account_id, tenant_id, restricted FROM tokens
-	WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2
+	WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND audience = $4
 )
 SELECT t.id, t.principal_kind, t.principal_id, t.account_id, t.tenant_id, t.restricted,
 	CASE t.principal_kind
@@ -86,16 +86,29 @@ var errInvalidToken = &accounts.Error{Kind: accounts.KindUnauthenticated, Reason
 // authenticate resolves a bearer token and, when sellerID is not empty,
 // the account it names (nil when there is none). Errors: KindUnauthenticated.
 func (s *Server) authenticate(ctx context.Context, token, sellerID string) (accounts.Principal, *ledger.Account, error) {
+	return s.authenticateFor(ctx, accounts.AudienceAPI, token, sellerID)
+}
+
+// AuthenticateConsole resolves a finance console session's token (package
+// console) to its principal, by the same query and rules as a bearer token
+// of the API: a token of the API's audience is unknown here, and the
+// reverse. Errors: KindUnauthenticated.
+func (s *Server) AuthenticateConsole(ctx context.Context, token string) (accounts.Principal, error) {
+	p, _, err := s.authenticateFor(ctx, accounts.AudienceConsole, token, "")
+	return p, err
+}
+
+func (s *Server) authenticateFor(ctx context.Context, audience accounts.Audience, token, sellerID string) (accounts.Principal, *ledger.Account, error) {
 	if s.cfg.Directory != nil {
 		// Another directory resolves users: ask the accounts service.
-		return s.authenticateSlowly(ctx, token, sellerID)
+		return s.authenticateSlowly(ctx, audience, token, sellerID)
 	}
 	if token == "" || len(token) > maxTokenLength {
 		return accounts.Principal{}, nil, errInvalidToken
 	}
 	hash := sha256.Sum256([]byte(token))
 	var row authenticateRow
-	err := s.cfg.DB.QueryRowxContext(ctx, authenticateQuery, hash[:], s.now(), sellerID).StructScan(&row)
+	err := s.cfg.DB.QueryRowxContext(ctx, authenticateQuery, hash[:], s.now(), sellerID, audience).StructScan(&row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return accounts.Principal{}, nil, errInvalidToken
 	}
@@ -175,8 +188,8 @@ func memberPermissions(lists [][]string, custom map[string][]accounts.Permission
 
 // authenticateSlowly is authenticate through the accounts service (several
 // round trips), for servers with another directory.
-func (s *Server) authenticateSlowly(ctx context.Context, token, sellerID string) (accounts.Principal, *ledger.Account, error) {
-	p, err := s.svc.Authenticate(ctx, token)
+func (s *Server) authenticateSlowly(ctx context.Context, audience accounts.Audience, token, sellerID string) (accounts.Principal, *ledger.Account, error) {
+	p, err := s.svc.AuthenticateFor(ctx, audience, token)
 	if err != nil || sellerID == "" {
 		return p, nil, err
 	}

@@ -98,6 +98,24 @@ func (m *memoryOperations) Workbook(_ context.Context, month time.Time) (admin.D
 		Size: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}, nil
 }
 
+func (m *memoryOperations) Checks(_ context.Context, month time.Time) ([]admin.WorkbookCheck, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.cycle(month); err != nil {
+		return nil, err
+	}
+	return []admin.WorkbookCheck{{Name: "Payouts: paid (USD)", Pass: true}}, nil
+}
+
+func (m *memoryOperations) Preview(_ context.Context, month time.Time) (admin.CycleTotals, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.cycle(month); err != nil {
+		return admin.CycleTotals{}, err
+	}
+	return admin.CycleTotals{}, nil
+}
+
 func (m *memoryOperations) Files(_ context.Context, month time.Time) ([]admin.CycleFile, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

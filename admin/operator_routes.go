@@ -59,6 +59,21 @@ type Operations interface {
 	ImportFX(ctx context.Context, month time.Time, body io.Reader, confirmChange bool, actor accounts.Principal) (FXImport, error)
 	// RecordVerification records a payout account's verification result.
 	RecordVerification(ctx context.Context, payoutAccountID int64, status, reason string, actor accounts.Principal) (Verification, error)
+	// Checks are the self-checks of the cycle's workbook, as it last wrote
+	// them (the close's, then the release's). Errors: KindNotFound.
+	Checks(ctx context.Context, month time.Time) ([]WorkbookCheck, error)
+	// Preview closes an open cycle in a dry run (nothing kept) and returns
+	// the totals its close would have.
+	Preview(ctx context.Context, month time.Time) (CycleTotals, error)
+}
+
+// WorkbookCheck is one of a cycle workbook's self-checks (its Summary
+// sheet's Checks): the close's checks and the workbook's reconciliations
+// of each sheet against payrun's totals.
+type WorkbookCheck struct {
+	Name   string `json:"name"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Cycle is a cycle as operators see it; amounts are USD decimal strings.
@@ -458,12 +473,8 @@ func (s *Server) send(ctx context.Context, d Download) *huma.StreamResponse {
 }
 
 func (s *Server) getWorkbook(ctx context.Context, in *MonthPath) (*huma.StreamResponse, error) {
-	d, err := s.operations.Workbook(ctx, in.time())
+	d, err := s.OpenWorkbook(ctx, principal(ctx), in.time())
 	if err != nil {
-		return nil, err
-	}
-	if err := s.svc.AddAuditEntry(ctx, 0, principal(ctx), "cycle.workbook.download", "cycle:"+in.Month, nil, map[string]any{"file": d.Name}); err != nil {
-		d.Body.Close()
 		return nil, err
 	}
 	return s.send(ctx, d), nil
@@ -485,27 +496,15 @@ type cycleFileInput struct {
 // getCycleFile sends a file named in the manifest. Payment files carry
 // full account numbers, so every download is audited.
 func (s *Server) getCycleFile(ctx context.Context, in *cycleFileInput) (*huma.StreamResponse, error) {
-	d, err := s.operations.File(ctx, in.time(), in.Name)
+	d, err := s.OpenCycleFile(ctx, principal(ctx), in.time(), in.Name)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.svc.AddAuditEntry(ctx, 0, principal(ctx), "cycle.file.download", "cycle:"+in.Month, nil, map[string]any{"file": d.Name, "sha256": d.SHA256}); err != nil {
-		d.Body.Close()
 		return nil, err
 	}
 	return s.send(ctx, d), nil
 }
 
 func (s *Server) approveCycle(ctx context.Context, in *MonthPath) (*bodyOutput[Cycle], error) {
-	before, err := s.operations.Cycle(ctx, in.time())
-	if err != nil {
-		return nil, err
-	}
-	after, err := s.operations.Approve(ctx, in.time(), principal(ctx))
-	if err != nil {
-		return nil, err
-	}
-	return respond(after, s.svc.AddAuditEntry(ctx, 0, principal(ctx), "cycle.approve", "cycle:"+in.Month, cycleAudit(before), cycleAudit(after)))
+	return respond(s.ApproveCycle(ctx, principal(ctx), in.time()))
 }
 
 // cycleAudit is what the audit log keeps of a cycle: its state and who
@@ -515,18 +514,7 @@ func cycleAudit(c Cycle) map[string]any {
 }
 
 func (s *Server) releaseCycle(ctx context.Context, in *MonthPath) (*bodyOutput[Release], error) {
-	before, err := s.operations.Cycle(ctx, in.time())
-	if err != nil {
-		return nil, err
-	}
-	result, err := s.operations.Release(ctx, in.time(), principal(ctx))
-	if err != nil {
-		return nil, err
-	}
-	if result.Files == nil {
-		result.Files = []CycleFile{}
-	}
-	return respond(result, s.svc.AddAuditEntry(ctx, 0, principal(ctx), "cycle.release", "cycle:"+in.Month, cycleAudit(before), result))
+	return respond(s.ReleaseCycle(ctx, principal(ctx), in.time()))
 }
 
 type importInput struct {
@@ -543,11 +531,7 @@ func (s *Server) importEarnings(ctx context.Context, in *importInput) (*bodyOutp
 	if name == "" {
 		name = "earnings-upload.csv"
 	}
-	result, err := s.operations.ImportEarnings(ctx, name, body)
-	if err != nil {
-		return nil, err
-	}
-	return respond(result, s.svc.AddAuditEntry(ctx, 0, principal(ctx), "earnings.import", "earnings_import:"+strconv.FormatInt(result.ImportID, 10), nil, map[string]any{"file": name, "result": result}))
+	return respond(s.ImportEarnings(ctx, principal(ctx), name, body))
 }
 
 func (s *Server) importReturns(ctx context.Context, in *importInput) (*bodyOutput[ReturnsImport], error) {
@@ -559,11 +543,7 @@ func (s *Server) importReturns(ctx context.Context, in *importInput) (*bodyOutpu
 	if name == "" {
 		name = "returns-upload"
 	}
-	result, err := s.operations.ImportReturns(ctx, name, body)
-	if err != nil {
-		return nil, err
-	}
-	return respond(result, s.svc.AddAuditEntry(ctx, 0, principal(ctx), "returns.import", "returns_import:"+name, nil, result))
+	return respond(s.ImportReturns(ctx, principal(ctx), name, body))
 }
 
 type fxInput struct {
@@ -577,11 +557,7 @@ func (s *Server) importFX(ctx context.Context, in *fxInput) (*bodyOutput[FXImpor
 	if err != nil {
 		return nil, err
 	}
-	result, err := s.operations.ImportFX(ctx, in.time(), body, in.ConfirmChange, principal(ctx))
-	if err != nil {
-		return nil, err
-	}
-	return respond(result, s.svc.AddAuditEntry(ctx, 0, principal(ctx), "fx_rates.import", "cycle:"+in.Month, nil, result))
+	return respond(s.ImportFX(ctx, principal(ctx), in.time(), body, in.ConfirmChange))
 }
 
 type verificationInput struct {
@@ -635,6 +611,12 @@ func (unavailableOperations) ImportReturns(context.Context, string, io.Reader) (
 }
 func (unavailableOperations) ImportFX(context.Context, time.Time, io.Reader, bool, accounts.Principal) (FXImport, error) {
 	return FXImport{}, errOperationsUnavailable
+}
+func (unavailableOperations) Checks(context.Context, time.Time) ([]WorkbookCheck, error) {
+	return nil, errOperationsUnavailable
+}
+func (unavailableOperations) Preview(context.Context, time.Time) (CycleTotals, error) {
+	return CycleTotals{}, errOperationsUnavailable
 }
 func (unavailableOperations) RecordVerification(context.Context, int64, string, string, accounts.Principal) (Verification, error) {
 	return Verification{}, errOperationsUnavailable

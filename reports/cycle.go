@@ -215,7 +215,13 @@ func WriteCycleWorkbook(path string, summary CycleSummary, data CycleData, opts 
 	}); err != nil {
 		return err
 	}
-	return saveWorkbook(f, st, path, o)
+	if err := saveWorkbook(f, st, path, o); err != nil {
+		return err
+	}
+	if o.checks != nil {
+		*o.checks = w.checkResults
+	}
+	return nil
 }
 
 // cycleWriter carries what the streams add up to, for the summary, and the
@@ -224,6 +230,8 @@ type cycleWriter struct {
 	f       *excelize.File
 	styles  *styles
 	summary CycleSummary
+	// checkResults are the Summary's checks as written (CollectChecks).
+	checkResults []Check
 
 	payoutSheet, unpaidSheet, withholdingSheet, fileSheet, exceptionSheet *streamedSheet
 
@@ -772,6 +780,7 @@ func (w *cycleWriter) writeSummary() error {
 	static := func(name string, pass bool, detail string) {
 		row := g.line(g.text(name), g.result(pass, ""), gridCell{}, gridCell{}, gridCell{}, g.text(detail))
 		g.results = append(g.results, [2]int{1, row})
+		w.checkResults = append(w.checkResults, Check{Name: name, Pass: pass, Detail: detail})
 	}
 	for _, c := range w.summary.Checks {
 		static(c.Name, c.Pass, c.Detail)
@@ -788,6 +797,7 @@ func (w *cycleWriter) writeSummary() error {
 		switch sheets := c.sheets.(type) {
 		case int:
 			payrun := c.payrun.(int)
+			w.checkResults = append(w.checkResults, Check{Name: c.name, Pass: sheets == payrun, Detail: c.detail})
 			g.line(g.text(c.name), g.result(sheets == payrun, fmt.Sprintf(`IF(%s=0,"PASS","FAIL")`, cellRef(4, row))),
 				g.count(sheets, c.formula), g.count(payrun, ""), g.count(sheets-payrun, difference), g.text(c.detail))
 		case decimal.Decimal:
@@ -798,6 +808,7 @@ func (w *cycleWriter) writeSummary() error {
 			}
 			diff := sheets.Sub(payrun)
 			pass := diff.Abs().LessThan(decimal.RequireFromString(tolerance))
+			w.checkResults = append(w.checkResults, Check{Name: c.name, Pass: pass, Detail: c.detail})
 			g.line(g.text(c.name), g.result(pass, fmt.Sprintf(`IF(ABS(%s)<%s,"PASS","FAIL")`, cellRef(4, row), tolerance)),
 				g.amount(sheets, c.kind, c.formula), g.amount(payrun, c.kind, ""), g.amount(diff, c.kind, difference), g.text(c.detail))
 		}

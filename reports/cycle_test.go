@@ -378,3 +378,33 @@ func requireOnly(t *testing.T, dir string, names ...string) {
 	}
 	require.Equal(t, names, got)
 }
+
+// CollectChecks hands over exactly the Summary sheet's checks, in order,
+// with their results: what the console shows is what the workbook says.
+func TestCycleWorkbookCollectChecks(t *testing.T) {
+	fixture := newCycleFixture()
+	fixture.summary.Checks = append(fixture.summary.Checks, Check{Name: "A close check that failed", Pass: false, Detail: "planted"})
+	path := filepath.Join(t.TempDir(), CycleWorkbookName("2026-11", false))
+	var collected []Check
+	require.NoError(t, WriteCycleWorkbook(path, fixture.summary, fixture.data(), CollectChecks(&collected)))
+
+	summary := dumpWorkbook(t, path).sheet(t, "Summary")
+	var fromSheet []Check
+	checks := false
+	for _, row := range summary.Rows {
+		if len(row) > 1 && row[0] != nil && row[0].Value == "Checks" {
+			checks = true
+			continue
+		}
+		if checks && len(row) > 1 && row[0] != nil {
+			detail := ""
+			if len(row) > 5 && row[5] != nil {
+				detail, _ = row[5].Value.(string)
+			}
+			fromSheet = append(fromSheet, Check{Name: row[0].Value.(string), Pass: row[1].Value == "PASS", Detail: detail})
+		}
+	}
+	require.NotEmpty(t, fromSheet)
+	require.Equal(t, fromSheet, collected)
+	require.Contains(t, collected, Check{Name: "A close check that failed", Pass: false, Detail: "planted"})
+}

@@ -28,6 +28,7 @@ type Option func(*options)
 
 type options struct {
 	overwrite bool
+	checks    *[]Check
 }
 
 // Overwrite lets a writer replace an existing file (atomically: readers see
@@ -40,6 +41,12 @@ type options struct {
 // caller says the replacement is intended (a dry run redone, a year-end
 // report regenerated on purpose).
 func Overwrite() Option { return func(o *options) { o.overwrite = true } }
+
+// CollectChecks has the cycle workbook's writer hand over its self-checks
+// (the Summary sheet's Checks, in order, with their results) once the file
+// is written, for a reader that should not open the workbook to see them
+// (payout/cyclereport keeps them beside it as checks.json).
+func CollectChecks(dst *[]Check) Option { return func(o *options) { o.checks = dst } }
 
 func collectOptions(opts []Option) options {
 	var o options

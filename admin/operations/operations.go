@@ -73,6 +73,9 @@ type Service struct {
 	// TempDir receives uploaded earnings files while they are imported (the
 	// import may read a file twice); empty means os.TempDir().
 	TempDir string
+	// Policy is the policy a dry-run preview closes with (a cycle that
+	// started keeps its recorded one).
+	Policy payout.Policy
 }
 
 var _ admin.Operations = (*Service)(nil)
@@ -96,7 +99,7 @@ func translate(err error) error {
 		errors.Is(err, release.ErrTampered), errors.Is(err, release.ErrReleasedConcurrently):
 		kind = accounts.KindConflict
 	case errors.Is(err, store.ErrSameOperator), errors.Is(err, store.ErrNotAnApprover), errors.Is(err, store.ErrUnknownOperator),
-		errors.Is(err, release.ErrMissingFX):
+		errors.Is(err, release.ErrMissingFX), errors.Is(err, store.ErrFutureMonth), errors.Is(err, store.ErrPreviousOpen):
 		kind = accounts.KindRule
 	case errors.Is(err, release.ErrFXConflict):
 		kind, field = accounts.KindConflict, "currency"
@@ -149,7 +152,19 @@ func (s *Service) Cycle(ctx context.Context, month time.Time) (admin.Cycle, erro
 }
 
 func cycleOf(v store.CycleView) admin.Cycle {
-	t := v.Totals
+	totals := totalsOf(v.Totals)
+	var settlement *time.Time
+	if v.SettlementDate != nil {
+		u := v.SettlementDate.UTC()
+		settlement = &u
+	}
+	return admin.Cycle{Month: v.Month, State: v.State, Cutoff: v.Cutoff.UTC(), PaymentDate: v.PaymentDate.UTC(), SettlementDate: settlement,
+		ClosedAt: v.ClosedAt, ClosedBy: v.ClosedBy, ApprovedAt: v.ApprovedAt, ApprovedBy: v.ApprovedBy,
+		ReleasedAt: v.ReleasedAt, ReleasedBy: v.ReleasedBy, Totals: totals, Files: v.Files,
+		ClosedByOperatorID: v.ClosedByOperatorID, ApprovedByOperatorID: v.ApprovedByOperatorID, ReleasedByOperatorID: v.ReleasedByOperatorID}
+}
+
+func totalsOf(t store.Totals) admin.CycleTotals {
 	bucket := func(b store.Bucket) admin.Bucket { return admin.Bucket{Count: b.Count, Amount: b.Amount.String()} }
 	totals := admin.CycleTotals{Accounts: t.Accounts, Balance: t.Balance.String(), NewUS: t.NewUS.String(), NewOther: t.NewOther.String(),
 		Paid: bucket(t.Paid), Withheld: t.Withheld.String(), Held: bucket(t.Held), Carried: bucket(t.Carried), Remainder: t.Remainder.String(),
@@ -163,15 +178,47 @@ func cycleOf(v store.CycleView) admin.Cycle {
 	for k, r := range t.ByRate {
 		totals.WithheldByRate[k] = admin.RateBucket{Count: r.Count, Base: r.Base.String(), Withheld: r.Withheld.String()}
 	}
-	var settlement *time.Time
-	if v.SettlementDate != nil {
-		u := v.SettlementDate.UTC()
-		settlement = &u
+	return totals
+}
+
+// Checks reads the self-checks of month's workbook; when this replica's
+// disk has none yet (written by another replica, or lost), the workbook is
+// written again from the database, as Workbook does. Errors: KindNotFound
+// (no such cycle, or not closed yet).
+func (s *Service) Checks(ctx context.Context, month time.Time) ([]admin.WorkbookCheck, error) {
+	view, err := s.Store.Cycle(ctx, month)
+	if err != nil {
+		return nil, translate(err)
 	}
-	return admin.Cycle{Month: v.Month, State: v.State, Cutoff: v.Cutoff.UTC(), PaymentDate: v.PaymentDate.UTC(), SettlementDate: settlement,
-		ClosedAt: v.ClosedAt, ClosedBy: v.ClosedBy, ApprovedAt: v.ApprovedAt, ApprovedBy: v.ApprovedBy,
-		ReleasedAt: v.ReleasedAt, ReleasedBy: v.ReleasedBy, Totals: totals, Files: v.Files,
-		ClosedByOperatorID: v.ClosedByOperatorID, ApprovedByOperatorID: v.ApprovedByOperatorID, ReleasedByOperatorID: v.ReleasedByOperatorID}
+	if !closedState(view.State) {
+		return nil, notFound("month", "cycle %s is %s: its workbook is written when it closes", view.Month, view.State)
+	}
+	checks, err := cyclereport.ReadChecks(s.OutDir, month)
+	if errors.Is(err, cyclereport.ErrNoChecks) {
+		if _, err = s.cycles(s.Releaser).WriteWorkbook(ctx, month); err != nil {
+			return nil, err
+		}
+		checks, err = cyclereport.ReadChecks(s.OutDir, month)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.WorkbookCheck, 0, len(checks.Checks))
+	for _, c := range checks.Checks {
+		out = append(out, admin.WorkbookCheck{Name: c.Name, Pass: c.Pass, Detail: c.Detail})
+	}
+	return out, nil
+}
+
+// Preview closes month in a dry run (one transaction, rolled back: nothing
+// is kept and no file is written) and returns the totals the close would
+// have. Errors: the close's (a cutoff not reached yet is KindRule).
+func (s *Service) Preview(ctx context.Context, month time.Time) (admin.CycleTotals, error) {
+	closed, err := s.cycles(s.Releaser).Close(ctx, store.CloseOptions{Month: month, Policy: s.Policy, Actor: "console:preview", DryRun: true}, true)
+	if err != nil {
+		return admin.CycleTotals{}, translate(err)
+	}
+	return totalsOf(closed.Totals), nil
 }
 
 // closedState: the cycle has payouts, so a workbook.

@@ -55,8 +55,14 @@ func Write(ctx context.Context, q Querier, outDir string, month time.Time, draft
 	if err := mkdirFor(path); err != nil {
 		return "", err
 	}
-	if err := reports.WriteCycleWorkbook(path, summary, data, reports.Overwrite()); err != nil {
+	var checks []reports.Check
+	if err := reports.WriteCycleWorkbook(path, summary, data, reports.Overwrite(), reports.CollectChecks(&checks)); err != nil {
 		return "", err
+	}
+	if !draft {
+		if err := writeChecks(outDir, month, path, checks); err != nil {
+			return "", err
+		}
 	}
 	return path, nil
 }

@@ -102,5 +102,9 @@ echo "  workbook (open it in LibreOffice or Excel): $out/cycles/2026-11/payout-s
 echo "  payment files and manifest:                $out/cycles/2026-11/"
 echo "  per-account results:                       $out/cycles/2026-11/result.json"
 echo "  database:                                  $DATABASE_URL"
+echo "  review it in the browser (the finance console):"
+echo "    DATABASE_URL='$DATABASE_URL' PAYRUN_OUT=$out PAYRUN_DEV=1 $payrun operators create --user ann --role finance_approver"
+echo "    DATABASE_URL='$DATABASE_URL' PAYRUN_OUT=$out PAYRUN_DEV=1 $payrun serve"
+echo "    then open http://127.0.0.1:8080/console/ and sign in as ann with the one-time password printed"
 echo
 echo "demo: done in ${SECONDS} s"

@@ -21,11 +21,13 @@ import (
 	"github.com/payrun/payrun/admin"
 	"github.com/payrun/payrun/admin/financials"
 	"github.com/payrun/payrun/admin/operations"
+	"github.com/payrun/payrun/console"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/metrics"
 	"github.com/payrun/payrun/migrations"
 	"github.com/payrun/payrun/payout/release"
+	"github.com/payrun/payrun/payout/review"
 )
 
 // maxRequestHeaderBytes and the timeouts bound every connection.
@@ -42,8 +44,9 @@ const (
 func (a *app) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the worker: admin API (/v1), /metrics, /healthz, /readyz and the scheduled jobs",
-		Long: "Run payrun's worker: the admin API under /v1 (OpenAPI at /v1/openapi.json), /healthz and /readyz,\n" +
+		Short: "Run the worker: admin API (/v1), finance console (/console/), /metrics, /healthz, /readyz and the scheduled jobs",
+		Long: "Run payrun's worker: the admin API under /v1 (OpenAPI at /v1/openapi.json), the finance console under /console/,\n" +
+			"/healthz and /readyz,\n" +
 			"and the scheduled jobs. Several replicas may run at once. SIGTERM shuts down gracefully.\n" +
 			"Refuses to start without PAYRUN_DATA_KEY unless PAYRUN_DEV=1.",
 		Args: cobra.NoArgs,
@@ -70,7 +73,7 @@ func (a *app) serveCommand() *cobra.Command {
 				Financials: &financials.Service{DB: s.db, Cycles: s.cycles, Taxes: s.taxes, Clock: a.now, Policy: policy},
 				Payouts:    a.exports(s),
 				Operations: &operations.Service{DB: s.db, Store: s.cycles, Releaser: func() (*release.Releaser, error) { return a.releaser(s) },
-					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod, FXMaxChange: policy.FXMaxChange}})
+					OutDir: a.config.Out, Clock: a.now, HoldingPeriod: a.config.HoldingPeriod, FXMaxChange: policy.FXMaxChange, Policy: policy}})
 			mux := http.NewServeMux()
 			mux.Handle("/v1/", api.Handler())
 			mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
@@ -109,6 +112,18 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var schedules []console.Schedule
+			for _, run := range runs {
+				if run.Schedule != "" {
+					schedules = append(schedules, console.Schedule{Job: run.Name, Spec: run.Schedule})
+				}
+			}
+			financeConsole, err := console.New(console.Config{API: api, Review: &review.Service{DB: s.db, Clock: a.now},
+				Schedules: schedules, Clock: a.now, Logger: logger})
+			if err != nil {
+				return err
+			}
+			mux.Handle(console.Prefix, financeConsole.Handler())
 			// Catch-up never reaches back before the installation: a new
 			// database does not close last month (package jobs, Catch-up).
 			installedAt, err := migrations.InstalledAt(ctx, s.db.DB)

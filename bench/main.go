@@ -21,10 +21,15 @@
 //	           parsed in Go as it streams into a binary COPY (pgx CopyFrom)
 //	           into a plain table with the same columns and UNIQUE
 //	           (transaction_id, revenue_source), the key payrun's import
-//	           enforces. Both baselines and the import share one fresh
-//	           database, timed in turn after a CHECKPOINT.
+//	           enforces; and the keyed baseline with also the per-publisher
+//	           index payrun's lines carry for a publisher's transactions
+//	           (indexed_baseline_seconds, indexed_ratio; migration 160),
+//	           proposed as the fair one. The baselines and the import
+//	           share one fresh database, timed in turn after a CHECKPOINT.
 //	close      payrun cycle close --no-workbook over N lines and P publishers
-//	           (--close-lines, --close-publishers; all payable), against the
+//	           (--close-lines, a list: 1M, 4M and 10M, i.e. 10, 40 and 100
+//	           lines per publisher; --close-publishers, 100k; all payable),
+//	           each size in turn, against the
 //	           bare pipeline: one GROUP BY over the same lines streamed into
 //	           Go plus a COPY of P rows. Twice: with 1 worker, and with
 //	           --workers 2 on an identical copy of the database (CREATE
@@ -47,6 +52,13 @@
 //	           1M publishers (--scale-lines, --scale-publishers), against the
 //	           same bare pipeline; target: peak RSS under 400 MB. It is also
 //	           the close of 1M publishers.
+//	console    (runs scale first) the finance console on the scale
+//	           workload's closed cycle of 1M publishers, on payrun serve:
+//	           the cycle review page (target p99 < 300 ms) and publishers
+//	           table pages (default order, filters, a sort, a name search,
+//	           pages walked by cursor; target p99 < 100 ms each),
+//	           --console-requests requests one at a time; the first view of
+//	           the review page (it computes the breakdown) on its own row.
 //	history    K months of L lines each, imported and closed in turn (closes
 //	           with the workbook): the close of month K against the close of
 //	           month 1 (cost follows the month, not the history).
@@ -126,6 +138,14 @@ type Result struct {
 	KeyedRatio           float64 `json:"keyed_ratio,omitempty"` // payrun_seconds / keyed_baseline_seconds
 	KeyedBaseline        string  `json:"keyed_baseline,omitempty"`
 	KeyedTarget          string  `json:"keyed_target,omitempty"`
+	// The third baseline, proposed as the fair one for an import that must
+	// also serve a publisher's transactions (issue 20's lines-by-account
+	// index, migration 160): the keyed baseline's table with the same
+	// per-publisher index, (seller_id, transaction_at, transaction_id,
+	// revenue_source) on the file's columns.
+	IndexedBaselineSeconds float64 `json:"indexed_baseline_seconds,omitempty"`
+	IndexedRatio           float64 `json:"indexed_ratio,omitempty"` // payrun_seconds / indexed_baseline_seconds
+	IndexedBaseline        string  `json:"indexed_baseline,omitempty"`
 
 	// Covers says what payrun_seconds and peak_rss_bytes cover when that is
 	// not simply the whole payrun command (the release rows).
@@ -152,11 +172,11 @@ func main() {
 	}
 	binary := flag.String("payrun", "bin/payrun", "the payrun binary to measure")
 	sizes := flag.String("sizes", "1000000,10000000", "comma-separated line counts for the import workload")
-	workloads := flag.String("workloads", "import,close,scale,history,workbook,api,payouts", "comma-separated workloads to run")
+	workloads := flag.String("workloads", "import,close,scale,console,history,workbook,api,payouts", "comma-separated workloads to run")
 	apiSeconds := flag.Int("api-seconds", 10, "seconds of load per API measurement")
 	mixedSeconds := flag.Int("mixed-seconds", 60, "seconds of the mixed read/write API load")
 	flag.IntVar(&wrkConnections, "api-connections", wrkConnections, "connections wrk keeps open")
-	closeLines := flag.Int64("close-lines", 10_000_000, "lines of the close workload")
+	closeLines := flag.String("close-lines", "1000000,4000000,10000000", "comma-separated line counts of the close workload (10, 40 and 100 lines per publisher at the default 100k publishers)")
 	closePublishers := flag.Int("close-publishers", 100_000, "publishers of the close workload")
 	scaleLines := flag.Int64("scale-lines", 20_000_000, "lines of the scale workload")
 	scalePublishers := flag.Int("scale-publishers", 1_000_000, "publishers of the scale workload")
@@ -169,18 +189,20 @@ func main() {
 	payoutsBigLines := flag.Int64("payouts-big-lines", 100_000, "lines of the payouts workload's measured publisher")
 	payoutsExportLines := flag.Int64("payouts-export-lines", 1_000_000, "lines of the payouts workload's exported publisher")
 	payoutsRequests := flag.Int("payouts-requests", 300, "requests per payouts measurement")
+	consoleRequests := flag.Int("console-requests", 200, "requests per console page measurement")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
 		scaleLines: *scaleLines, scalePublishers: *scalePublishers, workbookRows: *workbookRows, keepFiles: *work != "",
 		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds,
-		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsExportLines: *payoutsExportLines, payoutsRequests: *payoutsRequests}
-	known := map[string]bool{"import": true, "close": true, "scale": true, "history": true, "workbook": true, "api": true, "payouts": true}
+		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsExportLines: *payoutsExportLines, payoutsRequests: *payoutsRequests,
+		consoleRequests: *consoleRequests}
+	known := map[string]bool{"import": true, "close": true, "scale": true, "console": true, "history": true, "workbook": true, "api": true, "payouts": true}
 	for _, w := range strings.Split(*workloads, ",") {
 		w = strings.TrimSpace(w)
 		if !known[w] {
-			fmt.Fprintf(os.Stderr, "bench: --workloads: unknown workload %q (import, close, scale, history, workbook, api, payouts)\n", w)
+			fmt.Fprintf(os.Stderr, "bench: --workloads: unknown workload %q (import, close, scale, console, history, workbook, api, payouts)\n", w)
 			os.Exit(2)
 		}
 		plan.workloads[w] = true
@@ -194,7 +216,8 @@ func main() {
 // plan says which workloads to run and how big.
 type plan struct {
 	workloads                                           map[string]bool
-	closeLines, scaleLines, historyLines                int64
+	closeLines                                          string // comma-separated
+	scaleLines, historyLines                            int64
 	closePublishers, scalePublishers, historyPublishers int
 	historyMonths                                       int
 	workbookRows                                        string // comma-separated
@@ -203,6 +226,7 @@ type plan struct {
 	keepFiles                                           bool // --work given: keep generated files for the next run
 	payoutsLines, payoutsBigLines, payoutsExportLines   int64
 	payoutsPublishers, payoutsRequests                  int
+	consoleRequests                                     int
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -243,8 +267,15 @@ func run(binary, sizes, out, work string, plan plan) error {
 		}
 		add(result)
 	}
-	if plan.workloads["close"] {
-		closeResults, err := benchClose(ctx, binary, serverURL, work, plan.closeLines, plan.closePublishers)
+	for _, field := range strings.Split(plan.closeLines, ",") {
+		if !plan.workloads["close"] {
+			break
+		}
+		lines, err := strconv.ParseInt(strings.TrimSpace(field), 10, 64)
+		if err != nil || lines < 1 {
+			return fmt.Errorf("--close-lines: %q is not a positive number", field)
+		}
+		closeResults, err := benchClose(ctx, binary, serverURL, work, lines, plan.closePublishers)
 		if err != nil {
 			return err
 		}
@@ -252,12 +283,21 @@ func run(binary, sizes, out, work string, plan plan) error {
 			add(r)
 		}
 	}
-	if plan.workloads["scale"] {
-		result, err := benchScale(ctx, binary, serverURL, work, plan.scaleLines, plan.scalePublishers, plan.keepFiles)
+	if plan.workloads["scale"] || plan.workloads["console"] {
+		result, scaleURL, err := benchScale(ctx, binary, serverURL, work, plan.scaleLines, plan.scalePublishers, plan.keepFiles)
 		if err != nil {
 			return err
 		}
 		add(result)
+		if plan.workloads["console"] {
+			consoleResults, err := benchConsole(binary, scaleURL, work, plan.scalePublishers, plan.consoleRequests)
+			if err != nil {
+				return err
+			}
+			for _, r := range consoleResults {
+				add(r)
+			}
+		}
 	}
 	if plan.workloads["history"] {
 		historyResults, err := benchHistory(ctx, binary, serverURL, work, plan.historyLines, plan.historyPublishers, plan.historyMonths)
@@ -327,6 +367,9 @@ func report(out io.Writer, results []Result, header bool) {
 			keyed, keyedRatio = fmt.Sprintf("%.2f", r.KeyedBaselineSeconds), fmt.Sprintf("%.2f", r.KeyedRatio)
 			target += "; keyed " + r.KeyedTarget
 		}
+		if r.IndexedBaselineSeconds > 0 {
+			target += fmt.Sprintf("; keyed + per-publisher index %.2f s, ratio %.2f", r.IndexedBaselineSeconds, r.IndexedRatio)
+		}
 		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.0f\t%s\t\n", r.Workload, r.Items, r.PayrunSeconds, r.BaselineSeconds,
 			r.Ratio, keyed, keyedRatio, r.ItemsPerSecond, float64(r.PeakRSSBytes)/(1<<20), target)
 	}
@@ -368,9 +411,16 @@ func benchImport(ctx context.Context, binary, serverURL, work string, lines int6
 	if err := checkpoint(ctx, databaseURL); err != nil {
 		return Result{}, err
 	}
-	keyed, err := keyedCopy(ctx, databaseURL, earnings, lines)
+	keyed, err := keyedCopy(ctx, databaseURL, earnings, lines, false)
 	if err != nil {
 		return Result{}, fmt.Errorf("keyed baseline: %w", err)
+	}
+	if err := checkpoint(ctx, databaseURL); err != nil {
+		return Result{}, err
+	}
+	indexed, err := keyedCopy(ctx, databaseURL, earnings, lines, true)
+	if err != nil {
+		return Result{}, fmt.Errorf("keyed and indexed baseline: %w", err)
 	}
 	if err := checkpoint(ctx, databaseURL); err != nil {
 		return Result{}, err
@@ -393,7 +443,10 @@ func benchImport(ctx context.Context, binary, serverURL, work string, lines int6
 		KeyedRatio:           elapsed.Seconds() / keyed.Seconds(),
 		KeyedBaseline: "binary COPY (pgx CopyFrom) of the same file, parsed in Go as it streams, into a plain table, " +
 			"same columns, UNIQUE (transaction_id, revenue_source)",
-		KeyedTarget: "<= 1.5x, RSS < 150 MB",
+		KeyedTarget:            "<= 1.5x, RSS < 150 MB",
+		IndexedBaselineSeconds: indexed.Seconds(),
+		IndexedRatio:           elapsed.Seconds() / indexed.Seconds(),
+		IndexedBaseline:        "the keyed baseline with also INDEX (seller_id, transaction_at, transaction_id, revenue_source), the per-publisher index payrun's lines carry for a publisher's transactions (migration 160)",
 	}, nil
 }
 
@@ -520,16 +573,26 @@ const bareColumns = `transaction_id text, seller_id text, revenue_source text,
 // file under the key payrun's import enforces. The file is read and parsed
 // in Go as it streams (one line at a time, nothing accumulated) into a
 // binary COPY (pgx CopyFrom) into a plain table with the same columns and
-// UNIQUE (transaction_id, revenue_source). The file's header names the
-// columns; its line count must be lines.
-func keyedCopy(ctx context.Context, databaseURL, path string, lines int64) (time.Duration, error) {
+// UNIQUE (transaction_id, revenue_source) — and, when indexed, the index
+// by publisher payrun's lines carry (in a table of its own name). The
+// file's header names the columns; its line count must be lines.
+func keyedCopy(ctx context.Context, databaseURL, path string, lines int64, indexed bool) (time.Duration, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE TABLE keyed_earnings (`+bareColumns+`, UNIQUE (transaction_id, revenue_source))`); err != nil {
+	table := "keyed_earnings"
+	if indexed {
+		table = "indexed_earnings"
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE `+table+` (`+bareColumns+`, UNIQUE (transaction_id, revenue_source))`); err != nil {
 		return 0, err
+	}
+	if indexed {
+		if _, err := conn.Exec(ctx, `CREATE INDEX ON `+table+` (seller_id, transaction_at, transaction_id, revenue_source)`); err != nil {
+			return 0, err
+		}
 	}
 	if err := checkpoint(ctx, databaseURL); err != nil {
 		return 0, err
@@ -589,7 +652,7 @@ func keyedCopy(ctx context.Context, databaseURL, path string, lines int64) (time
 		}
 		return row, nil
 	})
-	copied, err := conn.CopyFrom(ctx, pgx.Identifier{"keyed_earnings"}, columns, source)
+	copied, err := conn.CopyFrom(ctx, pgx.Identifier{table}, columns, source)
 	if err != nil {
 		return 0, err
 	}

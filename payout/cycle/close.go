@@ -11,6 +11,7 @@ import (
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/payout"
 	"github.com/payrun/payrun/payout/cyclereport"
+	"github.com/payrun/payrun/payout/review"
 	"github.com/payrun/payrun/payout/store"
 )
 
@@ -26,7 +27,7 @@ type Closed struct {
 
 // Close closes the cycle of options.Month in one call (store.Close: exactly
 // once, in shards options.Workers at a time, resumed after a crash) and
-// writes its workbook unless noWorkbook. A dry run (options.DryRun) rolls
+// writes its workbook and the console's figures unless noWorkbook (publish). A dry run (options.DryRun) rolls
 // everything back and writes only a DRAFT workbook, read inside its
 // transaction. A cycle already closed gets its workbook written again, so a
 // lost one is restored by closing again.
@@ -49,7 +50,7 @@ func (s *Service) Close(ctx context.Context, options store.CloseOptions, noWorkb
 	if closed.CloseResult, err = s.Store.Close(ctx, options); err != nil || noWorkbook {
 		return closed, err
 	}
-	closed.Workbook, err = s.WriteWorkbook(ctx, options.Month)
+	closed.Workbook, err = s.publish(ctx, options.Month)
 	return closed, err
 }
 
@@ -158,7 +159,7 @@ func (s *Service) FinishStep(ctx context.Context, key string, options store.Clos
 			return closed, Next{}, err
 		}
 	}
-	if closed.Workbook, err = s.WriteWorkbook(ctx, month); err != nil {
+	if closed.Workbook, err = s.publish(ctx, month); err != nil {
 		return closed, Next{}, err
 	}
 	return closed, nextMonth(month, until), nil
@@ -170,6 +171,24 @@ func nextMonth(month, until time.Time) Next {
 		return then(StepStart, CloseKey(month.AddDate(0, 1, 0), until))
 	}
 	return Next{}
+}
+
+// publish writes what a close leaves beside its rows, once they are
+// committed: the workbook (with its checks), and the finance console's
+// figures of the cycle (review.Prepare: the breakdown and the keys its
+// publishers table pages by), so the first reviewer does not wait for them.
+// Both are derived from the cycle's rows: a crash before or between them
+// loses nothing (closing again, or the first view, writes them).
+func (s *Service) publish(ctx context.Context, month time.Time) (string, error) {
+	path, err := s.WriteWorkbook(ctx, month)
+	if err != nil {
+		return path, err
+	}
+	reviews := review.Service{DB: s.DB}
+	if err := reviews.Prepare(ctx, month); err != nil {
+		return path, fmt.Errorf("the console's figures of %s: %w", payout.MonthName(month), err)
+	}
+	return path, nil
 }
 
 // WriteWorkbook writes a closed cycle's workbook from the database.

@@ -8,12 +8,13 @@
 // what it adds is their order.
 //
 //   - Close: the close in one call (store.Close, shards closed by this
-//     process) and the cycle's workbook; a dry run writes only a DRAFT
+//     process), then the cycle's workbook and the finance console's figures
+//     of the cycle (payout/review's Prepare); a dry run writes only a DRAFT
 //     workbook, read inside the transaction it rolls back. `payrun cycle
 //     close` runs it.
 //   - ScheduledClose, StartStep, ShardStep, FinishStep: the same close as a
 //     chain of job steps, each returning the steps that follow it (Next);
-//     FinishStep writes the workbook. The scheduled jobs run them on River
+//     FinishStep writes the workbook and the console's figures. The scheduled jobs run them on River
 //     and the simulator runs them in-process, one after the other, so a
 //     simulation closes as production's scheduled close does. Both ends
 //     give identical rows, journal and totals (cmd/payrun's

@@ -180,11 +180,12 @@
 // the cycle workbook, the statement and the year-end files (names,
 // reasons, hints, a check's detail) has a bound well inside one row; a
 // Table's columns are its caller's (payout/publisher's payments export
-// lists a payment's items in one cell of its Items column). Any text other
-// than the Exceptions' Detail that needs more than 27 lines keeps its
-// whole text in its cell (the formula bar, a copy or a filter see all of
-// it) in a row 409 points tall, and one longer than a cell holds is
-// refused (ErrCellTooLong) rather than cut.
+// lists a payment's items in its Items column and continues a list too
+// long for a row in rows of its own, measured with TableColumn.TextLines
+// against TableRowLines). Any text other than the Exceptions' Detail that
+// needs more than 27 lines keeps its whole text in its cell (the formula
+// bar, a copy or a filter see all of it) in a row 409 points tall, and one
+// longer than a cell holds is refused (ErrCellTooLong) rather than cut.
 //
 // Memory stays flat: rows are never collected (a column's width is a few
 // numbers); excelize's StreamWriter keeps at most 16 MB of a sheet in

@@ -68,10 +68,45 @@
 //	            failed
 //
 // Columns are the JSON fields of Payment and Transaction (a payment's items
-// in one cell). CSV: the JSON names as header, amounts as the plain decimal
-// text of the JSON, times RFC 3339 UTC, text starting with = + - @ (tab, CR)
-// prefixed with an apostrophe (reports.CSVText, as the statements). xlsx
-// (reports.WriteTable: the workbooks' header style and number formats):
-// amounts as numbers, times and dates as dates, text as inline strings,
-// which a spreadsheet never evaluates.
+// in one cell; in the xlsx, a list too long for a row continues in the rows
+// below, see below). CSV: the JSON names as header, amounts as the plain
+// decimal text of the JSON, times RFC 3339 UTC, text starting with = + - @
+// (tab, CR) prefixed with an apostrophe (reports.CSVText, as the
+// statements). xlsx (reports.WriteTable: the workbooks' header style and
+// number formats): amounts as numbers, times and dates as dates, text as
+// inline strings, which a spreadsheet never evaluates.
+//
+// A payment's items in the xlsx (issue 23, after issue 20). A PayPal
+// payment above PayPal's per-item maximum goes out as up to 15,000 items
+// (SPEC §6.2), while a workbook row shows at most 27 lines of its Items
+// cell (Excel's 409-point row: reports.TableRowLines) and a cell holds at
+// most 32,767 characters (reports.ExcelMaxCellChars; the writer refuses a
+// longer text with reports.ErrCellTooLong). A payment whose items one row
+// shows (some 25 to 40 items, by the length of their ids and amounts) keeps
+// its one row, byte for byte as before. A longer list continues in the rows
+// right below the payment's, as the cycle workbook's Exceptions sheet
+// continues a long Detail: each row holds as many whole items as its Items
+// cell shows (measured as the workbook wraps it:
+// reports.TableColumn.TextLines), cut only between items, after their "; "
+// separator, so that each row starts with an item and the rows' Items, read
+// in order and joined, are the list exactly (about 560 rows for 15,000
+// items). A continuation row repeats the Payment ID (filtering by it shows
+// all of a payment's rows) and leaves every other cell empty: no amount,
+// rate, date, method, currency or status.
+//
+// Counts and totals: the workbook has no totals row; any sum or count over
+// a column other than Payment ID and Items (SUM of Amount (USD), COUNT of a
+// number column, COUNTA of Cycle or Status, COUNTIF by method or currency)
+// counts each payment once, and a row with an empty Cycle is the
+// continuation of the payment above it. Export.Rows counts payments, not
+// sheet rows, in both formats.
+//
+// An item too long for a row by itself (a return reason is PayPal's free
+// text) is a row of its own, as tall as a row can be and whole in its cell;
+// only an item longer than a cell holds is cut inside, between characters.
+// Why not a second sheet with a row per item: the Payments sheet stays the
+// one table, with the CSV's columns, that a person filters or a program
+// reads, the items stay where they always were, and reports.WriteTable
+// writes one sheet. The CSV is unchanged: its cells have no limit, and one
+// row per payment, its items whole in the items column, stays its contract.
 package publisher

@@ -79,7 +79,9 @@ type Export struct {
 	From     string `json:"from"`
 	To       string `json:"to"`
 	Status   string `json:"status"`
-	// Rows counts the data rows of the file (done).
+	// Rows counts the records of the file (done): its transactions or
+	// payments. A payment whose items continue in rows below its own
+	// (xlsx) counts once, as in the CSV.
 	Rows  int64  `json:"rows"`
 	Error string `json:"error,omitempty"`
 	// FileName, Size and SHA256 describe the file once done.

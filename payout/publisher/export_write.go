@@ -115,15 +115,8 @@ func (s *Service) writeRows(ctx context.Context, e Export, w io.Writer, spoolDir
 			})
 		})
 	case e.Kind == ExportPayments && e.Format == ExportXLSX:
-		return rows, reports.WriteTable(w, spoolDir, exportTable(e, "Payments", paymentColumns), func(yield func([]any) error) error {
-			return s.EachPayment(ctx, e.accountID, e.From, e.To, func(p Payment) error {
-				cells, err := paymentCells(p)
-				if err != nil {
-					return err
-				}
-				rows++
-				return yield(cells)
-			})
+		return writePaymentsTable(w, spoolDir, exportTable(e, "Payments", paymentColumns), func(each func(Payment) error) error {
+			return s.EachPayment(ctx, e.accountID, e.From, e.To, each)
 		})
 	}
 	return 0, fmt.Errorf("publisher: no writer for %s as %s", e.Kind, e.Format)
@@ -224,8 +217,17 @@ func paymentCells(p Payment) ([]any, error) {
 
 // itemsText is a payment's items in one cell: "ITEM USD CURRENCY" each,
 // "returned (reason)" after a returned one, joined by "; ". Empty for a
-// payment sent whole.
+// payment sent whole. The CSV holds it whole; the workbook continues it in
+// rows below the payment's when one row cannot show it (paymentRows).
 func itemsText(p Payment) string {
+	return strings.Join(itemTexts(p), itemsSeparator)
+}
+
+// itemsSeparator separates a payment's items in itemsText.
+const itemsSeparator = "; "
+
+// itemTexts is each of p's items as itemsText shows it, in order.
+func itemTexts(p Payment) []string {
 	parts := make([]string, len(p.Items))
 	for i, item := range p.Items {
 		part := fmt.Sprintf("%s %s USD %s %s", item.ItemID, item.AmountUSD, item.AmountInCurrency, p.Currency)
@@ -237,7 +239,7 @@ func itemsText(p Payment) string {
 		}
 		parts[i] = part
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 // cellAmount is an amount string as a workbook number; empty stays empty.

@@ -28,6 +28,8 @@ const listedCycles = 36
 type cyclesData struct {
 	Cycles []admin.Cycle
 	Trend  template.HTML
+	// Latest is the newest closed cycle (nil before the first close).
+	Latest *admin.Cycle
 }
 
 func (s *Server) cyclesPage(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -35,8 +37,14 @@ func (s *Server) cyclesPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	s.render(w, r, sess, http.StatusOK, "cycles", pageData{Title: "Cycles", Section: "Cycles",
-		Data: cyclesData{Cycles: cycles, Trend: trendChart(cycles)}})
+	data := cyclesData{Cycles: cycles, Trend: trendChart(cycles)}
+	for i := range cycles {
+		if payout.CycleState(cycles[i].State).Closed() {
+			data.Latest = &cycles[i]
+			break
+		}
+	}
+	s.render(w, r, sess, http.StatusOK, "cycles", pageData{Title: "Cycles", Section: "Cycles", Data: data})
 	return nil
 }
 

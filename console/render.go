@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/console/chart"
+	"github.com/payrun/payrun/payout"
 )
 
 // pageData is what every page template gets; Data is the page's own.
@@ -40,11 +41,21 @@ type navItem struct {
 // "head").
 func parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"usd":      usd,
-		"amount":   amountOf,
-		"count":    count,
-		"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-		"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"usd":     usd,
+		"amount":  amountOf,
+		"balance": balance,
+		"balanceOf": func(s string) string {
+			d, err := decimal.NewFromString(s)
+			if err != nil {
+				return s
+			}
+			return balance(d)
+		},
+		"inCurrency": inCurrency,
+		"who":        who,
+		"count":      count,
+		"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"datetime":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"optdate": func(t *time.Time) string {
 			if t == nil {
 				return "—"
@@ -130,6 +141,40 @@ func (s *Server) nav(sess *session, current string) []navItem {
 // digits kept): a page never rounds a figure it shows.
 func usd(d decimal.Decimal) string { return chart.Amount(d) }
 
+// balance formats a ledger balance at its 6 places, so a column of
+// balances lines up on the decimal point (chart.Fixed: never rounded).
+func balance(d decimal.Decimal) string { return chart.Fixed(d, 6) }
+
+// inCurrency formats a file's control total in its currency's minor unit
+// (the rail's: PayPal's for a PayPal file, ISO 4217's otherwise).
+func inCurrency(amount, kind, currency string) string {
+	d, err := decimal.NewFromString(amount)
+	if err != nil {
+		return amount
+	}
+	method := payout.Bank
+	if kind == "paypal" {
+		method = payout.PayPal
+	}
+	places, err := payout.CurrencyPlaces(method, currency)
+	if err != nil {
+		return usd(d)
+	}
+	return chart.Fixed(d, places)
+}
+
+// who names the principal of a cycle event as a person reads it: the
+// operator's name ("operator:ann" is ann), payrun's own jobs as such.
+func who(actor string) string {
+	if name, ok := strings.CutPrefix(actor, "operator:"); ok {
+		return name
+	}
+	if actor == "" {
+		return ""
+	}
+	return "payrun (" + actor + ")"
+}
+
 // amountOf formats a decimal string (the API's amounts) like usd; text that
 // is not a decimal is shown as it is.
 func amountOf(s string) string {
@@ -173,6 +218,6 @@ func labelOf(code string) string {
 	if name, ok := properNames[code]; ok {
 		return name
 	}
-	s := strings.ReplaceAll(code, "_", " ")
+	s := strings.NewReplacer("_", " ", ".", " ").Replace(code)
 	return strings.ToUpper(s[:1]) + s[1:]
 }

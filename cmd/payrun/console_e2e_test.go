@@ -259,7 +259,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		requireText(t, bob, ".flash", "The cycle is approved. It can now be released.")
 		site.check(t, bob, "")
 		requireText(t, bob, "h1 .state", "Awaiting approval")
-		requireText(t, bob, "ol.steps", "Approved by operator:bob")
+		requireText(t, bob, "ol.steps", "Approved by bob")
 
 		var state, approver string
 		require.NoError(t, site.db.QueryRow(`SELECT c.state, coalesce(o.user_name, '') FROM cycles c

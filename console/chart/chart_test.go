@@ -349,3 +349,23 @@ func TestPalette(t *testing.T) {
 		require.GreaterOrEqual(t, contrast(ink, whiteInk), 4.5, ink)
 	}
 }
+
+func TestFixed(t *testing.T) {
+	for _, c := range []struct {
+		amount string
+		places int32
+		want   string
+	}{
+		{"3552.08605", 6, "3,552.086050"},
+		{"903.3015", 6, "903.301500"},
+		{"0", 6, "0.000000"},
+		{"9142161", 0, "9,142,161"},
+		{"9142161.000", 0, "9,142,161"},
+		{"-1234.5", 2, "-1,234.50"},
+		{"1.2345678", 6, "1.2345678"}, // never rounds a digit away
+	} {
+		if got := Fixed(decimal.RequireFromString(c.amount), c.places); got != c.want {
+			t.Errorf("Fixed(%s, %d) = %q, want %q", c.amount, c.places, got, c.want)
+		}
+	}
+}

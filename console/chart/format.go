@@ -39,6 +39,18 @@ func trimZerosAfterCents(text string) string {
 	return text[:end]
 }
 
+// Fixed writes an amount with exactly places decimals and a comma between
+// every three digits of the integer part, for columns whose decimal points
+// must line up ("3,552.086050" and "903.301500" at 6 places; "9,142,161"
+// yen at 0). It never rounds a digit away: an amount with more decimals
+// than places keeps them all, as Amount does.
+func Fixed(amount decimal.Decimal, places int32) string {
+	if !amount.Equal(amount.Truncate(places)) {
+		return Amount(amount)
+	}
+	return groupThousands(amount.StringFixed(places))
+}
+
 // Count writes a count with a comma between every three digits ("1,234").
 func Count(n int64) string {
 	return groupThousands(strconv.FormatInt(n, 10))

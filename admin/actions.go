@@ -121,3 +121,19 @@ func (s *Server) ImportFX(ctx context.Context, p accounts.Principal, month time.
 
 // cycleTarget names a cycle in the audit log.
 func cycleTarget(month time.Time) string { return "cycle:" + month.Format("2006-01") }
+
+// LimitSignIn takes a token from the sign-in buckets of the client address
+// (the connection's remote address, never a forwarded header) and of the
+// name, the same buckets POST /v1/token takes from: the console's sign-in
+// form and the API's password grant share one allowance, so a second door
+// does not double the guessing rate. Errors: KindRateLimited (RetryAfter).
+func (s *Server) LimitSignIn(remoteAddr, name string) error {
+	if s.limits == nil {
+		return nil
+	}
+	l := s.limits["token"]
+	if allowed, wait := l.address.allow(clientAddress(remoteAddr), s.now()); !allowed {
+		return rateLimited("from this address", wait)
+	}
+	return s.limitName("token", name)
+}

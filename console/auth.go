@@ -60,7 +60,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			Detail: "Sign in again from this page (cookies must be enabled for this site)."})
 		return
 	}
-	grant, err := s.accounts.SignInConsole(r.Context(), data.Name, r.PostFormValue("password"))
+	err = s.api.LimitSignIn(r.RemoteAddr, data.Name)
+	var grant accounts.Grant
+	if err == nil {
+		grant, err = s.accounts.SignInConsole(r.Context(), data.Name, r.PostFormValue("password"))
+	}
 	if err != nil {
 		p := problemOf(err)
 		var domain *accounts.Error

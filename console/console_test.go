@@ -501,3 +501,35 @@ func TestReviewShowsTheCycle(t *testing.T) {
 	require.Contains(t, detail.body, payout.Reason(reason).Remedy())
 	require.Equal(t, http.StatusNotFound, b.get("/console/cycles/2026-11/publishers/NOBODY").status)
 }
+
+// The sign-in form shares the API's sign-in allowance per address and per
+// name: a flood of guesses at one name is answered 429 (with Retry-After)
+// before any password is checked, whichever door it comes through.
+func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	b := s.browser()
+	statuses := map[int]int{}
+	var retry string
+	limited := 0
+	for range 12 {
+		require.Equal(t, http.StatusOK, b.get("/console/sign-in").status)
+		form := url.Values{"name": {"mallory"}, "password": {"not the password"}, "csrf": {b.csrf()}}
+		req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/console/sign-in", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", s.srv.URL)
+		a := b.do(req)
+		statuses[a.status]++
+		if strings.Contains(a.body, "too many requests for this name") {
+			limited++
+			retry = a.header.Get("Retry-After")
+		}
+	}
+	// Five wrong passwords lock the name (accounts' lockout, 429 too); the
+	// name's bucket (10) then refuses before the database is asked.
+	require.Equal(t, 5, statuses[http.StatusUnauthorized], statuses)
+	require.Equal(t, 7, statuses[http.StatusTooManyRequests], statuses)
+	require.Equal(t, 2, limited, "the 11th and 12th attempts: the rate limit")
+	require.NotEmpty(t, retry)
+	require.Zero(t, s.count(`SELECT count(*) FROM tokens`))
+}

@@ -24,7 +24,8 @@
 //
 // Operators sign in with their payrun name and password
 // (accounts.SignInConsole: the API's password check, lockout and hashing
-// limits). The session is a token of audience "console" (migration 190)
+// limits; and the API's sign-in rate limits per address and per name,
+// from the same buckets, admin.Server.LimitSignIn). The session is a token of audience "console" (migration 190)
 // in a cookie: HttpOnly, SameSite=Strict, Path=/console/, Secure when the
 // request came over TLS (directly or as X-Forwarded-Proto says). The API
 // refuses it as a bearer token and the console refuses an API token. It

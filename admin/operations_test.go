@@ -116,6 +116,10 @@ func (m *memoryOperations) Preview(_ context.Context, month time.Time) (admin.Cy
 	return admin.CycleTotals{}, nil
 }
 
+func (m *memoryOperations) Upcoming(context.Context) (admin.Cycle, error) {
+	return admin.Cycle{Month: "2026-04", State: "open"}, nil
+}
+
 func (m *memoryOperations) Files(_ context.Context, month time.Time) ([]admin.CycleFile, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -65,6 +65,9 @@ type Operations interface {
 	// Preview closes an open cycle in a dry run (nothing kept) and returns
 	// the totals its close would have.
 	Preview(ctx context.Context, month time.Time) (CycleTotals, error)
+	// Upcoming is the next cycle to close, which has no row yet: state
+	// open, its cutoff and payment date from the policy's calendar.
+	Upcoming(ctx context.Context) (Cycle, error)
 }
 
 // WorkbookCheck is one of a cycle workbook's self-checks (its Summary
@@ -617,6 +620,9 @@ func (unavailableOperations) Checks(context.Context, time.Time) ([]WorkbookCheck
 }
 func (unavailableOperations) Preview(context.Context, time.Time) (CycleTotals, error) {
 	return CycleTotals{}, errOperationsUnavailable
+}
+func (unavailableOperations) Upcoming(context.Context) (Cycle, error) {
+	return Cycle{}, errOperationsUnavailable
 }
 func (unavailableOperations) RecordVerification(context.Context, int64, string, string, accounts.Principal) (Verification, error) {
 	return Verification{}, errOperationsUnavailable

@@ -533,3 +533,27 @@ func TestSignInIsRateLimited(t *testing.T) {
 	require.NotEmpty(t, retry)
 	require.Zero(t, s.count(`SELECT count(*) FROM tokens`))
 }
+
+// The next cycle has no row until its close starts: the cycles page lists
+// it as open with its calendar, and its page runs a dry-run close that
+// shows the totals and keeps nothing.
+func TestPreviewOfTheNextCycle(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	closer := s.operator("closer", accounts.RoleFinanceApprover)
+	s.closeAs(closer)
+	b := s.browser()
+	b.signIn("closer", password, "/console/cycles")
+	require.Contains(t, b.get("/console/cycles").body, `href="/console/cycles/2026-12"`)
+	page := b.get("/console/cycles/2026-12")
+	require.Equal(t, http.StatusOK, page.status)
+	require.Contains(t, page.body, "Run a dry run")
+	require.Equal(t, http.StatusNotFound, b.get("/console/cycles/2027-01").status, "only the next cycle is open")
+
+	before := s.w.Dump()
+	a := b.post("/console/cycles/2026-12/preview", url.Values{}, http.StatusOK, "")
+	require.Contains(t, a.body, "If the cycle closed now")
+	require.Equal(t, before, s.w.Dump(), "a dry run keeps nothing")
+	require.Zero(t, s.count(`SELECT count(*) FROM cycles WHERE month = '2026-12-01'`))
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM audit_log WHERE action = 'cycle.preview' AND actor_id = $1`, closer))
+}

@@ -38,9 +38,16 @@ func (s *Server) cyclesPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		return err
 	}
 	data := cyclesData{Cycles: cycles, Trend: trendChart(cycles)}
-	for i := range cycles {
-		if payout.CycleState(cycles[i].State).Closed() {
-			data.Latest = &cycles[i]
+	upcoming, err := s.api.Operations().Upcoming(r.Context())
+	if err != nil {
+		return err
+	}
+	if len(cycles) == 0 || cycles[0].Month < upcoming.Month {
+		data.Cycles = append([]admin.Cycle{upcoming}, cycles...)
+	}
+	for i := range data.Cycles {
+		if payout.CycleState(data.Cycles[i].State).Closed() {
+			data.Latest = &data.Cycles[i]
 			break
 		}
 	}
@@ -148,7 +155,7 @@ func flash(done string) string {
 
 // review gathers the cycle review page.
 func (s *Server) review(ctx context.Context, sess *session, month time.Time) (reviewData, error) {
-	c, err := s.api.Operations().Cycle(ctx, month)
+	c, err := s.cycle(ctx, month)
 	if err != nil {
 		return reviewData{}, err
 	}
@@ -182,6 +189,23 @@ func (s *Server) review(ctx context.Context, sess *session, month time.Time) (re
 		}
 	}
 	return d, nil
+}
+
+// cycle is month's cycle, or, for the next cycle to close (no row until its
+// close starts), the open cycle with its calendar.
+func (s *Server) cycle(ctx context.Context, month time.Time) (admin.Cycle, error) {
+	c, err := s.api.Operations().Cycle(ctx, month)
+	if err == nil || problemOf(err).Status != http.StatusNotFound {
+		return c, err
+	}
+	upcoming, upErr := s.api.Operations().Upcoming(ctx)
+	if upErr != nil {
+		return c, upErr
+	}
+	if upcoming.Month != month.Format("2006-01") {
+		return c, err
+	}
+	return upcoming, nil
 }
 
 // maxCountryBars bounds the country chart; the table beside it lists all.

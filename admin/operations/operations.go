@@ -210,6 +210,24 @@ func (s *Service) Checks(ctx context.Context, month time.Time) ([]admin.Workbook
 	return out, nil
 }
 
+// Upcoming is the next cycle to close: the month after the newest cycle,
+// or, before the first close, the month of now; it has no row until its
+// close starts, so it is shown as open with its calendar.
+func (s *Service) Upcoming(ctx context.Context) (admin.Cycle, error) {
+	var newest *time.Time
+	if err := s.DB.GetContext(ctx, &newest, `SELECT max(month) FROM cycles`); err != nil {
+		return admin.Cycle{}, err
+	}
+	month := s.now()
+	if newest != nil {
+		month = newest.UTC().AddDate(0, 1, 0)
+	}
+	calendar := s.Policy.CalendarFor(month)
+	return admin.Cycle{Month: payout.MonthName(calendar.Month), State: string(payout.CycleOpen), Cutoff: calendar.Cutoff,
+		PaymentDate: calendar.PaymentDate, Totals: admin.CycleTotals{PaidByMethod: map[string]admin.Bucket{},
+			ByPrimaryReason: map[string]admin.Bucket{}, WithheldByRate: map[string]admin.RateBucket{}}}, nil
+}
+
 // Preview closes month in a dry run (one transaction, rolled back: nothing
 // is kept and no file is written) and returns the totals the close would
 // have. Errors: the close's (a cutoff not reached yet is KindRule).

@@ -184,7 +184,7 @@ func (s *Service) publish(ctx context.Context, month time.Time) (string, error) 
 	if err != nil {
 		return path, err
 	}
-	reviews := review.Service{DB: s.DB}
+	reviews := review.Service{DB: s.DB, Clock: s.Store.Clock}
 	if err := reviews.Prepare(ctx, month); err != nil {
 		return path, fmt.Errorf("the console's figures of %s: %w", payout.MonthName(month), err)
 	}

@@ -42,14 +42,8 @@ func benchAPI(ctx context.Context, binary, serverURL string, seconds, mixedSecon
 	if err := json.Unmarshal(created, &account); err != nil {
 		return nil, err
 	}
-	opOut, err := outputOf(binary, databaseURL, "operators", "create", "--user", "benchops", "--role", "ops", "--json")
+	password, err := createOperator(binary, databaseURL, "benchops", "ops")
 	if err != nil {
-		return nil, err
-	}
-	var op struct {
-		Password string `json:"one_time_password"`
-	}
-	if err := json.Unmarshal(opOut, &op); err != nil {
 		return nil, err
 	}
 	base, stop, err := startServe(binary, databaseURL, "PAYRUN_OUT="+os.TempDir())
@@ -57,7 +51,7 @@ func benchAPI(ctx context.Context, binary, serverURL string, seconds, mixedSecon
 		return nil, err
 	}
 	defer stop()
-	token, err := signIn(base, "benchops", op.Password, "bench operator passphrase")
+	token, err := signIn(base, "benchops", password, "bench operator passphrase")
 	if err != nil {
 		return nil, err
 	}
@@ -343,4 +337,20 @@ func startServe(binary, databaseURL string, env ...string) (base string, stop fu
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// createOperator runs `payrun operators create` and returns the operator's
+// one-time password.
+func createOperator(binary, databaseURL, user, role string) (string, error) {
+	out, err := outputOf(binary, databaseURL, "operators", "create", "--user", user, "--role", role, "--json")
+	if err != nil {
+		return "", err
+	}
+	var op struct {
+		Password string `json:"one_time_password"`
+	}
+	if err := json.Unmarshal(out, &op); err != nil {
+		return "", err
+	}
+	return op.Password, nil
 }

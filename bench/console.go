@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,14 +31,8 @@ func benchConsole(binary, databaseURL, work string, publishers, requests int) ([
 	if _, _, err := runPayrun(binary, databaseURL, nil, "migrate"); err != nil { // the job queue's tables too
 		return nil, err
 	}
-	opOut, err := outputOf(binary, databaseURL, "operators", "create", "--user", "benchconsole", "--role", "finance_approver", "--json")
+	password, err := createOperator(binary, databaseURL, "benchconsole", "finance_approver")
 	if err != nil {
-		return nil, err
-	}
-	var op struct {
-		Password string `json:"one_time_password"`
-	}
-	if err := json.Unmarshal(opOut, &op); err != nil {
 		return nil, err
 	}
 	base, stop, err := startServe(binary, databaseURL, "PAYRUN_NOW=2026-12-05T09:00:00Z", "PAYRUN_OUT="+out, "PAYRUN_JOBS=key-expiry")
@@ -47,7 +40,7 @@ func benchConsole(binary, databaseURL, work string, publishers, requests int) ([
 		return nil, err
 	}
 	defer stop()
-	c, err := consoleSignIn(base, "benchconsole", op.Password, "bench console passphrase")
+	c, err := consoleSignIn(base, "benchconsole", password, "bench console passphrase")
 	if err != nil {
 		return nil, err
 	}

@@ -63,14 +63,8 @@ func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int
 	if _, _, err := runPayrun(binary, databaseURL, nil, "migrate"); err != nil { // the job queue's tables too
 		return nil, err
 	}
-	opOut, err := outputOf(binary, databaseURL, "operators", "create", "--user", "benchfinance", "--role", "finance_viewer", "--json")
+	password, err := createOperator(binary, databaseURL, "benchfinance", "finance_viewer")
 	if err != nil {
-		return nil, err
-	}
-	var op struct {
-		Password string `json:"one_time_password"`
-	}
-	if err := json.Unmarshal(opOut, &op); err != nil {
 		return nil, err
 	}
 	base, stop, err := startServe(binary, databaseURL, "PAYRUN_NOW=2026-12-10T12:00:00Z", "PAYRUN_OUT="+filepath.Join(work, "out"), "PAYRUN_JOBS=key-expiry")
@@ -78,7 +72,7 @@ func benchPayouts(ctx context.Context, binary, serverURL, work string, lines int
 		return nil, err
 	}
 	defer stop()
-	token, err := signIn(base, "benchfinance", op.Password, "bench finance passphrase")
+	token, err := signIn(base, "benchfinance", password, "bench finance passphrase")
 	if err != nil {
 		return nil, err
 	}

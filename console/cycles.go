@@ -191,6 +191,16 @@ func (s *Server) review(ctx context.Context, sess *session, month time.Time) (re
 	return d, nil
 }
 
+// pathCycle reads the {month} path value and the cycle it names.
+func (s *Server) pathCycle(r *http.Request) (time.Time, admin.Cycle, error) {
+	month, err := monthOf(r)
+	if err != nil {
+		return month, admin.Cycle{}, err
+	}
+	c, err := s.cycle(r.Context(), month)
+	return month, c, err
+}
+
 // cycle is month's cycle, or, for the next cycle to close (no row until its
 // close starts), the open cycle with its calendar.
 func (s *Server) cycle(ctx context.Context, month time.Time) (admin.Cycle, error) {

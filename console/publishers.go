@@ -78,11 +78,7 @@ type publishersData struct {
 type option struct{ Value, Label string }
 
 func (s *Server) publishersPage(w http.ResponseWriter, r *http.Request, sess *session) error {
-	month, err := monthOf(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.api.Operations().Cycle(r.Context(), month)
+	month, c, err := s.pathCycle(r)
 	if err != nil {
 		return err
 	}
@@ -120,11 +116,8 @@ func (s *Server) publishersPage(w http.ResponseWriter, r *http.Request, sess *se
 // exportPublishers streams the current filter's rows as CSV (audited: it
 // is the cycle's financial detail leaving payrun).
 func (s *Server) exportPublishers(w http.ResponseWriter, r *http.Request, sess *session) error {
-	month, err := monthOf(r)
+	month, _, err := s.pathCycle(r)
 	if err != nil {
-		return err
-	}
-	if _, err := s.api.Operations().Cycle(r.Context(), month); err != nil {
 		return err
 	}
 	filter, err := filterOf(r.URL.Query())
@@ -157,11 +150,7 @@ type publisherData struct {
 }
 
 func (s *Server) publisherPage(w http.ResponseWriter, r *http.Request, sess *session) error {
-	month, err := monthOf(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.api.Operations().Cycle(r.Context(), month)
+	month, c, err := s.pathCycle(r)
 	if err != nil {
 		return err
 	}

@@ -92,6 +92,17 @@ func (s *site) closeAs(id int64) {
 	})
 }
 
+// closedByCloser closes November as the finance approver "closer" and
+// returns its id and a browser signed in as it.
+func (s *site) closedByCloser() (int64, *browser) {
+	s.t.Helper()
+	closer := s.operator("closer", accounts.RoleFinanceApprover)
+	s.closeAs(closer)
+	b := s.browser()
+	b.signIn("closer", password, "/console/cycles")
+	return closer, b
+}
+
 // browser is a cookie-keeping client that does not follow redirects, so
 // tests see each answer.
 type browser struct {
@@ -282,10 +293,7 @@ func TestSessions(t *testing.T) {
 func TestSecurityHeadersAndNoInlineCode(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	closer := s.operator("closer", accounts.RoleFinanceApprover)
-	s.closeAs(closer)
-	b := s.browser()
-	b.signIn("closer", password, "/console/cycles")
+	_, b := s.closedByCloser()
 	inline := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
 	for _, path := range []string{"/console/sign-in", "/console/cycles", "/console/cycles/2026-11", "/console/cycles/2026-11/publishers",
 		"/console/cycles/2026-11/publishers/PA", "/console/cycles/2026-11/approve", "/console/returns", "/console/jobs", "/console/nowhere",
@@ -408,10 +416,7 @@ func TestPagesFollowTheAPIPermissions(t *testing.T) {
 func TestPublishersTable(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	closer := s.operator("closer", accounts.RoleFinanceApprover)
-	s.closeAs(closer)
-	b := s.browser()
-	b.signIn("closer", password, "/console/cycles")
+	_, b := s.closedByCloser()
 
 	held := s.count(`SELECT count(*) FROM payouts WHERE month = '2026-11-01' AND status = 'held'`)
 	require.Positive(t, held)
@@ -472,10 +477,7 @@ func TestImportListsEveryBadLine(t *testing.T) {
 func TestReviewShowsTheCycle(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	closer := s.operator("closer", accounts.RoleFinanceApprover)
-	s.closeAs(closer)
-	b := s.browser()
-	b.signIn("closer", password, "/console/cycles")
+	_, b := s.closedByCloser()
 	c, err := s.api.Operations().Cycle(context.Background(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	page := b.get("/console/cycles/2026-11").body
@@ -540,10 +542,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 func TestPreviewOfTheNextCycle(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	closer := s.operator("closer", accounts.RoleFinanceApprover)
-	s.closeAs(closer)
-	b := s.browser()
-	b.signIn("closer", password, "/console/cycles")
+	closer, b := s.closedByCloser()
 	require.Contains(t, b.get("/console/cycles").body, `href="/console/cycles/2026-12"`)
 	page := b.get("/console/cycles/2026-12")
 	require.Equal(t, http.StatusOK, page.status)

@@ -3,11 +3,12 @@
 // publisher, returns, jobs and imports. No HTTP here: the console (and
 // later the admin API) call it, and it is the only place with this SQL. It
 // reads payrun's tables and writes only its own cache of closed cycles'
-// figures (migration 180).
+// figures and orders (migrations 180 and 200).
 //
 // # The views and what they read
 //
-//	Publishers, ExportPublishers  payouts of the month ⋈ accounts (and cycle_review_keys, below)
+//	Publishers, ExportPublishers  payouts of the month ⋈ accounts (and cycle_review_keys,
+//	                              cycle_review_order_blocks, below)
 //	Breakdown                     cycle_breakdowns, computed once from payouts ⋈ accounts
 //	Publisher                     accounts; payouts (the month's row, the 12 cycles up to it);
 //	                              payout_returns; payment_hold_events; payout_accounts and
@@ -32,7 +33,8 @@
 // table's order: seller id (the default; seller ids are unique), or an
 // amount — balance, paid, withheld or carried — then the account id,
 // ascending or descending. There is no OFFSET: page 20,000 costs what page
-// 1 costs. The cursor (Next) is the last row's sort key and account id,
+// 1 costs. The cursor (Next) is the last row's sort key and account id
+// (and, for an amount sort read from a stored order, its rank there),
 // with the sort order it belongs to and a CRC-32, in base64url: a cursor
 // that was edited, cut, or made for another sort order is a field error at
 // "cursor", never a 500 (it is not a secret: it only says where a page
@@ -67,10 +69,29 @@
 //     under the database's collation: every letter in a UTF-8 locale, ASCII
 //     letters only under C (the private test cluster). Text is trimmed; %,
 //     _ and \ are plain characters.
-//   - Amount sorts: without an account filter, one pass over the month's
-//     payouts rows keeps the top Limit+1 (a top-N sort), then joins their
-//     accounts; with a keyed value of at most 20,000 rows, only its rows.
-//     This is the one page that reads the whole month (see the figures).
+//   - Amount sorts, closed cycles: each sort's order of the cycle's rows
+//     is stored once (cycle_review_order_blocks, below): ranks 1 to n in
+//     blocks of 1,024, each rank with its account id and a code, the bits
+//     of its status, method, currency and reasons, each block with its
+//     codes' OR. A page is a range of ranks from the cursor's (backwards
+//     when descending): the next ranks whose code has the filters' bits —
+//     blocks whose OR has not are skipped unread — then those ranks'
+//     payouts rows and accounts (51 probes) with the filters in SQL as
+//     everywhere. Status, reason, method and currency cost no probe, rare
+//     or common, whatever their place in the order (every held row has
+//     paid 0: they are one end of the paid order, a walk would pass every
+//     paid row to reach them); a country is checked on the probed
+//     accounts, 51/s probes for a share s; one so rare that reading all
+//     its accounts (accounts_country_seller) costs fewer probes is read
+//     that way with a top-N sort. A cursor without a rank (made before the
+//     orders were stored, or by hand) is placed by bisecting the order: 20
+//     reads of one rank at 1M rows.
+//   - Amount sorts otherwise (a cycle not closed, a search, the export):
+//     without an account filter, one pass over the month's payouts rows
+//     keeps the top Limit+1 (a top-N sort), then joins their accounts;
+//     with a keyed value of at most 20,000 rows, only its rows. These
+//     pages read the whole month (0.5-2 s at 1M rows; the export reads it
+//     anyway).
 //
 // Every statement is planned for its values (plan_cache_mode =
 // force_custom_plan in its transaction: a generic plan cannot know that a
@@ -79,7 +100,7 @@
 // page here). The export runs the page's statement without LIMIT and
 // streams it to CSV as Postgres sends it.
 //
-// # The breakdown cache, and the keys: why, when
+// # The breakdown cache, the keys and the orders: why, when
 //
 // A closed cycle's payouts rows are append-only, so its breakdown (held and
 // carried by primary reason, paid by method and currency, everything by
@@ -95,8 +116,19 @@
 // not closed — open (no payouts rows) or closing (not all of them) — or
 // unknown has an empty Breakdown and nothing is stored; its publishers
 // are walked. Countries are the accounts' registration countries when the
-// figures were computed. Prepare lets a caller pay the first computation
-// ahead of the first viewer (e.g. after a close finishes).
+// figures were computed.
+//
+// The amount sorts' orders are stored the same way, once per closed
+// cycle, by Prepare or the first page sorted by an amount (the review page
+// and the seller-ordered pages do not need them), in a transaction of
+// their own under the same lock (cycle_review_orders and its blocks;
+// migration 200): one pass reads every row's account id, code and keys in
+// millionths, Go sorts the rows in each order (a key of 9.2 trillion or
+// more, which millionths in an int64 cannot hold, has its order sorted by
+// Postgres), and COPY writes the blocks. A cycle closed before these
+// existed gets them at its first amount-sorted page. Prepare lets a caller
+// pay both ahead of the first viewer: payout/cycle calls it after every
+// close.
 //
 // # Measured (BenchmarkPublishers, 2026-12-04)
 //
@@ -121,10 +153,6 @@
 //	currency SEK (no row in the cycle)  0.2 / 0.8       0.2 / 1.0
 //	country US, DE, NO, IS              1.3-1.5 / 4.2-7.5    1.3-1.6 / 2.8-17.9
 //	search: id, prefix, "acme", "a"     1.1-4.0 / 5.1-15.2   0.9-3.6 / 2.2-11.5
-//	sort balance desc                   1,047 / 2,164   828 / 1,779
-//	sort paid desc                      473 / 1,278     457 / 1,187
-//	sort balance desc, status held      276 / 493       502 / 1,584
-//	sort paid desc, currency CHF        65 / 159        45 / 105
 //	Breakdown, stored                   0.26 / 1.0      0.22 / 5.2
 //
 // The target, p99 < 100 ms a page for the default sort and each filter
@@ -137,19 +165,53 @@
 // (no_payout_account, payout_account_unverified, JPY), walked, had p99 of
 // 390-570 ms in a quiet run.
 //
-// The amount sorts without a selective filter do not meet it: each page
-// reads the month. An index on payouts per sort would make them a range
-// read; building (month, balance, account_id) over these 1M rows took
-// 2.6-3.8 s, which a 1M-publisher close (41 s, docs/SCALING.md) would pay
-// too, row by row — not added. For comparison, the indexes this design
-// avoids: (month, currency) 1.0-1.7 s, (month, status, account_id)
-// 1.8-2.2 s, gin (reasons) 0.3-0.4 s.
+// The amount sorts, read from the stored orders (the same cycle, each
+// page after a random row with the cursor the table would give, its rank
+// included; balance desc and paid asc with each filter): a quiet run
+// (load average about 1; blocks compressed with pglz) and one with other
+// sessions busy (load average 2-4; lz4):
+//
+//	                                         quiet               load 2-4
+//	each sort alone, asc and desc (8)        2.3-2.8 / 3.9-7.6   2.4-3.5 / 5.4-13.7
+//	+ status held (12%) or paid (70%)        1.2-2.6 / 3.2-7.1   1.0-3.5 / 3.5-14.1
+//	+ below_threshold, paypal or USD         1.1-3.2 / 4.0-7.2   0.9-3.8 / 5.3-15.1
+//	+ country US (35%)                       3.5-3.8 / 6.2-7.6   4.1-4.7 / 8.7-13.9
+//	+ status held and currency EUR           1.2-2.6 / 4.2-5.2   1.0-2.9 / 5.5-7.5
+//	+ CHF (0.8%) or tax_profile_expired      1.2-3.5 / 3.6-9.1   1.0-4.5 / 7.4-38.0
+//	+ country CH (1%: walked, probed)        24-25 / 39-41       30-41 / 66-86
+//	+ country IS (0.1%: its accounts read)   5.0 / 7.8-8.6       3.8-4.1 / 28-36
+//	balance desc, a cursor without its rank  6.4 / 9.5           9.7 / 44
+//
+// Before, each of these pages read the month: balance desc 1,047 / 2,164
+// ms, paid desc 473 / 1,278, balance desc with status held 276 / 493, paid
+// desc with CHF 65 / 159 (quiet; under load up to 1,779 ms p99). Every case
+// meets the target now; the slowest is a country of about 1% of the rows,
+// walked with ~6,000 probes a page (one of 0.7%, where walking and reading
+// its ~7,000 accounts cost the same, would be the worst). A page with a
+// status filter on the far side of its values (paid asc after the last held
+// row) is empty at once: the blocks' summaries have no held bit.
+//
+// The orders' cost: Prepare after the first Breakdown (the figures were
+// stored) took 4.1 s under load (timed apart: one pass reading the 1M rows
+// 1.9 s, four sorts in Go 0.25-0.3 s each, four COPYs 0.15-0.5 s each) and
+// stores 3,908 blocks, 32 MB with lz4 (25 MB with pglz, whose compression
+// made each COPY 0.6-1 s). Sorting in PostgreSQL instead (a window function
+// per sort, then grouping into blocks) took 10-12 s. A row per rank (month,
+// sort, rank, account_id) with its primary key took 2.5-4 s and 80 MB for
+// one sort: 10-16 s and 320 MB for the four, without the codes. An index on
+// payouts per sort would make each sort a range read; building (month,
+// balance, account_id) over these 1M rows took 2.0-3.8 s, which a
+// 1M-publisher close (41 s, docs/SCALING.md) would pay too, row by row,
+// four times — not added. For comparison, the indexes this design avoids:
+// (month, currency) 0.9-1.7 s, (month, status, account_id) 1.2-2.2 s, gin
+// (reasons) 0.3-0.5 s (over the runs of both tables).
 //
 // The first view of the 1M cycle computes and stores the figures and
 // 390,201 keys (39% of the rows: the reasons of held and carried rows,
-// the currencies other than USD and EUR; 50 MB): 7.3 s under load (the
-// GROUP BY ~1 s, the keys 3.5-4.3 s of it alone on the same data, inserted
-// in key order; 5.8 s in the join's order). Prepare pays it ahead.
+// the currencies other than USD and EUR; 50 MB): 5.7-7.4 s (the GROUP BY
+// ~1 s, the keys 3.5-4.3 s of it alone on the same data, inserted in key
+// order; 5.8 s in the join's order). Prepare pays it, and the orders,
+// ahead: payout/cycle calls it after each close.
 //
 // # Errors
 //

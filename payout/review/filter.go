@@ -28,7 +28,8 @@ const (
 	// at most 64, display names at most 256 (accounts).
 	MaxQueryLength = 256
 	// maxCursorLength bounds the cursor text before it is decoded: a seller
-	// id (64), an amount (21 digits), an id (19) and the framing fit in 200.
+	// id (64), or an amount (22 characters) and a rank (10 digits), an id
+	// (19) and the framing fit in 200 once in base64.
 	maxCursorLength = 200
 )
 
@@ -132,13 +133,21 @@ type cursor struct {
 	accountID int64
 	seller    string          // SortSeller's key
 	amount    decimal.Decimal // the other sorts' key
+	// rank: an amount sort's row's rank in the cycle's stored order of
+	// that sort (1 the smallest key), 0 when the page that made it was not
+	// read from a stored order. A page then starts at this rank; without
+	// it, at the rank of (amount, accountID).
+	rank int64
 }
 
-// The cursor's text: "v1" and its fields separated by "|" with a CRC-32
-// of them, in unpadded base64url. It is opaque to the console; the CRC
-// makes an edited or truncated cursor an error at "cursor" rather than a
-// position the caller never saw. (It is not a secret: a cursor only says
-// where a page starts, over rows the caller may read anyway.)
+// The cursor's text: "v1" and its fields separated by "|" (sort, a or d,
+// account id, key, and for an amount sort read from a stored order its
+// rank) with a CRC-32 of them, in unpadded base64url. It is opaque to the
+// console; the CRC makes an edited or truncated cursor an error at
+// "cursor" rather than a position the caller never saw. (It is not a
+// secret: a cursor only says where a page starts, over rows the caller may
+// read anyway.) Cursors without a rank, as this table gave before its
+// orders were stored, stay valid.
 const cursorVersion = "v1"
 
 var sellerIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -152,7 +161,11 @@ func (c cursor) encode() string {
 	if c.desc {
 		direction = "d"
 	}
-	body := strings.Join([]string{cursorVersion, c.sort, direction, strconv.FormatInt(c.accountID, 10), key}, "|")
+	fields := []string{cursorVersion, c.sort, direction, strconv.FormatInt(c.accountID, 10), key}
+	if c.sort != SortSeller && c.rank > 0 {
+		fields = append(fields, strconv.FormatInt(c.rank, 10))
+	}
+	body := strings.Join(fields, "|")
 	return base64.RawURLEncoding.EncodeToString([]byte(body + "|" + checksum(body)))
 }
 
@@ -168,6 +181,7 @@ func (f Filter) cursor() (cursor, error) {
 	if len(f.After) > maxCursorLength {
 		return cursor{}, malformed
 	}
+	var c cursor
 	raw, err := base64.RawURLEncoding.DecodeString(f.After)
 	if err != nil {
 		return cursor{}, malformed
@@ -182,10 +196,17 @@ func (f Filter) cursor() (cursor, error) {
 		return cursor{}, malformed
 	}
 	parts := strings.Split(body, "|")
+	if len(parts) == 6 && parts[1] != SortSeller {
+		// An amount sort's rank, at least 1 and at most maxRank.
+		if c.rank, err = strconv.ParseInt(parts[5], 10, 32); err != nil || c.rank < 1 || parts[5] != strconv.FormatInt(c.rank, 10) {
+			return cursor{}, malformed
+		}
+		parts = parts[:5]
+	}
 	if len(parts) != 5 || parts[0] != cursorVersion || !oneOf(parts[1], sorts...) || !oneOf(parts[2], "a", "d") {
 		return cursor{}, malformed
 	}
-	c := cursor{sort: parts[1], desc: parts[2] == "d"}
+	c.sort, c.desc = parts[1], parts[2] == "d"
 	if c.accountID, err = strconv.ParseInt(parts[3], 10, 64); err != nil || c.accountID <= 0 {
 		return cursor{}, malformed
 	}

@@ -72,6 +72,8 @@ func TestCursorRoundTripsAndRefusesEdits(t *testing.T) {
 		{sort: SortCarried, desc: true, accountID: 42, amount: decimal.RequireFromString("-0.000001")},
 		{sort: SortPaid, accountID: 5, amount: decimal.Zero},
 		{sort: SortWithheld, accountID: 5, amount: decimal.RequireFromString("30.25")},
+		{sort: SortPaid, desc: true, accountID: 5, amount: decimal.RequireFromString("30.25"), rank: 1},
+		{sort: SortBalance, desc: true, accountID: 9_223_372_036_854_775_807, amount: decimal.RequireFromString("-123456789012345.123456"), rank: maxRank},
 	} {
 		text := c.encode()
 		require.LessOrEqual(t, len(text), maxCursorLength)
@@ -82,6 +84,7 @@ func TestCursorRoundTripsAndRefusesEdits(t *testing.T) {
 		require.Equal(t, c.accountID, got.accountID)
 		require.Equal(t, c.seller, got.seller)
 		require.True(t, c.amount.Equal(got.amount), "%s vs %s", c.amount, got.amount)
+		require.Equal(t, c.rank, got.rank)
 
 		// Any one byte changed (or cut off) is refused, never a 500.
 		raw, err := base64.RawURLEncoding.DecodeString(text)
@@ -112,6 +115,13 @@ func TestCursorRoundTripsAndRefusesEdits(t *testing.T) {
 		"v1|balance|a|1|0.0000001",            // finer than any payouts amount
 		"v1|name|a|1|S1",                      // unknown sort
 		"v1|seller|a|99999999999999999999|S1", // id overflows
+		"v1|seller|a|1|S1|7",                  // a seller cursor has no rank
+		"v1|balance|a|1|12|0",                 // ranks start at 1
+		"v1|balance|a|1|12|-3",                // negative rank
+		"v1|balance|a|1|12|007",               // not as the table writes it
+		"v1|balance|a|1|12|2147483648",        // beyond any stored rank
+		"v1|balance|a|1|12|x",                 // not a rank
+		"v1|balance|a|1|12|5|6",               // a field too many
 	} {
 		sort := strings.Split(body, "|")[1]
 		_, err := Filter{Sort: sort, After: forge(body)}.cursor()

@@ -39,7 +39,7 @@ func (s *Service) Publishers(ctx context.Context, month time.Time, f Filter) (Pu
 		return page, err
 	}
 	month = monthStart(month)
-	fig, err := s.figures(ctx, month)
+	fig, err := s.figures(ctx, month, f.sort() != SortSeller)
 	if err != nil {
 		return page, err
 	}
@@ -48,7 +48,16 @@ func (s *Service) Publishers(ctx context.Context, month time.Time, f Filter) (Pu
 	if none {
 		return page, nil
 	}
+	var ranks []int64 // the rows' ranks, when read from a stored order
 	err = s.readTx(ctx, q.scansMonth, func(tx *sqlx.Tx) error {
+		if q.walk != nil {
+			boundary, err := cursorBoundary(ctx, tx, month, q.after, f.Desc, fig.Payouts)
+			if err != nil {
+				return err
+			}
+			page.Rows, ranks, err = walkOrder(ctx, tx, month, q, boundary, limit+1, fig.blockSize, fig.Payouts)
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, q.sql, q.args...)
 		if err != nil {
 			return err
@@ -71,6 +80,9 @@ func (s *Service) Publishers(ctx context.Context, month time.Time, f Filter) (Pu
 		last := page.Rows[limit-1]
 		c := cursor{sort: f.sort(), desc: f.Desc, accountID: last.AccountID, seller: last.SellerID}
 		c.amount = sortAmount(c.sort, last)
+		if ranks != nil {
+			c.rank = ranks[limit-1]
+		}
 		page.Next = c.encode()
 	}
 	return page, nil
@@ -94,7 +106,7 @@ func (s *Service) ExportPublishers(ctx context.Context, month time.Time, f Filte
 		return 0, err
 	}
 	month = monthStart(month)
-	fig, err := s.figures(ctx, month)
+	fig, err := s.figures(ctx, month, false)
 	if err != nil {
 		return 0, err
 	}
@@ -146,6 +158,11 @@ type query struct {
 	// matching its filters (an amount sort not led by keys): parallel
 	// workers help.
 	scansMonth bool
+	// walk: an amount sort read from its stored order, a batch of ranks at
+	// a time (walkOrder); sql is then the statement of one batch.
+	walk *orderWalk
+	// after: the filter's cursor, nil on the first page.
+	after *cursor
 }
 
 func (q *query) arg(value any) string {
@@ -194,21 +211,28 @@ func sortAmount(sort string, row PublisherRow) decimal.Decimal {
 //     of the month, until the page is full; a search is found through
 //     accounts_seller_lower and accounts_name_lower when the planner
 //     judges it selective enough (custom plans, see readTx);
-//   - an amount sort without an account filter picks the page from the
-//     month's payouts rows first (one pass, a top-N sort), then joins the
-//     page's accounts.
+//   - a page of an amount sort, when the cycle's orders are stored and
+//     nothing is searched: the sort's stored order from the cursor's rank,
+//     the ranks whose codes have the status, method, currency and reason
+//     filters' bits, each one's payouts row and account probed with every
+//     filter (q.walk: walkOrder runs the statement batch by batch); a
+//     country rare enough that reading all its accounts costs less than
+//     the probes of a walk is read as below;
+//   - an amount sort otherwise (no stored order, a search, the export):
+//     without an account filter, the page is picked from the month's
+//     payouts rows first (one pass, a top-N sort), then joined to its
+//     accounts.
 func publishersQuery(month time.Time, f Filter, fig *figures, limit int) (q query, none bool) {
-	var after *cursor
 	if f.After != "" {
 		c, err := f.cursor()
 		if err != nil {
 			return q, true // Check refused it already
 		}
-		after = &c
+		q.after = &c
 	}
+	after := q.after
 	monthArg := q.arg(month)
 	var payoutConditions, accountConditions []string
-	type dimensionFilter struct{ dimension, value, condition string }
 	var dimensions []dimensionFilter
 	if f.Status != "" {
 		dimensions = append(dimensions, dimensionFilter{dimensionStatus, f.Status, "p.status = " + q.arg(f.Status)})
@@ -238,13 +262,11 @@ func publishersQuery(month time.Time, f Filter, fig *figures, limit int) (q quer
 		}
 	}
 	sort := f.sort()
-	if sort != SortSeller && driverRows > maxKeyedSortRows {
-		driver = nil // cheaper to scan the month once than to probe each keyed row
-	}
 	if f.Country != "" {
 		accountConditions = append(accountConditions, "a.registration_country = "+q.arg(f.Country))
 	}
-	if search := strings.TrimSpace(f.Query); search != "" {
+	search := strings.TrimSpace(f.Query)
+	if search != "" {
 		accountConditions = append(accountConditions, fmt.Sprintf("(lower(a.seller_id) = lower(%s) OR lower(a.display_name) LIKE lower(%s))",
 			q.arg(search), q.arg(likePrefix(search))))
 	}
@@ -253,6 +275,30 @@ func publishersQuery(month time.Time, f Filter, fig *figures, limit int) (q quer
 	if f.Desc {
 		direction, compare = " DESC", "<"
 	}
+	countryRead := false
+	if sort != SortSeller && limit > 0 && search == "" && fig != nil && fig.ordered {
+		if w := chooseWalk(sort, f.Desc, dimensions, f.Country, fig, limit); w != nil {
+			conditions := append(append([]string{}, payoutConditions...), accountConditions...)
+			w.idsArg, w.ranksArg, w.limitArg = len(q.args)+1, len(q.args)+2, len(q.args)+3
+			q.args = append(q.args, nil, nil, nil)
+			q.walk = w
+			q.sql = fmt.Sprintf("SELECT %s, o.rank\nFROM unnest($%d::bigint[], $%d::bigint[]) AS o (account_id, rank)"+
+				"\nJOIN payouts p ON p.month = %s AND p.account_id = o.account_id\nJOIN accounts a ON a.id = o.account_id",
+				selectColumns, w.idsArg, w.ranksArg, monthArg)
+			if len(conditions) > 0 {
+				q.sql += "\nWHERE " + strings.Join(conditions, " AND ")
+			}
+			q.sql += fmt.Sprintf("\nORDER BY o.rank%s LIMIT $%d", direction, w.limitArg)
+			return q, false
+		}
+		// A rare country: its accounts (accounts_country_seller), each
+		// probing its payouts row, and a top-N sort.
+		driver, countryRead = nil, true
+	}
+	if sort != SortSeller && driverRows > maxKeyedSortRows {
+		driver = nil // cheaper to scan the month once than to probe each keyed row
+	}
+
 	var from, order string
 	var conditions []string
 	sellerKey := "a.seller_id"
@@ -283,9 +329,9 @@ func publishersQuery(month time.Time, f Filter, fig *figures, limit int) (q quer
 	if keyset != "" {
 		conditions = append(conditions, keyset)
 	}
-	// An amount sort not led by keys reads every row matching the
-	// month's filters before its top-N sort.
-	q.scansMonth = sort != SortSeller && driver == nil
+	// An amount sort not led by keys (nor by a rare country) reads every
+	// row matching the month's filters before its top-N sort.
+	q.scansMonth = sort != SortSeller && driver == nil && !countryRead
 	if q.scansMonth && len(accountConditions) == 0 {
 		// The page from payouts alone, then its accounts: joining every
 		// row of the month to its account before the top-N sort would
@@ -302,6 +348,10 @@ func publishersQuery(month time.Time, f Filter, fig *figures, limit int) (q quer
 	q.sql += "\nORDER BY " + order + limitClause(limit)
 	return q, false
 }
+
+// dimensionFilter is a filter on a payouts column: its dimension (as
+// cycle_review_keys names it), value and SQL condition.
+type dimensionFilter struct{ dimension, value, condition string }
 
 // maxKeyedSortRows: an amount sort reads a keyed value's rows through
 // cycle_review_keys only when it has at most this many rows. The page
@@ -325,13 +375,15 @@ func likePrefix(prefix string) string {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanPublisher(rows scanner) (PublisherRow, error) {
+// scanPublisher scans selectColumns, then extra (columns the statement
+// selects after them).
+func scanPublisher(rows scanner, extra ...any) (PublisherRow, error) {
 	var row PublisherRow
 	var reasons string
 	var rate decimal.NullDecimal
-	if err := rows.Scan(&row.AccountID, &row.SellerID, &row.Name, &row.Country, &row.Status, &reasons,
+	if err := rows.Scan(append([]any{&row.AccountID, &row.SellerID, &row.Name, &row.Country, &row.Status, &reasons,
 		&row.Balance, &row.USBase, &row.Withheld, &row.Paid, &row.Carried, &rate, &row.RateReason,
-		&row.Method, &row.Currency, &row.PaymentID); err != nil {
+		&row.Method, &row.Currency, &row.PaymentID}, extra...)...); err != nil {
 		return row, err
 	}
 	row.Reasons = splitReasons(reasons)

@@ -15,13 +15,26 @@ import (
 
 // Service reads what the finance console shows (see the package
 // documentation). It writes only its own cache of closed cycles'
-// figures (cycle_breakdowns, cycle_review_keys).
+// figures and orders (cycle_breakdowns, cycle_review_keys, cycle_review_orders
+// and its blocks).
 type Service struct {
 	DB *sqlx.DB
 	// Clock stamps the figures it stores (computed_at), in UTC. nil: the
 	// database's clock (statement_timestamp()), so this package never reads
 	// the wall clock itself (internal/clockcheck).
 	Clock func() time.Time
+
+	// orderBlock: the ranks per stored block of the orders this Service
+	// stores (0: orderBlockSize). Tests make it small, so that pages cross
+	// blocks on a small cycle; readers use each cycle's stored size.
+	orderBlock int
+}
+
+func (s *Service) blockSize() int {
+	if s.orderBlock > 0 {
+		return s.orderBlock
+	}
+	return orderBlockSize
 }
 
 // ErrNotFound: the seller id names no account (Publisher). Returned

@@ -150,7 +150,17 @@ func (s *Service) Breakdown(ctx context.Context, month time.Time) (Breakdown, er
 // about 4 s for the orders, see the package documentation) ahead of the
 // first viewer, e.g. once a close finished. It does nothing for a cycle
 // that is not closed.
+//
+// It first has Postgres sample the payouts table again (ANALYZE, ~0.1-0.3 s
+// at 1M rows): right after a close the planner's statistics still count the
+// month's rows as a handful until autovacuum gets to them, and a page's
+// join then walks the whole month (measured: 2.2 s instead of 5 ms for a
+// country page of a 1M-publisher cycle just closed). A role that does not
+// own the table gets a warning from Postgres, not an error.
 func (s *Service) Prepare(ctx context.Context, month time.Time) error {
+	if _, err := s.DB.ExecContext(ctx, `ANALYZE payouts`); err != nil {
+		return err
+	}
 	_, err := s.figures(ctx, monthStart(month), true)
 	return err
 }

@@ -1,10 +1,13 @@
 package cyclereport
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -102,6 +105,20 @@ type Result struct {
 
 // ReadResult builds month's Result from the database.
 func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error) {
+	var accounts []AccountResult
+	r, err := readResult(ctx, q, month, nil, func(a AccountResult) error {
+		accounts = append(accounts, a)
+		return nil
+	})
+	r.Accounts = accounts
+	return r, err
+}
+
+// readResult reads month's Result from the database: begin (when not nil)
+// gets the header (the fields before the accounts) as soon as it is read,
+// then each gets every account in seller order instead of keeping them
+// (r.Accounts stays nil), so a writer can stream a 1M-account cycle.
+func readResult(ctx context.Context, q Querier, month time.Time, begin func(header Result) error, each func(AccountResult) error) (Result, error) {
 	var r Result
 	var cutoff, paymentDate time.Time
 	var settlement *time.Time
@@ -112,6 +129,11 @@ func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error)
 	r.Month, r.Cutoff, r.PaymentDate = payout.MonthName(month), cutoff.UTC().Format(time.RFC3339), paymentDate.Format(time.DateOnly)
 	if settlement != nil && !settlement.Equal(paymentDate) {
 		r.SettlementDate = settlement.Format(time.DateOnly)
+	}
+	if begin != nil {
+		if err := begin(r); err != nil {
+			return r, err
+		}
 	}
 	items, err := paymentItems(ctx, q, month)
 	if err != nil {
@@ -162,7 +184,9 @@ func ReadResult(ctx context.Context, q Querier, month time.Time) (Result, error)
 		if a.Reasons == nil {
 			a.Reasons = []string{}
 		}
-		r.Accounts = append(r.Accounts, a)
+		if err := each(a); err != nil {
+			return r, err
+		}
 		totals["paid"] = totals["paid"].Add(paid)
 		totals["withheld"] = totals["withheld"].Add(withheld)
 		switch a.Status {
@@ -218,20 +242,73 @@ func paymentItems(ctx context.Context, q Querier, month time.Time) (map[string][
 
 // WriteResult writes month's result.json under outDir (replacing an
 // earlier one, atomically) and returns its path.
+//
+// The accounts stream from the database into the file, one at a time, so
+// the memory does not grow with the cycle; the bytes are exactly those of
+// json.MarshalIndent(ReadResult(...), "", "  ") and a newline (the header
+// and the totals are cut from that marshalling of the Result without its
+// accounts, each account is marshalled at its depth in the array).
 func WriteResult(ctx context.Context, q Querier, outDir string, month time.Time) (string, error) {
-	r, err := ReadResult(ctx, q, month)
-	if err != nil {
-		return "", err
-	}
-	body, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return "", err
-	}
 	path := ResultPath(outDir, month)
 	if err := mkdirFor(path); err != nil {
 		return "", err
 	}
-	return path, atomicfile.WriteBytes(path, 0o600, append(body, '\n'))
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		out := bufio.NewWriterSize(w, 1<<16)
+		first := true
+		r, err := readResult(ctx, q, month, func(header Result) error {
+			head, _, err := resultFrame(header)
+			if err == nil {
+				_, err = out.Write(head)
+			}
+			return err
+		}, func(a AccountResult) error {
+			body, err := json.MarshalIndent(a, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if first {
+				out.WriteString("[\n    ")
+				first = false
+			} else {
+				out.WriteString(",\n    ")
+			}
+			_, err = out.Write(body)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		_, tail, err := resultFrame(r)
+		if err != nil {
+			return err
+		}
+		if first {
+			out.WriteString("[]")
+		} else {
+			out.WriteString("\n  ]")
+		}
+		out.Write(tail)
+		out.WriteString("\n")
+		return out.Flush()
+	})
+	return path, err
+}
+
+// resultFrame is what json.MarshalIndent writes of r around its accounts:
+// the text up to the accounts' array and the text after it.
+func resultFrame(r Result) (head, tail []byte, err error) {
+	r.Accounts = []AccountResult{}
+	body, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	const marker = `"accounts": []`
+	i := bytes.Index(body, []byte(marker))
+	if i < 0 {
+		return nil, nil, fmt.Errorf("cyclereport: no accounts array in %s", body)
+	}
+	return body[:i+len(marker)-2], body[i+len(marker):], nil
 }
 
 // AfterReturns brings a released cycle's outputs up to date once returns of

@@ -113,11 +113,13 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	step("alice reviews December from the cycles page", func(t *testing.T) {
 		site.check(t, alice, "cycles")
 		rows := evaluate[[][]string](t, alice, `[...document.querySelectorAll('table.data tbody tr')].map(tr => [...tr.children].map(c => c.innerText.trim()))`)
-		require.Len(t, rows, 3, "December and the simulator's two months")
-		require.Equal(t, "Dec 2026", rows[0][0])
-		require.Equal(t, "Awaiting approval", rows[0][1])
-		require.Equal(t, "Released", rows[1][1])
+		require.Len(t, rows, 4, "January (the next cycle, open), December and the simulator's two months")
+		require.Equal(t, "Jan 2027", rows[0][0])
+		require.Equal(t, "Open", rows[0][1])
+		require.Equal(t, "Dec 2026", rows[1][0])
+		require.Equal(t, "Awaiting approval", rows[1][1])
 		require.Equal(t, "Released", rows[2][1])
+		require.Equal(t, "Released", rows[3][1])
 		trend := evaluate[string](t, alice, `document.querySelector('svg[role=img] title').textContent`)
 		require.Contains(t, trend, "The last 12 cycles")
 

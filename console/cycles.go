@@ -316,14 +316,24 @@ func (s *Server) confirmPage(a action) handler {
 		if err != nil {
 			return err
 		}
-		data, err := s.review(r.Context(), sess, month)
-		if err != nil {
-			return err
-		}
-		s.render(w, r, sess, http.StatusOK, "confirm", pageData{Title: a.Verb + " cycle " + monthLabel(data.Cycle.Month), Section: "Cycles",
-			Data: confirmData{Action: a, Review: data}})
-		return nil
+		return s.showConfirm(w, r, sess, month, a, "", nil)
 	}
+}
+
+// showConfirm renders the confirmation page of a on month, with what the
+// operator typed and the refusal of a try, when there was one.
+func (s *Server) showConfirm(w http.ResponseWriter, r *http.Request, sess *session, month time.Time, a action, typed string, p *problem) error {
+	data, err := s.review(r.Context(), sess, month)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if p != nil {
+		status = p.Status
+	}
+	s.render(w, r, sess, status, "confirm", pageData{Title: a.Verb + " cycle " + monthLabel(data.Cycle.Month), Section: "Cycles",
+		Problem: p, Data: confirmData{Action: a, Review: data, Typed: typed}})
+	return nil
 }
 
 // confirmAction performs an approval or a release once the month was typed
@@ -344,17 +354,11 @@ func (s *Server) confirmAction(a action) handler {
 			_, err = s.api.ReleaseCycle(r.Context(), sess.principal, month)
 		}
 		if err != nil {
-			data, reviewErr := s.review(r.Context(), sess, month)
-			if reviewErr != nil {
-				return reviewErr
-			}
 			p := problemOf(err)
 			if p.Status == http.StatusInternalServerError {
 				return err
 			}
-			s.render(w, r, sess, p.Status, "confirm", pageData{Title: a.Verb + " cycle " + monthLabel(data.Cycle.Month), Section: "Cycles",
-				Problem: &p, Data: confirmData{Action: a, Review: data, Typed: typed}})
-			return nil
+			return s.showConfirm(w, r, sess, month, a, typed, &p)
 		}
 		http.Redirect(w, r, Prefix+"cycles/"+month.Format("2006-01")+"?done="+a.Done, http.StatusSeeOther)
 		return nil

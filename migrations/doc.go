@@ -14,11 +14,12 @@
 //   - ledger_balances is maintained by the same trigger that checks the sum, so
 //     balances and postings can never disagree;
 //   - amounts are NUMERIC, never NaN, with the signs each table knows;
-//   - the bulk tables of a close (payouts, cycle_inputs, postings) check that
-//     what they refer to exists once per statement, with one join over the
-//     statement's new rows (090), instead of a foreign key's probe and row
-//     lock per row; the rows they refer to are never deleted (accounts and
-//     cycles refuse DELETE and TRUNCATE; the rest is append-only);
+//   - the bulk tables of a close (payouts, cycle_inputs, postings) and of a
+//     release (payments) check that what they refer to exists once per
+//     statement, with one join over the statement's new rows (090, 210),
+//     instead of a foreign key's probe and row lock per row; the rows they
+//     refer to are never deleted (accounts, cycles and payouts refuse DELETE
+//     and TRUNCATE; the rest is append-only);
 //   - a month's FX rates are never updated or deleted once its cycle has
 //     started closing (fx_rates_fixed_once_closing, 130), and every rate an
 //     import adds or replaces is audited in fx_rate_changes, append-only.

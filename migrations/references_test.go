@@ -14,7 +14,8 @@ import (
 // 080 sums the lines already imported into earnings_totals; 090 replaces the
 // row-level foreign keys of payouts, cycle_inputs and postings with statement
 // checks that refuse the same rows, and stops accounts and cycles from being
-// deleted. Rolled back, the foreign keys return.
+// deleted; 210 does the same for the payments' payouts rows. Rolled back,
+// the foreign keys return.
 func TestTotalsAndStatementReferences(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,6 +85,21 @@ func TestTotalsAndStatementReferences(t *testing.T) {
 	_, err = database.Exec(payout + `('2026-11-01', 1, 'held', '{}', 0, 0, 1, 0, 1, 0, 1, 0, 1), ('2026-11-01', 2, 'held', '{}', 0, 0, 1, 0, 1, 0, 1, 0, NULL)`)
 	require.NoError(t, err, "rows whose references exist")
 
+	// 210: a payment's payouts row is checked per statement, and payouts
+	// refuses TRUNCATE.
+	payment := `INSERT INTO payments (month, account_id, payment_id, file, method, rail, amount_usd, currency, fx_rate, amount_in_currency) VALUES `
+	_, err = database.Exec(payment + `('2026-11-01', 1, 'PAY-1', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1), ('2026-11-01', 3, 'PAY-3', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1)`)
+	require.ErrorContains(t, err, "payment PAY-3 refers to payouts row (2026-11-01, 3) that does not exist")
+	_, err = database.Exec(payment + `('2026-10-01', 1, 'PAY-1', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1)`)
+	require.ErrorContains(t, err, "payment PAY-1 refers to payouts row (2026-10-01, 1)", "same account, another month")
+	_, err = database.Exec(payment + `('2026-11-01', 1, 'PAY-1', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1)`)
+	require.NoError(t, err, "a payment whose payouts row exists")
+	var payments int
+	require.NoError(t, database.Get(&payments, `SELECT count(*) FROM payments`))
+	require.Equal(t, 1, payments, "a refused statement left rows")
+	_, err = database.Exec(`TRUNCATE payouts CASCADE`)
+	require.ErrorContains(t, err, "payouts is append-only: TRUNCATE refused")
+
 	// Down to 070: the foreign keys are back and hold.
 	_, err = migrations.DownTo(ctx, database.DB, 70)
 	require.NoError(t, err)
@@ -92,4 +108,7 @@ func TestTotalsAndStatementReferences(t *testing.T) {
 	require.ErrorContains(t, err, "payouts_account_id_fkey")
 	_, err = database.Exec(`DELETE FROM accounts WHERE id = 2`)
 	require.ErrorContains(t, err, "payouts_account_id_fkey", "070's key protects the payout's account")
+	_, err = database.Exec(`INSERT INTO payments (month, account_id, payment_id, file, method, rail, amount_usd, currency, fx_rate, amount_in_currency)
+		VALUES ('2026-11-01', 2, 'PAY-2', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1), ('2026-12-01', 1, 'PAY-9', 'f', 'paypal', 'paypal', 1, 'USD', 1, 1)`)
+	require.ErrorContains(t, err, "payments_month_account_id_fkey", "003's key on payments is back")
 }

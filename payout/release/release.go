@@ -100,6 +100,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -236,9 +237,59 @@ func newFileSpec(policyJSON []byte, month, releasedAt time.Time) (fileSpec, erro
 	return fileSpec{calendar: p.CalendarFor(month), policy: p, created: releasedAt}, nil
 }
 
-// fileWriter writes one rail's files into dir and returns them with the
-// payments they carry.
-type fileWriter func(ctx context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error)
+// preparer builds one rail's files in memory, each read back and checked
+// against the payments it carries, and returns them with those payments.
+// It is pure: no clock, no disk, no fault point.
+type preparer func(spec fileSpec, payments []payment) ([]fileBody, []sentPayment, error)
+
+// fileBody is a prepared file: its manifest entry and its bytes.
+type fileBody struct {
+	File
+	body []byte
+}
+
+// writeFiles prepares the three rails' files at the same time (encoding and
+// reading back is the release's CPU work, and the rails are independent),
+// then writes them into dir one by one in a fixed order — ACH, pain.001 by
+// currency, PayPal by part — with the mid_file_write fault point after
+// each, as a release that wrote them one after the other. The files and
+// the payments come back in that order. When a rail cannot be prepared,
+// nothing is written and the first failing rail's error (in that order) is
+// returned.
+func (r *Releaser) writeFiles(dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
+	preparers := []preparer{r.prepareACH, r.prepareSEPA, r.preparePayPal}
+	type prepared struct {
+		files []fileBody
+		sent  []sentPayment
+		err   error
+	}
+	rails := make([]prepared, len(preparers))
+	var wg sync.WaitGroup
+	for i, prepare := range preparers {
+		wg.Go(func() { rails[i].files, rails[i].sent, rails[i].err = prepare(spec, payments) })
+	}
+	wg.Wait()
+	for _, rail := range rails {
+		if rail.err != nil {
+			return nil, nil, rail.err
+		}
+	}
+	var files []File
+	var sent []sentPayment
+	for _, rail := range rails {
+		for _, f := range rail.files {
+			if err := atomicfile.WriteBytes(filepath.Join(dir, f.Name), atomicfile.FileMode, f.body); err != nil {
+				return nil, nil, err
+			}
+			if err := r.fault("mid_file_write"); err != nil {
+				return nil, nil, err
+			}
+			files = append(files, f.File)
+		}
+		sent = append(sent, rail.sent...)
+	}
+	return files, sent, nil
+}
 
 // FaultPoints are the named points of a release, in order, at which
 // Releaser.Fault is called: after the release time is fixed
@@ -390,14 +441,9 @@ func (r *Releaser) release(ctx context.Context, month time.Time, by store.Princi
 	}
 	spec.settlement = payout.SettlementDate(spec.policy, spec.calendar, result.ReleasedAt)
 	result.setDates(spec.calendar.PaymentDate, spec.settlement)
-	var files []File
-	var sent []sentPayment
-	for _, write := range []fileWriter{r.writeACH, r.writeSEPA, r.writePayPal} {
-		f, s, err := write(ctx, dir, spec, payments)
-		if err != nil {
-			return result, err
-		}
-		files, sent = append(files, f...), append(sent, s...)
+	files, sent, err := r.writeFiles(dir, spec, payments)
+	if err != nil {
+		return result, err
 	}
 	if err := r.fault("after_files_written"); err != nil {
 		return result, err
@@ -628,10 +674,8 @@ func (r *Releaser) rewrite(ctx context.Context, month time.Time, dir string, pol
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, write := range []fileWriter{r.writeACH, r.writeSEPA, r.writePayPal} {
-		if _, _, err := write(ctx, tmp, spec, payments); err != nil {
-			return err
-		}
+	if _, _, err := r.writeFiles(tmp, spec, payments); err != nil {
+		return err
 	}
 	for _, f := range missing {
 		sum, err := fileDigest(filepath.Join(tmp, f.Name))
@@ -729,6 +773,12 @@ func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment
 		rates[currency] = rate
 	}
 	rows.Close()
+	// Sized once: a payment is ~270 bytes, and a slice grown by doubling
+	// copied and cleared twice that per payment.
+	var paid int
+	if err := r.DB.GetContext(ctx, &paid, `SELECT count(*) FROM payouts WHERE month = $1 AND status = 'paid'`, month); err != nil {
+		return nil, err
+	}
 	rows, err = r.DB.QueryxContext(ctx, `
 		SELECT p.account_id, p.payment_id, p.paid_usd, pa.currency, pa.method, coalesce(pa.bank_country, ''), coalesce(pa.bank_account_type, ''),
 		       coalesce(pa.routing_number, ''), pa.account_number_sealed, pa.iban_sealed, coalesce(pa.bic, ''), coalesce(pa.paypal_email, ''),
@@ -739,7 +789,7 @@ func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment
 		return nil, err
 	}
 	defer rows.Close()
-	var payments []payment
+	payments := make([]payment, 0, paid)
 	missing := map[string]bool{}
 	for rows.Next() {
 		var p payment
@@ -781,9 +831,10 @@ func (r *Releaser) loadPayments(ctx context.Context, month time.Time) ([]payment
 	return payments, nil
 }
 
-func (r *Releaser) writeACH(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
-	var individuals, companies []payment
-	for _, p := range payments {
+func (r *Releaser) prepareACH(spec fileSpec, payments []payment) ([]fileBody, []sentPayment, error) {
+	var individuals, companies []*payment // pointers: a payment is ~270 bytes
+	for i := range payments {
+		p := &payments[i]
 		if p.method != payout.Bank || p.bankCountry != "US" {
 			continue
 		}
@@ -806,7 +857,7 @@ func (r *Releaser) writeACH(_ context.Context, dir string, spec fileSpec, paymen
 	total := decimal.Zero
 	for _, group := range []struct {
 		class    string
-		payments []payment
+		payments []*payment
 	}{{"PPD", individuals}, {"CCD", companies}} {
 		if len(group.payments) == 0 {
 			continue
@@ -844,25 +895,21 @@ func (r *Releaser) writeACH(_ context.Context, dir string, spec fileSpec, paymen
 	if !parsed.Totals.TotalCredit.Equal(total) || parsed.Totals.Entries != len(sent) || !totals.TotalCredit.Equal(total) {
 		return nil, nil, fmt.Errorf("%w: ACH file credits %s for %d entries, payouts %s for %d", ErrManifest, parsed.Totals.TotalCredit, parsed.Totals.Entries, total, len(sent))
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, name), atomicfile.FileMode, buf.Bytes()); err != nil {
-		return nil, nil, err
-	}
-	if err := r.fault("mid_file_write"); err != nil {
-		return nil, nil, err
-	}
-	return []File{{Name: name, Kind: "ach", SHA256: digest(buf.Bytes()), Records: len(sent), ControlTotalUSD: total, Currency: "USD", ControlTotal: total}}, sent, nil
+	return []fileBody{{File{Name: name, Kind: "ach", SHA256: digest(buf.Bytes()), Records: len(sent), ControlTotalUSD: total, Currency: "USD", ControlTotal: total}, buf.Bytes()}}, sent, nil
 }
 
-func (r *Releaser) writeSEPA(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
+func (r *Releaser) prepareSEPA(spec fileSpec, payments []payment) ([]fileBody, []sentPayment, error) {
 	calendar := spec.calendar
-	byCurrency := map[string][]payment{}
-	for _, p := range payments {
-		if p.method == payout.Bank && p.bankCountry != "US" {
+	byCurrency := map[string][]*payment{}
+	count := 0
+	for i := range payments {
+		if p := &payments[i]; p.method == payout.Bank && p.bankCountry != "US" {
 			byCurrency[p.currency] = append(byCurrency[p.currency], p)
+			count++
 		}
 	}
-	var files []File
-	var sent []sentPayment
+	var files []fileBody
+	sent := make([]sentPayment, 0, count)
 	for _, currency := range slices.Sorted(maps.Keys(byCurrency)) {
 		group := byCurrency[currency]
 		name := "pain001-" + payout.MonthName(calendar.Month) + "-" + currency + ".xml"
@@ -872,6 +919,7 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, spec fileSpec, payme
 			InitiatingPartyName:    r.Config.Debtor.Name,
 			Debtor:                 r.Config.Debtor,
 			RequestedExecutionDate: spec.settlement,
+			Payments:               make([]sepa.Payment, 0, len(group)),
 		}
 		totalUSD, total := decimal.Zero, decimal.Zero
 		for _, p := range group {
@@ -882,52 +930,50 @@ func (r *Releaser) writeSEPA(_ context.Context, dir string, spec fileSpec, payme
 			sent = append(sent, sentPayment{accountID: p.accountID, paymentID: p.paymentID, file: name, method: string(p.method), rail: "sepa",
 				amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil})
 		}
+		// sepa.Write reads its bytes back as a bank would before it hands
+		// them over, and returns the totals only when the bytes declare the
+		// ones computed from the message: comparing those with the
+		// payouts' compares the file's.
 		var buf bytes.Buffer
 		written, err := sepa.Write(&buf, message)
 		if err != nil {
 			return nil, nil, fmt.Errorf("pain.001 %s: %w", currency, err)
 		}
-		document, err := sepa.Read(bytes.NewReader(buf.Bytes()))
-		if err != nil {
-			return nil, nil, fmt.Errorf("pain.001 %s read-back: %w", currency, err)
+		if !written.ControlSum.Equal(total) || written.Transactions != len(group) {
+			return nil, nil, fmt.Errorf("%w: pain.001 %s control sum %s for %d, payouts %s for %d", ErrManifest, currency, written.ControlSum, written.Transactions, total, len(group))
 		}
-		readBack, err := document.Totals()
-		if err != nil {
-			return nil, nil, fmt.Errorf("pain.001 %s read-back: %w", currency, err)
-		}
-		if !readBack.ControlSum.Equal(total) || readBack.Transactions != len(group) || !written.ControlSum.Equal(total) {
-			return nil, nil, fmt.Errorf("%w: pain.001 %s control sum %s for %d, payouts %s for %d", ErrManifest, currency, readBack.ControlSum, readBack.Transactions, total, len(group))
-		}
-		if err := atomicfile.WriteBytes(filepath.Join(dir, name), atomicfile.FileMode, buf.Bytes()); err != nil {
-			return nil, nil, err
-		}
-		if err := r.fault("mid_file_write"); err != nil {
-			return nil, nil, err
-		}
-		files = append(files, File{Name: name, Kind: "pain.001", SHA256: digest(buf.Bytes()), Records: len(group), ControlTotalUSD: totalUSD, Currency: currency, ControlTotal: total})
+		files = append(files, fileBody{File{Name: name, Kind: "pain.001", SHA256: digest(buf.Bytes()), Records: len(group), ControlTotalUSD: totalUSD, Currency: currency, ControlTotal: total}, buf.Bytes()})
 	}
 	return files, sent, nil
 }
 
-// writePayPal writes the PayPal Payouts requests. A payment above PayPal's
+// preparePayPal builds the PayPal Payouts requests. A payment above PayPal's
 // per-item maximum (Policy.PayPalItemMaxFor) goes out as several items
 // (payout.SplitPayPalAmount: maximum-sized items, then the remainder), each
 // with its own sender_item_id (payout.PayPalItemID), all in one request; it
 // stays one payment (one payments row, its items in payment_items). The
 // PayPal request has no date field: the settlement date is the manifest's
 // and the cycle's.
-func (r *Releaser) writePayPal(_ context.Context, dir string, spec fileSpec, payments []payment) ([]File, []sentPayment, error) {
+func (r *Releaser) preparePayPal(spec fileSpec, payments []payment) ([]fileBody, []sentPayment, error) {
 	calendar := spec.calendar
 	batch := paypal.Batch{CycleMonth: payout.MonthName(calendar.Month), EmailSubject: r.Config.PayPalSubject,
 		EmailMessage: "Your marketplace payout for " + payout.MonthName(calendar.Month) + "."}
-	byCurrency := map[string][]sentPayment{} // in input order, as the parts hold them
-	for _, p := range payments {
+	count := 0
+	for i := range payments {
+		if payments[i].method == payout.PayPal {
+			count++
+		}
+	}
+	batch.Items = make([]paypal.Item, 0, count) // more when a payment is split
+	byCurrency := map[string][]sentPayment{}    // in input order, as the parts hold them
+	for i := range payments {
+		p := &payments[i]
 		if p.method != payout.PayPal {
 			continue
 		}
 		s := sentPayment{accountID: p.accountID, paymentID: p.paymentID, method: string(p.method), rail: payout.RailPayPal,
 			amountUSD: p.amountUSD, amount: p.amount, currency: p.currency, rate: p.rate, trace: nil}
-		items, err := payPalItems(spec.policy, p)
+		items, err := payPalItems(spec.policy, *p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -945,8 +991,8 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, spec fileSpec, pay
 	if len(batch.Items) == 0 {
 		return nil, nil, nil
 	}
-	var files []File
-	var sent []sentPayment
+	var files []fileBody
+	sent := make([]sentPayment, 0, count)
 	err := paypal.Stream(batch, func(part paypal.Part) error {
 		// The part's items are whole payments (Stream keeps a group in one
 		// part), in input order.
@@ -966,14 +1012,8 @@ func (r *Releaser) writePayPal(_ context.Context, dir string, spec fileSpec, pay
 			totalUSD = totalUSD.Add(s.amountUSD)
 			sent = append(sent, s)
 		}
-		if err := atomicfile.WriteBytes(filepath.Join(dir, part.FileName), atomicfile.FileMode, part.Bytes); err != nil {
-			return err
-		}
-		if err := r.fault("mid_file_write"); err != nil {
-			return err
-		}
-		files = append(files, File{Name: part.FileName, Kind: "paypal", SHA256: part.SHA256, Records: part.Items, ControlTotalUSD: totalUSD,
-			Currency: part.Currency, ControlTotal: part.Total})
+		files = append(files, fileBody{File{Name: part.FileName, Kind: "paypal", SHA256: part.SHA256, Records: part.Items, ControlTotalUSD: totalUSD,
+			Currency: part.Currency, ControlTotal: part.Total}, bytes.Clone(part.Bytes)}) // Stream reuses its buffer
 		return nil
 	})
 	if err != nil {

@@ -330,3 +330,34 @@ func TestReleaseCrashedAtEveryPointResumesIdentically(t *testing.T) {
 		})
 	}
 }
+
+// The rails' files are prepared together and written only when all of them
+// could be: a pain.001 the debtor's configuration makes impossible leaves
+// no ACH or PayPal file behind, no payment recorded, the cycle closed; fixed,
+// the release writes every file.
+func TestReleaseWritesNoFileWhenARailCannotBePrepared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	month := fixture.Month("2026-11")
+	w, releaser := closedNovember(t, false)
+	importFX(t, w, rates)
+	w.Set("2026-11-06T09:30:00Z")
+	iban := releaser.Config.Debtor.IBAN
+	releaser.Config.Debtor.IBAN = "1234"
+	_, err := releaser.Release(ctx, month, "ops")
+	require.ErrorContains(t, err, "Debtor.IBAN is not an IBAN")
+	entries, err := os.ReadDir(release.Directory(releaser.Config.OutDir, month))
+	require.NoError(t, err)
+	require.Empty(t, entries, "a file written before the failing rail's")
+	var payments int
+	require.NoError(t, w.DB.Get(&payments, `SELECT count(*) FROM payments WHERE month = $1`, month))
+	require.Zero(t, payments)
+	cycle, err := w.Store.Cycle(ctx, month)
+	require.NoError(t, err)
+	require.Equal(t, store.StateClosed, cycle.State)
+
+	releaser.Config.Debtor.IBAN = iban
+	_, err = releaser.Release(ctx, month, "ops")
+	require.NoError(t, err)
+	require.Len(t, readDir(t, release.Directory(releaser.Config.OutDir, month)), 5, "four payment files and manifest.json")
+}

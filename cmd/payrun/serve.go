@@ -22,6 +22,7 @@ import (
 	"github.com/payrun/payrun/admin/financials"
 	"github.com/payrun/payrun/admin/operations"
 	"github.com/payrun/payrun/console"
+	"github.com/payrun/payrun/internal/db"
 	"github.com/payrun/payrun/internal/logging"
 	"github.com/payrun/payrun/jobs"
 	"github.com/payrun/payrun/metrics"
@@ -167,6 +168,9 @@ func (a *app) serveCommand() *cobra.Command {
 					logger.Error("stopping jobs", "error", err)
 				}
 			}()
+			if err := db.Warm(ctx, s.db); err != nil {
+				return a.databaseError(err)
+			}
 			listener, err := net.Listen("tcp", a.config.Addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s (PAYRUN_ADDR): %w", a.config.Addr, err)

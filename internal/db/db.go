@@ -3,7 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
@@ -35,7 +37,7 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 		return nil
 	}))
 	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(10)
+	sqlDB.SetMaxIdleConns(IdleConnections)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -44,6 +46,35 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("connect to %s: %w", redact(config), err)
 	}
 	return sqlx.NewDb(sqlDB, DriverName), nil
+}
+
+// IdleConnections is how many connections the pool keeps open between
+// requests (Open's SetMaxIdleConns), and how many Warm opens.
+const IdleConnections = 10
+
+// Warm opens the pool's idle connections at once, before a server takes
+// requests: a new Postgres backend costs tens of milliseconds to start, and
+// a server that opened them under its first burst of requests answered
+// those in up to 0.6 s (8 clients on 2 cores) instead of a few
+// milliseconds. Errors: the first connection that could not be opened.
+func Warm(ctx context.Context, database *sqlx.DB) error {
+	conns := make([]*sql.Conn, IdleConnections)
+	errs := make([]error, IdleConnections)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			if conns[i], errs[i] = database.Conn(ctx); errs[i] == nil {
+				errs[i] = conns[i].PingContext(ctx)
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			_ = c.Close() // back to the pool, which keeps IdleConnections
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // redact names the server without credentials.

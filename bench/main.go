@@ -87,7 +87,9 @@
 // bench process would inflate every figure measured after it.
 //
 // payrun runs as a subprocess, so its peak RSS is the kernel's figure for the
-// whole process. Every workload gets a fresh database; the close and scale
+// whole process. Every workload gets a fresh database (bench_*, dropped when
+// the run ends unless --keep-databases: a full run's take about 60 GB of
+// disk at the end, and the server needs that much free); the close and scale
 // workloads' databases are imported, vacuumed and analyzed (as autovacuum
 // would) before anything is timed. Each row is printed on stderr as it is
 // measured; the whole report is printed on stdout at the end.
@@ -192,12 +194,13 @@ func main() {
 	consoleRequests := flag.Int("console-requests", 200, "requests per console page measurement")
 	out := flag.String("out", "bench/results.json", "where to write the results as JSON")
 	work := flag.String("work", "", "directory for generated files (default: a temporary one)")
+	keepDatabases := flag.Bool("keep-databases", false, "keep the bench_* databases the run created (dropped at the end by default)")
 	flag.Parse()
 	plan := plan{workloads: map[string]bool{}, closeLines: *closeLines, closePublishers: *closePublishers,
 		scaleLines: *scaleLines, scalePublishers: *scalePublishers, workbookRows: *workbookRows, keepFiles: *work != "",
 		historyLines: *historyLines, historyPublishers: *historyPublishers, historyMonths: *historyMonths, apiSeconds: *apiSeconds, mixedSeconds: *mixedSeconds,
 		payoutsLines: *payoutsLines, payoutsPublishers: *payoutsPublishers, payoutsBigLines: *payoutsBigLines, payoutsExportLines: *payoutsExportLines, payoutsRequests: *payoutsRequests,
-		consoleRequests: *consoleRequests}
+		consoleRequests: *consoleRequests, keepDatabases: *keepDatabases}
 	known := map[string]bool{"import": true, "close": true, "scale": true, "console": true, "history": true, "workbook": true, "api": true, "payouts": true}
 	for _, w := range strings.Split(*workloads, ",") {
 		w = strings.TrimSpace(w)
@@ -227,6 +230,7 @@ type plan struct {
 	payoutsLines, payoutsBigLines, payoutsExportLines   int64
 	payoutsPublishers, payoutsRequests                  int
 	consoleRequests                                     int
+	keepDatabases                                       bool // --keep-databases
 }
 
 func run(binary, sizes, out, work string, plan plan) error {
@@ -234,6 +238,9 @@ func run(binary, sizes, out, work string, plan plan) error {
 	serverURL := config.DatabaseURL()
 	if serverURL == "" {
 		return fmt.Errorf("no database: run `make db` or set DATABASE_URL")
+	}
+	if !plan.keepDatabases {
+		defer dropCreated(serverURL)
 	}
 	if work == "" {
 		dir, err := os.MkdirTemp("", "payrun-bench")
@@ -450,9 +457,31 @@ func benchImport(ctx context.Context, binary, serverURL, work string, lines int6
 	}, nil
 }
 
+// created holds the names of the databases this run created, in order.
+var created []string
+
+// dropCreated drops the databases this run created: a full run's take about
+// 60 GB at the end (the scale and payouts workloads' most of it). It says on
+// stderr what it could not drop.
+func dropCreated(serverURL string) {
+	ctx := context.Background()
+	for _, name := range created {
+		admin, err := dropDatabase(ctx, serverURL, name)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: dropping database %s: %v\n", name, err)
+			continue
+		}
+		admin.Close()
+	}
+}
+
 // dropDatabase drops name on the server (closing its sessions) and returns
-// the open connection to the server, for the caller to create it again.
+// the open connection to the server, for the caller to create it again
+// (and to drop at the end of the run: see dropCreated).
 func dropDatabase(ctx context.Context, serverURL, name string) (*sqlx.DB, error) {
+	if !slices.Contains(created, name) {
+		created = append(created, name)
+	}
 	admin, err := db.Open(ctx, serverURL)
 	if err != nil {
 		return nil, err
